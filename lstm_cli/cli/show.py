@@ -1,0 +1,21 @@
+"""Printing a flat or nested dict as a rich table or JSON (stdout)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def show_dict(d: dict, as_json: bool, title: str = "") -> None:
+    if as_json:
+        print(json.dumps(d, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for k, v in d.items():
+        table.add_row(k, json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
+    Console(file=sys.stdout).print(table)

@@ -1,0 +1,1 @@
+"""What every task shares, written once: checkpoints, registry, training loop, sampling, errors."""

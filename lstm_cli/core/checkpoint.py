@@ -1,0 +1,111 @@
+"""The one checkpoint format: save (atomic), load (safe), describe.
+
+A checkpoint is one self-describing file written by ``torch.save`` and read back with
+``weights_only=True``, so loading never executes code. It holds only tensors and plain data::
+
+    {
+      "format": "lstm-cli", "format_version": 1,
+      "task": "text",                      # which task module builds the model
+      "config": {...},                     # the model config as a plain dict (task dataclass, asdict)
+      "vocab": ...,                        # tokenizer/vocabulary as plain data (chars, or sentencepiece bytes)
+      "state_dict": {name: tensor},        # the weights
+      "meta": {parameters, steps, metric, data, created, package_version, ...},
+      "train_state": {...},                # only in training checkpoints: optimizer, RNG, step, carry
+    }
+
+Shipped checkpoints have ``train_state`` stripped (:func:`strip`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from lstm_cli import __version__
+from lstm_cli.core.errors import CheckpointError, UnknownModelError
+from lstm_cli.core.fileio import atomic_open
+
+FORMAT = "lstm-cli"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("task", "config", "vocab", "state_dict", "meta")
+
+
+def make(task: str, config: dict, vocab: Any, state_dict: dict, meta: dict | None = None) -> dict:
+    """Assemble a checkpoint dict; ``meta`` gains the fields every checkpoint carries."""
+    import torch
+
+    meta = dict(meta or {})
+    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    meta["package_version"] = __version__
+    meta["torch_version"] = torch.__version__.split("+")[0]
+    meta["parameters"] = int(sum(t.numel() for t in state_dict.values()))
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "task": task, "config": dict(config),
+            "vocab": vocab, "state_dict": state_dict, "meta": meta}
+
+
+def save(ckpt: dict, path: str | os.PathLike) -> None:
+    """Write atomically: a kill mid-save leaves the previous file at ``path`` intact."""
+    import torch
+
+    with atomic_open(path, "wb") as f:
+        torch.save(ckpt, f)
+
+
+def strip(ckpt: dict) -> dict:
+    """A copy without resume state, as shipped."""
+    return {k: v for k, v in ckpt.items() if k != "train_state"}
+
+
+def load(path: str | os.PathLike, task: str | None = None) -> dict:
+    """Load safely and validate; every failure is one :class:`CheckpointError` line."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise UnknownModelError(f"no such checkpoint file: {path}")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes), not a checkpoint")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] != b"PK" and head[:1] != b"\x80":
+        raise CheckpointError(f"{path} is not a checkpoint (not a torch file)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "weights_only" in str(e).lower() or "unsupported global" in str(e).lower():
+            raise CheckpointError(f"refusing to load {path}: it contains code or objects outside "
+                                  "the safe set (weights_only)",
+                                  hint="only load checkpoints from sources you trust") from None
+        raise CheckpointError(f"{path} is corrupt or truncated ({size} bytes)") from None
+    except Exception:  # torch raises RuntimeError/EOFError/zipfile errors on damaged files
+        raise CheckpointError(f"{path} is corrupt or truncated ({size} bytes)") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a torch file but not an lstm-cli checkpoint",
+                              hint="a bare state dict has no config or vocabulary to rebuild the model")
+    version = obj.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} uses checkpoint format v{version}; this lstm-cli "
+                              f"{__version__} reads up to v{FORMAT_VERSION}", hint="upgrade lstm-cli")
+    missing = [k for k in REQUIRED_KEYS if k not in obj]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: not a complete checkpoint")
+    if task is not None and obj["task"] != task:
+        raise CheckpointError(f"{path} is a '{obj['task']}' model, not a '{task}' model",
+                              hint=f"pick a '{task}' model (see: lstm models)")
+    return obj
+
+
+def describe(ckpt: dict) -> dict:
+    """What ``lstm info`` prints: everything but the tensors."""
+    meta = ckpt["meta"]
+    out = {"task": ckpt["task"], "format_version": ckpt["format_version"]}
+    out.update({k: v for k, v in meta.items()})
+    out["config"] = ckpt["config"]
+    out["training_state"] = "yes (resumable)" if "train_state" in ckpt else "no (shipped/stripped)"
+    return out

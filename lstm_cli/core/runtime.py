@@ -1,0 +1,45 @@
+"""Device, precision and thread choices shared by training, evaluation and sampling."""
+
+from __future__ import annotations
+
+import os
+
+from lstm_cli.core.errors import DeviceError, UsageError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(name: str = "auto"):
+    """``auto`` takes CUDA when a GPU is usable, else the CPU; ``cuda`` without one is an error."""
+    import torch
+
+    if name not in DEVICES:
+        raise UsageError(f"unknown device '{name}'", hint="use auto, cpu or cuda")
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise DeviceError("--device cuda asked for, but no CUDA GPU is usable here",
+                              hint="use --device cpu (or auto)")
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def bf16_supported(device) -> bool:
+    """bf16 autocast pays off on GPUs that have it and on CPUs with avx512_bf16 or AMX."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # an exotic build without oneDNN
+        return False
+
+
+def set_threads(n: int | None) -> None:
+    """Pin torch's intra-op threads (``LSTM_THREADS`` env or ``n``); None leaves torch's default."""
+    import torch
+
+    n = n or int(os.environ.get("LSTM_THREADS", 0) or 0)
+    if n > 0:
+        torch.set_num_threads(n)

@@ -1,0 +1,297 @@
+"""The one training loop, for every task: progress, validation, samples, exact resume, DDP, autocast.
+
+The trainer knows nothing about the model. A task hands it a *job* object with:
+
+    job.task                 task name, e.g. "text"
+    job.model                the nn.Module to train
+    job.config, job.vocab    plain data stored in every checkpoint (see core/checkpoint.py)
+    job.fingerprint          identifies the training data; a resume on other data is refused
+    job.steps_per_epoch      batches in one pass over the training data (per process)
+    job.loss(model, step, carry)  -> (loss, n_tokens, carry)
+                             the batch is a pure function of ``step`` (so resuming needs no data
+                             iterator state); ``carry`` is task state carried across batches
+                             (the LSTM hidden state in truncated BPTT), a tuple of tensors or None
+    job.shard(rank, world)   restrict batches to this process's share (DDP)
+    job.validate(model)      -> mean loss per token on held-out data, or None without any
+    job.sample(model, seed)  -> a short text shown every ``sample_every`` steps
+    job.extra_state          (optional) plain data the task needs to resume, e.g. how data was cut
+
+The learning rate is a pure function of training progress (warm-up, then cosine decay), as in
+nanoGPT, so a resume needs no scheduler state. The training checkpoint (``OUT.last.pt``) holds
+what an exact resume needs: optimizer state, RNG state, step, the carried hidden state, the best
+validation loss and the elapsed time. ``OUT`` itself holds the best weights by validation loss.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lstm_cli.core import checkpoint
+from lstm_cli.core.errors import DivergedError, InputError, Interrupted
+from lstm_cli.core.runtime import bf16_supported, pick_device
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int | None = 2000
+    max_time: float | None = None  # seconds of wall time, evaluations included
+    lr: float = 2e-3
+    min_lr: float = 1e-4  # where the cosine decay ends
+    warmup: int = 100
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    eval_every: int = 500
+    sample_every: int = 1000
+    save_every: int = 500
+    log_every: int = 50
+    bf16: bool | None = None  # None: on where the hardware supports it
+    random_seed: int = 1337
+    device: str = "auto"
+    explode_factor: float = 3.0  # stop when loss > factor * first loss (char-rnn's rule)
+    extra: dict = field(default_factory=dict)  # free-form notes recorded in the checkpoint
+
+
+def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine from ``lr`` to ``min_lr`` over progress 0..1."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = min(max(progress, 0.0), 1.0)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * p))
+
+
+def last_path(out: str | Path) -> Path:
+    """``model.pt`` -> ``model.last.pt``: the resumable companion of the best checkpoint."""
+    out = Path(out)
+    return out.with_name(out.stem + ".last" + (out.suffix or ".pt"))
+
+
+class _Dist:
+    """torchrun's environment, or a single process."""
+
+    def __init__(self, device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.enabled = self.world > 1
+        if self.enabled:
+            import torch.distributed as dist
+
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            self.dist = dist
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, t):
+        if self.enabled:
+            self.dist.all_reduce(t)
+        return t
+
+    def gather_carry(self, carry):
+        """Every rank's carried state, concatenated on the batch axis (dim 1 of (L, B, H))."""
+        if not self.enabled or carry is None:
+            return carry
+        import torch
+
+        out = []
+        for t in carry:
+            parts = [torch.empty_like(t) for _ in range(self.world)]
+            self.dist.all_gather(parts, t.contiguous())
+            out.append(torch.cat(parts, dim=1))
+        return tuple(out)
+
+    def slice_carry(self, carry):
+        if not self.enabled or carry is None:
+            return carry
+        return tuple(t.chunk(self.world, dim=1)[self.rank].contiguous() for t in carry)
+
+    def close(self):
+        if self.enabled:
+            self.dist.destroy_process_group()
+
+
+class _Signals:
+    """SIGINT/SIGTERM set a flag; the loop saves and exits at the next step boundary."""
+
+    def __init__(self):
+        self.received = 0
+        self._old = {}
+
+    def __enter__(self):
+        for s in (signal.SIGINT, signal.SIGTERM):
+            self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, console=None) -> dict:
+    """Train ``job.model`` and write ``out`` (best) and ``out.last.pt`` (resumable). Returns a summary."""
+    import torch
+
+    from lstm_cli.core.progress import TrainProgress
+
+    device = pick_device(cfg.device)
+    dist = _Dist(device)
+    try:
+        job.shard(dist.rank, dist.world)
+        use_bf16 = bf16_supported(device) if cfg.bf16 is None else cfg.bf16
+        torch.manual_seed(cfg.random_seed + dist.rank)
+        model = job.model.to(device)
+        net = model
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(model)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99),
+                                weight_decay=cfg.weight_decay)
+        step, carry, best, elapsed0, first_loss = 0, None, math.inf, 0.0, None
+        if resume is not None:
+            ts = resume["train_state"]
+            if ts.get("fingerprint") != job.fingerprint:
+                raise InputError("the training data differs from the data this checkpoint was "
+                                 "trained on, so it cannot resume exactly",
+                                 hint="pass the same --data files (or use --init to fine-tune)")
+            model.load_state_dict(resume["state_dict"])
+            opt.load_state_dict(ts["optimizer"])
+            step, best, elapsed0 = ts["step"], ts["best_loss"], ts["elapsed"]
+            first_loss = ts.get("first_loss")
+            carry = dist.slice_carry(ts["carry"])
+            carry = None if carry is None else tuple(t.to(device) for t in carry)
+            torch.set_rng_state(ts["rng"][dist.rank] if isinstance(ts["rng"], list) else ts["rng"])
+        out, last = Path(out), last_path(out)
+        ui = TrainProgress(console, total_steps=cfg.max_steps, max_time=cfg.max_time,
+                           enabled=dist.main, start_step=step)
+        t0 = time.perf_counter()
+        elapsed = lambda: elapsed0 + time.perf_counter() - t0  # noqa: E731
+        tokens_since, t_since = 0, time.perf_counter()
+        has_val = True
+
+        def save_last():
+            full = dist.gather_carry(carry)
+            rng = torch.get_rng_state()
+            if dist.enabled:
+                rngs = [torch.empty_like(rng) for _ in range(dist.world)]
+                dist.dist.all_gather(rngs, rng)
+                rng = rngs
+            if not dist.main:
+                return
+            ckpt = checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
+                                   _meta(job, cfg, step, best, elapsed()))
+            ckpt["train_state"] = {
+                "optimizer": opt.state_dict(), "step": step, "best_loss": best,
+                "elapsed": elapsed(), "first_loss": first_loss, "rng": rng,
+                "carry": None if full is None else tuple(t.detach().cpu() for t in full),
+                "fingerprint": job.fingerprint, "train_config": asdict(cfg),
+                **getattr(job, "extra_state", {}),
+            }
+            checkpoint.save(ckpt, last)
+
+        def save_best():
+            if dist.main:
+                checkpoint.save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
+                                                _meta(job, cfg, step, best, elapsed())), out)
+
+        def done() -> bool:
+            if cfg.max_steps is not None and step >= cfg.max_steps:
+                return True
+            return cfg.max_time is not None and elapsed() >= cfg.max_time
+
+        def progress() -> float:
+            if cfg.max_steps is not None:
+                return step / max(cfg.max_steps, 1)
+            if cfg.max_time is not None:
+                return elapsed() / cfg.max_time
+            return 0.0
+
+        with _Signals() as sig, ui:
+            while True:
+                stop = torch.tensor([float(done()), float(sig.received)])
+                stop = dist.all_sum(stop)
+                if stop[1] > 0:
+                    save_last()
+                    signum = int(sig.received or signal.SIGTERM)
+                    raise Interrupted(signum, f"interrupted at step {step}; state saved to {last}"
+                                      f" (resume with --resume {last})")
+                if stop[0] > 0:
+                    break
+                lr = lr_at(cfg, step, progress())
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                net.train()
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    loss, ntok, carry = job.loss(net, step, carry)
+                stat = dist.all_sum(torch.tensor([loss.item(), float(ntok)]))
+                loss_val = stat[0].item() / dist.world
+                if first_loss is None:
+                    first_loss = loss_val
+                if not math.isfinite(loss_val) or loss_val > cfg.explode_factor * first_loss:
+                    what = "NaN" if not math.isfinite(loss_val) else f"exploding ({loss_val:.2f})"
+                    kept = last if last.exists() else None
+                    raise DivergedError(f"loss became {what} at step {step}; training stopped"
+                                        + (f", last good state kept in {kept}" if kept else ""),
+                                        hint="lower --lr or raise --grad-clip")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                step += 1
+                tokens_since += int(stat[1].item())
+                if dist.main and (step % cfg.log_every == 0 or step == 1):
+                    now = time.perf_counter()
+                    ui.update(step, loss=loss_val, lr=lr, tok_s=tokens_since / max(now - t_since, 1e-9),
+                              elapsed=elapsed())
+                    tokens_since, t_since = 0, now
+                if step % cfg.eval_every == 0 and has_val:
+                    if dist.main:
+                        val = job.validate(model)
+                        has_val = val is not None
+                        if has_val:
+                            improved = val < best
+                            best = min(best, val)
+                            ui.note(f"step {step}: validation loss {val:.4f}"
+                                    + (" (best, saved)" if improved else ""))
+                            if improved:
+                                save_best()
+                    if dist.enabled:  # every rank learns whether there is validation data
+                        has_val = bool(dist.all_sum(torch.tensor([float(has_val)]))[0] > 0)
+                if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
+                    ui.sample(step, job.sample(model, cfg.random_seed + step))
+                if step % cfg.save_every == 0:
+                    save_last()
+        # The end: a final validation decides whether the last weights are the best.
+        if dist.main:
+            val = job.validate(model)
+            if val is None or val < best:
+                best = val if val is not None else best
+                save_best()
+            ui.note(f"done: {step} steps in {elapsed():.0f}s"
+                    + (f", best validation loss {best:.4f}" if math.isfinite(best) else ""))
+        save_last()
+        return {"steps": step, "best_loss": best, "elapsed": elapsed(), "out": str(out), "last": str(last)}
+    finally:
+        dist.close()
+
+
+def _cpu_state(model) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _meta(job, cfg: TrainConfig, step: int, best: float, elapsed: float) -> dict:
+    meta = {"steps": step, "train_seconds": round(elapsed, 1), "data": getattr(job, "data_note", ""),
+            "train_config": asdict(cfg)}
+    if math.isfinite(best):
+        meta["val_loss"] = round(best, 4)
+    return meta
+

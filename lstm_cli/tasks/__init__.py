@@ -1,0 +1,1 @@
+"""One module per task; each holds only what is special to that task (model, data reader, sampler)."""

