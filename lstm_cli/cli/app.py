@@ -3,7 +3,6 @@ one line on stderr and a documented exit code (core/errors.py)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -11,6 +10,7 @@ import typer
 from lstm_cli.cli import evaluate, export, generate, info, models, train
 
 app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Small LSTM tools: generate text, train on your own data, inspect models.")
 _state = {"debug": False}
 
@@ -41,10 +41,6 @@ def main() -> None:
         if e.hint:
             print(f"lstm: hint: {e.hint}", file=sys.stderr)
         sys.exit(int(e.code))
-    except BrokenPipeError:
-        # The reader went away (`lstm generate | head`): stop quietly, like cat.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
     except KeyboardInterrupt:
         print("lstm: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))

@@ -21,22 +21,20 @@ def generate(
     random_seed: o.RandomSeed = None,
 ):
     """Continue a seed text, character by character, as it is sampled (default model: obama)."""
-    import sys
-
     from lstm_cli.core.errors import UsageError
-    from lstm_cli.core.fileio import read_text
+    from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import text as task
 
     if n < 0:
         raise UsageError(f"-n must be >= 0, got {n}")
     if seed == "-":
         seed = read_text("-")
-    out = sys.stdout
-    for k, ch in enumerate(task.generate(model, seed, n, temperature, top_k, top_p, random_seed, oov)):
-        if k == 0 and echo and seed:
+    chars = task.generate(model, seed, n, temperature, top_k, top_p, random_seed, oov)
+    with stdout_pipe() as out:
+        if echo and seed:
             out.write(seed)
-        out.write(ch)
-        out.flush()
-    if n:
-        out.write("\n")
-    out.flush()
+        for ch in chars:
+            out.write(ch)
+            out.flush()
+        if n:
+            out.write("\n")

@@ -58,6 +58,19 @@ def write_output(path: str, data: bytes) -> None:
             f.write(data)
 
 
+@contextlib.contextmanager
+def stdout_pipe() -> Iterator[IO]:
+    """Yield stdout for a streamed payload; when the reader goes away (``lstm generate | head``),
+    stop quietly with exit status 0, as ``cat`` would, instead of an error."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+
+
 def read_text(path: str) -> str:
     """Read a UTF-8 text file, or stdin for ``-``; bad input is one clear :class:`InputError`."""
     try:

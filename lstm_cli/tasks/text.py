@@ -205,7 +205,7 @@ class TextJob:
 
     def sample(self, model, random_seed: int) -> str:
         s = Sampler(model, self.vocab_obj)
-        return "".join(s.generate("\n", 300, temperature=0.8, random_seed=random_seed))
+        return "".join(s.stream(s.prime("\n"), 300, temperature=0.8, random_seed=random_seed))
 
 
 def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, model_overrides: dict,
@@ -272,6 +272,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
                              "device": cfg.device})
         data_cfg = TextData(**resumed["train_state"].get("data_config", asdict(data_cfg)))
     base = registry.load(init, "text") if init else None
+    torch.manual_seed(cfg.random_seed)  # the initial weights
     note = ", ".join(p if p != "-" else "stdin" for p in data)
     job = make_job(texts, vals, data_cfg, model_cfg, init=base, resume=resumed, note=note)
     job.extra_state = {"data_config": asdict(job.data)}
@@ -306,7 +307,8 @@ def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top
 
     sampling.check_options(temperature, top_k, top_p)
     net, vocab = from_checkpoint(registry.load(model, "text"))
-    return Sampler(net, vocab).generate(seed, n, temperature, top_k, top_p, random_seed, oov)
+    sampler = Sampler(net, vocab)
+    return sampler.stream(sampler.prime(seed, oov), n, temperature, top_k, top_p, random_seed)
 
 
 # ---------------------------------------------------------------- sampling
@@ -382,17 +384,22 @@ class Sampler:
         self.logits += self.b_out
         return self.logits
 
-    def generate(self, seed: str, n: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 random_seed: int | None = None, oov: str = "error") -> Iterator[str]:
-        """Prime with ``seed`` (or a newline), then yield ``n`` sampled characters one by one."""
-        import numpy as np
-
-        rng = np.random.default_rng(random_seed)
+    def prime(self, seed: str, oov: str = "error"):
+        """Feed ``seed`` (or a newline) through the recurrence; returns the next logits. Unknown
+        characters raise here, before anything is printed."""
         ids = self.vocab.encode(seed or "\n", oov=oov, what="the seed")
         if ids.numel() == 0:  # everything skipped: start from a newline or the first character
             ids = self.vocab.encode("\n" if "\n" in self.vocab.index else self.vocab.chars[0])
         for idx in ids.tolist():
             logits = self.step(idx)
+        return logits
+
+    def stream(self, logits, n: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+               random_seed: int | None = None) -> Iterator[str]:
+        """Yield ``n`` sampled characters one by one, continuing from ``logits``."""
+        import numpy as np
+
+        rng = np.random.default_rng(random_seed)
         chars = self.vocab.chars
         for k in range(n):
             idx = sampling.pick(logits, temperature, top_k, top_p, rng)

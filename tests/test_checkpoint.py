@@ -1,0 +1,132 @@
+"""The one checkpoint format: round trip, safe load, corrupt/foreign files, atomic save."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT
+from lstm_cli.core import checkpoint
+from lstm_cli.core.errors import CheckpointError, UnknownModelError
+
+
+def make_ckpt(task="text", **extra):
+    sd = {"w": torch.arange(6, dtype=torch.float32).view(2, 3)}
+    c = checkpoint.make(task, {"hidden": 3}, "abc\n", sd, {"steps": 7})
+    c.update(extra)
+    return c
+
+
+def test_round_trip(tmp_path):
+    p = tmp_path / "m.pt"
+    checkpoint.save(make_ckpt(), p)
+    c = checkpoint.load(p, task="text")
+    assert torch.equal(c["state_dict"]["w"], torch.arange(6.0).view(2, 3))
+    assert c["config"] == {"hidden": 3} and c["vocab"] == "abc\n"
+    meta = c["meta"]
+    assert meta["parameters"] == 6 and meta["steps"] == 7 and meta["package_version"]
+    assert c["format_version"] == checkpoint.FORMAT_VERSION
+    info = checkpoint.describe(c)
+    assert info["task"] == "text" and "state_dict" not in info
+
+
+def test_strip_removes_training_state(tmp_path):
+    c = make_ckpt(train_state={"step": 3, "optimizer": {}})
+    assert "train_state" not in checkpoint.strip(c)
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_malicious_pickle_is_refused_and_not_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "evil.pt"
+    torch.save({"format": "lstm-cli", "payload": Evil()}, p)
+    with pytest.raises(CheckpointError, match="safe set"):
+        checkpoint.load(p)
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "empty"),
+    (b"just some text\n", "not a checkpoint"),
+    (b"PK\x03\x04garbage" * 10, "corrupt or truncated"),
+])
+def test_bad_files(tmp_path, content, match):
+    p = tmp_path / "bad.pt"
+    p.write_bytes(content)
+    with pytest.raises(CheckpointError, match=match):
+        checkpoint.load(p)
+
+
+def test_truncated_file(tmp_path):
+    p = tmp_path / "m.pt"
+    checkpoint.save(make_ckpt(), p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        checkpoint.load(p)
+
+
+def test_foreign_torch_file(tmp_path):
+    p = tmp_path / "sd.pt"
+    torch.save({"w": torch.zeros(2)}, p)  # a bare state dict
+    with pytest.raises(CheckpointError, match="not an lstm-cli checkpoint"):
+        checkpoint.load(p)
+
+
+def test_other_task_and_newer_format(tmp_path):
+    p = tmp_path / "m.pt"
+    checkpoint.save(make_ckpt(task="translate"), p)
+    with pytest.raises(CheckpointError, match="'translate' model, not a 'text'"):
+        checkpoint.load(p, task="text")
+    newer = make_ckpt()
+    newer["format_version"] = checkpoint.FORMAT_VERSION + 1
+    checkpoint.save(newer, p)
+    with pytest.raises(CheckpointError, match="format v2; .* reads up to v1"):
+        checkpoint.load(p)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UnknownModelError):
+        checkpoint.load(tmp_path / "none.pt")
+
+
+def test_failed_save_keeps_previous(tmp_path, monkeypatch):
+    p = tmp_path / "m.pt"
+    checkpoint.save(make_ckpt(), p)
+    before = p.read_bytes()
+
+    def broken_save(obj, f):
+        f.write(b"PK partial")
+        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of writing
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(make_ckpt(), p)
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["m.pt"]  # no temp file left behind
+
+
+def test_kill_during_saves_leaves_loadable_file(tmp_path):
+    """SIGKILL a process that saves a large checkpoint over and over: the file always loads."""
+    p = tmp_path / "m.pt"
+    code = ("import torch\nfrom lstm_cli.core import checkpoint\n"
+            "sd = {'w': torch.randn(2_000_000)}\n"
+            "c = checkpoint.make('text', {}, 'ab', sd, {})\n"
+            f"checkpoint.save(c, {str(p)!r})\nprint('ready', flush=True)\n"
+            f"while True:\n    checkpoint.save(c, {str(p)!r})\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout.readline().strip() == b"ready"
+    time.sleep(0.7)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.load(p)["state_dict"]["w"].numel() == 2_000_000

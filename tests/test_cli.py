@@ -1,0 +1,74 @@
+"""The command line: lazy imports, --help everywhere, one-line errors with documented exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_lstm
+from lstm_cli.core.errors import ExitCode
+
+COMMANDS = [[], ["train"], ["train", "text"], ["generate"], ["eval"], ["info"], ["models"], ["export"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "lstm")
+def test_help_does_not_import_torch(cmd):
+    code = ("import sys; sys.argv = ['lstm', *%r, '--help']\n"
+            "from lstm_cli.cli.app import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+            "heavy = [m for m in ('torch', 'numpy') if m in sys.modules]\n"
+            "assert not heavy, heavy\n") % (cmd,)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "Usage" in r.stdout
+
+
+def test_unknown_model_suggests_close_names(monkeypatch, tmp_path):
+    r = run_lstm("generate", "--model", "shakespear", "-n", "5")
+    assert r.returncode == ExitCode.UNKNOWN_MODEL
+    assert r.stderr.count("\n") <= 2 and "Traceback" not in r.stderr
+    assert "shakespeare" in r.stderr
+
+
+def test_missing_data_file_is_one_line(tmp_path):
+    r = run_lstm("train", "text", "--data", tmp_path / "nope.txt", "-o", tmp_path / "m.pt")
+    assert r.returncode == ExitCode.BAD_INPUT
+    assert "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_binary_data_is_refused(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 10)
+    r = run_lstm("train", "text", "--data", junk, "-o", tmp_path / "m.pt")
+    assert r.returncode == ExitCode.BAD_INPUT and "binary" in r.stderr
+
+
+def test_bad_option_value_is_usage_error(tiny_model):
+    r = run_lstm("generate", "--model", tiny_model, "--top-p", "0")
+    assert r.returncode == ExitCode.USAGE and "--top-p" in r.stderr
+
+
+def test_corrupt_checkpoint_exit_code(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("hello, not a model")
+    r = run_lstm("generate", "--model", bad, "-n", "3")
+    assert r.returncode == ExitCode.BAD_CHECKPOINT
+    assert "not a checkpoint" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = run_lstm("--debug", "info", tmp_path / "missing.pt")
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_models_lists_shipped(tmp_path):
+    r = run_lstm("models", "--json")
+    assert r.returncode == 0
+    import json
+
+    entries = json.loads(r.stdout)
+    for name in ("shakespeare", "obama"):
+        assert entries[name]["task"] == "text"
+        assert entries[name]["metric"]["name"] == "nats_per_char"

@@ -1,0 +1,45 @@
+"""The shipped models: golden samples at a fixed random seed pin their behaviour across changes.
+
+Regenerate after retraining a model: ``UPDATE_GOLDEN=1 pytest tests/test_shipped.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import ROOT, run_lstm
+from lstm_cli.core import registry
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n"}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_sample(name):
+    r = run_lstm("generate", "--model", name, "--seed", CASES[name], "-n", "300", "--random-seed", "1")
+    assert r.returncode == 0, r.stderr
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(r.stdout)
+    assert r.stdout == path.read_text()
+
+
+def test_default_model_is_obama():
+    a = run_lstm("generate", "--seed", "War on terror", "-n", "300", "--random-seed", "1")
+    assert a.returncode == 0 and a.stdout == (GOLDEN / "obama.txt").read_text()
+
+
+def test_shakespeare_reads_like_a_play():
+    """Speaker names on their own line ('Leon.', 'PROTEUS.') followed by verse, as in the corpus."""
+    r = run_lstm("generate", "--model", "shakespeare", "-n", "1500", "--random-seed", "3")
+    speakers = re.findall(r"^[A-Z][A-Za-z']+(?: [A-Z][A-Za-z']+)*\.$", r.stdout, flags=re.M)
+    assert len(speakers) >= 3, r.stdout
+
+
+def test_held_out_metrics_recorded():
+    for name, e in registry.manifest().items():
+        assert e["metric"]["name"] == "nats_per_char"
+        assert 0.5 < e["metric"]["value"] < 2.0, (name, e["metric"])

@@ -1,0 +1,142 @@
+"""Character-level text: the model, the fast sampler, generation on the command line, eval."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT, corpus, run_lstm
+from lstm_cli.core import checkpoint, sampling
+from lstm_cli.core.errors import ExitCode, InputError
+from lstm_cli.tasks import text as task
+
+
+def test_sampler_matches_nn_lstm():
+    """The step-by-step numpy recurrence computes exactly what nn.LSTM does."""
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=30, embed=8, hidden=16, layers=3)).eval()
+    vocab = task.Vocab("".join(chr(97 + i) for i in range(30)))
+    x = torch.randint(0, 30, (1, 40))
+    ref = model(x)[0][0].detach().numpy()
+    s = task.Sampler(model, vocab)
+    got = np.stack([s.step(i).copy() for i in x[0].tolist()])
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+
+
+def test_pick_options():
+    logits = np.array([0.0, 5.0, 4.9, -3.0], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    assert sampling.pick(logits, temperature=0) == 1
+    assert {sampling.pick(logits, 1.0, top_k=1, rng=rng) for _ in range(50)} == {1}
+    assert {sampling.pick(logits, 1.0, top_k=2, rng=rng) for _ in range(200)} == {1, 2}
+    assert {sampling.pick(logits, 1.0, top_p=0.3, rng=rng) for _ in range(50)} == {1}
+    assert {sampling.pick(logits, 100.0, rng=rng) for _ in range(400)} == {0, 1, 2, 3}
+
+
+def test_tiny_model_learns(tiny_model, tmp_path):
+    """Held-out text in the corpus' shape scores far below a uniform guess."""
+    held = tmp_path / "held.txt"
+    held.write_text(corpus(n_lines=60, seed=99))
+    r = run_lstm("eval", "--model", tiny_model, "--data", held, "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    m = json.loads(r.stdout)
+    vocab_size = len(checkpoint.load(tiny_model)["vocab"])
+    assert m["nats_per_char"] < 0.7 * np.log(vocab_size)
+    assert m["bits_per_char"] == pytest.approx(m["nats_per_char"] / np.log(2), abs=1e-3)
+
+
+def test_generate_is_deterministic_with_seed(tiny_model):
+    a = run_lstm("generate", "-m", tiny_model, "--seed", "ALICE:", "-n", "80", "--random-seed", "5")
+    b = run_lstm("generate", "-m", tiny_model, "--seed", "ALICE:", "-n", "80", "--random-seed", "5")
+    c = run_lstm("generate", "-m", tiny_model, "--seed", "ALICE:", "-n", "80", "--random-seed", "6")
+    assert a.returncode == 0 and a.stdout == b.stdout != c.stdout
+    assert a.stdout.startswith("ALICE:") and len(a.stdout) == len("ALICE:") + 80 + 1
+    assert a.stderr == ""  # payload only on stdout, nothing else said
+
+
+def test_no_echo_and_no_seed(tiny_model):
+    r = run_lstm("generate", "-m", tiny_model, "-n", "30", "--no-echo", "--random-seed", "1")
+    assert r.returncode == 0 and len(r.stdout) == 31
+
+
+def test_seed_from_stdin(tiny_model):
+    r = run_lstm("generate", "-m", tiny_model, "--seed", "-", "-n", "20", "--random-seed", "1", input="BOB:\n")
+    assert r.returncode == 0 and r.stdout.startswith("BOB:\n")
+
+
+def test_oov_seed(tiny_model):
+    r = run_lstm("generate", "-m", tiny_model, "--seed", "Zürich ☃", "-n", "5")
+    assert r.returncode == ExitCode.BAD_INPUT
+    assert "'Z'" in r.stderr and "'ü'" in r.stderr and "'☃'" in r.stderr and "--oov" in r.stderr
+    assert r.stdout == ""  # refused before anything is printed
+    skip = run_lstm("generate", "-m", tiny_model, "--seed", "Zürich", "-n", "5", "--oov", "skip", "--no-echo")
+    assert skip.returncode == 0 and len(skip.stdout) == 6
+    rep = run_lstm("generate", "-m", tiny_model, "--seed", "Zürich", "-n", "5", "--oov", "replace")
+    assert rep.returncode == 0
+
+
+def test_vocab_encode_modes():
+    v = task.Vocab("ab ")
+    assert v.encode("a?b", oov="skip").tolist() == [0, 1]
+    assert v.encode("a?b", oov="replace").tolist() == [0, 2, 1]
+    with pytest.raises(InputError, match="'\\?'"):
+        v.encode("a?b")
+
+
+def test_generation_streams(tiny_model):
+    """The first characters arrive while the model is still generating."""
+    proc = subprocess.Popen([sys.executable, "-m", "lstm_cli", "generate", "-m", str(tiny_model),
+                             "-n", "10000000", "--no-echo"], stdout=subprocess.PIPE, cwd=ROOT)
+    first = proc.stdout.read(20)
+    still_running = proc.poll() is None
+    proc.kill()
+    proc.wait()
+    assert len(first) == 20 and still_running
+
+
+def test_pipeline_closes_quietly(tiny_model):
+    cmd = f"{sys.executable} -m lstm_cli generate -m {tiny_model} -n 100000 | head -c 100"
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, cwd=ROOT)
+    assert len(r.stdout) == 100 and r.stderr == b""
+    assert r.returncode == 0
+
+
+def test_train_on_stdin(tmp_path):
+    out = tmp_path / "s.pt"
+    r = run_lstm("train", "text", "--data", "-", "-o", out, "--preset", "tiny", "--max-steps", "5",
+                 "--sample-every", "0", input=corpus(100))
+    assert r.returncode == 0, r.stderr
+    ckpt = checkpoint.load(out, task="text")
+    assert ckpt["meta"]["steps"] == 5 and ckpt["meta"]["data"] == "stdin"
+
+
+def test_small_corpus_shrinks_batches_and_empty_is_refused(tmp_path):
+    small = tmp_path / "small.txt"
+    small.write_text("hello world, hello lstm. " * 8)
+    r = run_lstm("train", "text", "--data", small, "-o", tmp_path / "m.pt", "--preset", "tiny",
+                 "--max-steps", "3", "--val-fraction", "0")
+    assert r.returncode == 0, r.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    r = run_lstm("train", "text", "--data", empty, "-o", tmp_path / "m.pt")
+    assert r.returncode == ExitCode.BAD_INPUT and "too small" in r.stderr
+
+
+def test_info_and_export(tiny_model, tmp_path, text_file):
+    r = run_lstm("export", tiny_model, "-o", tmp_path / "ship" / "t.pt", "--name", "t", "--eval-data", text_file,
+                 "--data-source", "generated", "--licence", "CC0", "--json")
+    assert r.returncode == 0, r.stderr
+    shipped = checkpoint.load(tmp_path / "ship" / "t.pt")
+    assert "train_state" not in shipped and shipped["meta"]["metric"]["value"] > 0
+    import json
+
+    manifest = json.loads((tmp_path / "ship" / "manifest.json").read_text())
+    assert manifest["t"]["sha256"] and manifest["t"]["licence"] == "CC0"
+    info = run_lstm("info", tmp_path / "ship" / "t.pt", "--json")
+    assert json.loads(info.stdout)["task"] == "text"
