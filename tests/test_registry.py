@@ -37,7 +37,9 @@ def test_sha_mismatch_refuses(tmp_path, monkeypatch):
     shutil.copy(src / "manifest.json", tmp_path / "manifest.json")
     entries = json.loads((tmp_path / "manifest.json").read_text())
     e = entries["shakespeare"]
-    (tmp_path / e["file"]).write_bytes((src / e["file"]).read_bytes()[:-1] + b"\x00")
+    data = bytearray((src / e["file"]).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
+    (tmp_path / e["file"]).write_bytes(bytes(data))
     monkeypatch.setattr(registry, "checkpoints_dir", lambda: tmp_path)
     with pytest.raises(CheckpointError, match="sha256"):
         registry.resolve("shakespeare", "text")

@@ -20,11 +20,11 @@ def models(json_out: o.Json = False):
     from rich.table import Table
 
     table = Table(title="shipped models (use with --model NAME)")
-    for col in ("name", "task", "params", "held-out metric", "data", "licence"):
+    for col in ("name", "task", "params", "MB", "held-out", "data", "licence"):
         table.add_column(col)
     for name, e in entries.items():
         m = e.get("metric", {})
-        metric = f"{m.get('value')} {m.get('name', '')}" if m else "-"
-        table.add_row(name, e.get("task", "?"), f"{e.get('parameters', 0) / 1e6:.1f}M", metric,
-                      e.get("data", ""), e.get("licence", ""))
-    Console(file=sys.stdout).print(table)
+        metric = f"{m['value']} {m['name'].replace('_per_', '/')}" if m else "-"
+        table.add_row(name, e.get("task", "?"), f"{e.get('parameters', 0) / 1e6:.1f}M",
+                      f"{e.get('bytes', 0) / 2**20:.1f}", metric, e.get("data", ""), e.get("licence", ""))
+    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120).print(table)

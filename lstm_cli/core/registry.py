@@ -128,8 +128,13 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
              "description": description, "data": data_source, "licence": licence, "recipe": recipe,
              "bytes": out_path.stat().st_size}
     if name:
-        entries = manifest(out_path.parent)
-        entries[name] = entry
-        with atomic_open(out_path.parent / MANIFEST, "w") as f:
-            f.write(json.dumps(entries, indent=2) + "\n")
+        import fcntl
+
+        # Read-modify-write under a lock, so parallel exports (make -j) cannot lose an entry.
+        with open(out_path.parent / ".manifest.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            entries = manifest(out_path.parent)
+            entries[name] = entry
+            with atomic_open(out_path.parent / MANIFEST, "w") as f:
+                f.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
     return entry

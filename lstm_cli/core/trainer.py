@@ -28,7 +28,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lstm_cli.core import checkpoint
@@ -53,7 +53,6 @@ class TrainConfig:
     random_seed: int = 1337
     device: str = "auto"
     explode_factor: float = 3.0  # stop when loss > factor * first loss (char-rnn's rule)
-    extra: dict = field(default_factory=dict)  # free-form notes recorded in the checkpoint
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:

@@ -285,8 +285,9 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
 
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import read_text
-    from lstm_cli.core.runtime import pick_device
+    from lstm_cli.core.runtime import pick_device, set_threads
 
+    set_threads(0)  # LSTM_THREADS, if set
     ckpt = registry.load(model, "text")
     net, vocab = from_checkpoint(ckpt)
     text = read_text(data)
