@@ -121,3 +121,30 @@ def test_ddp_two_processes(tmp_path, text_file):
     assert last["train_state"]["carry"][0].shape[1] == 8  # both ranks' streams were gathered
     assert len(last["train_state"]["rng"]) == 2
     assert last["meta"]["val_loss"] < 2.5  # it learned (a uniform guess is ln(28) = 3.3)
+
+
+def test_cli_resume_keeps_the_stored_length(tmp_path, text_file, monkeypatch):
+    """`lstm train text --resume X` with no length flags runs to the length it was started with."""
+    from typer.testing import CliRunner
+
+    from conftest import train_args
+    from lstm_cli.cli.app import app
+
+    orig = task.TextJob.loss
+
+    def interrupted_loss(self, model, step, carry):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return orig(self, model, step, carry)
+
+    monkeypatch.setattr(task.TextJob, "loss", interrupted_loss)
+    out = tmp_path / "m.pt"
+    r = CliRunner().invoke(app, [str(a) for a in train_args(text_file, out, steps=12)])
+    assert isinstance(r.exception, Interrupted)
+    monkeypatch.setattr(task.TextJob, "loss", orig)
+    args = [str(a) for a in train_args(text_file, out, steps=12)]
+    i = args.index("--max-steps")
+    del args[i: i + 2]
+    r = CliRunner().invoke(app, args + ["--resume", str(last_path(out))])
+    assert r.exit_code == 0, r.output
+    assert checkpoint.load(last_path(out))["train_state"]["step"] == 12

@@ -18,4 +18,4 @@ def show_dict(d: dict, as_json: bool, title: str = "") -> None:
     table.add_column("value")
     for k, v in d.items():
         table.add_row(k, json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
-    Console(file=sys.stdout).print(table)
+    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120).print(table)

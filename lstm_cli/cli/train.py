@@ -11,12 +11,13 @@ from lstm_cli.cli import options as o
 app = typer.Typer(no_args_is_help=True, help="Train a model on your own data (one sub-command per task).")
 
 
-def train_config(max_steps, max_time, **fields):
-    """Flags -> TrainConfig (core/trainer.py); each flag is one field."""
+def train_config(max_steps, max_time, resuming: bool, **fields):
+    """Flags -> TrainConfig (core/trainer.py); each flag is one field. A resumed run keeps its
+    stored length unless --max-steps/--max-time say otherwise."""
     from lstm_cli.core.trainer import TrainConfig
 
     seconds = o.parse_duration(max_time)
-    if max_steps is None and seconds is None:
+    if max_steps is None and seconds is None and not resuming:
         max_steps = TrainConfig.max_steps
     return TrainConfig(max_steps=max_steps, max_time=seconds, **fields)
 
@@ -55,7 +56,7 @@ def text(
     """Character-level language model (char-rnn) on any UTF-8 text."""
     from lstm_cli.tasks import text as task
 
-    cfg = train_config(max_steps, max_time, lr=lr, min_lr=min_lr, warmup=warmup, weight_decay=weight_decay,
+    cfg = train_config(max_steps, max_time, resume is not None, lr=lr, min_lr=min_lr, warmup=warmup, weight_decay=weight_decay,
                        grad_clip=grad_clip, eval_every=eval_every, sample_every=sample_every,
                        save_every=save_every, log_every=log_every, bf16=bf16, random_seed=random_seed,
                        device=device)

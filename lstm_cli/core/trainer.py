@@ -69,6 +69,19 @@ def last_path(out: str | Path) -> Path:
     return out.with_name(out.stem + ".last" + (out.suffix or ".pt"))
 
 
+def load_resume(path: str, task: str, cfg: TrainConfig) -> tuple[dict, TrainConfig]:
+    """The training checkpoint behind ``--resume`` and the config the run continues with: the
+    stored one, except its length (``--max-steps``/``--max-time`` when given) and the device."""
+    ckpt = checkpoint.load(path, task=task)
+    if "train_state" not in ckpt:
+        raise InputError(f"{path} holds no training state (a shipped or best checkpoint)",
+                         hint="resume from OUT.last.pt, or fine-tune with --init")
+    stored = ckpt["train_state"]["train_config"]
+    length = {"max_steps": cfg.max_steps if cfg.max_steps is not None else stored["max_steps"],
+              "max_time": cfg.max_time if cfg.max_time is not None else stored["max_time"]}
+    return ckpt, TrainConfig(**{**stored, **length, "device": cfg.device})
+
+
 class _Dist:
     """torchrun's environment, or a single process."""
 

@@ -251,26 +251,18 @@ def preset(name: str, **overrides) -> dict:
 def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
           init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
     """``lstm train text``: read the corpus, build or restore the model, run the shared trainer."""
-    from lstm_cli.core import checkpoint, registry
+    from lstm_cli.core import registry
     from lstm_cli.core.fileio import read_text
     from lstm_cli.core.runtime import set_threads
-    from lstm_cli.core.trainer import TrainConfig, fit
+    from lstm_cli.core.trainer import fit, load_resume
 
     set_threads(threads)
     texts = [read_text(p) for p in data]
     vals = [read_text(p) for p in val_data] if val_data else None
-    resumed = checkpoint.load(resume, task="text") if resume else None
-    if resumed is not None:
-        if "train_state" not in resumed:
-            raise InputError(f"{resume} holds no training state (a shipped or best checkpoint)",
-                             hint="resume from OUT.last.pt, or fine-tune with --init")
-        stored = resumed["train_state"]["train_config"]
-        # The run continues as it was configured; only its length may be changed.
-        keep = {k: v for k, v in stored.items() if k not in ("max_steps", "max_time", "device")}
-        cfg = TrainConfig(**{**keep, "max_steps": cfg.max_steps if cfg.max_steps is not None else stored["max_steps"],
-                             "max_time": cfg.max_time if cfg.max_time is not None else stored["max_time"],
-                             "device": cfg.device})
-        data_cfg = TextData(**resumed["train_state"].get("data_config", asdict(data_cfg)))
+    resumed = None
+    if resume:
+        resumed, cfg = load_resume(resume, "text", cfg)
+        data_cfg = TextData(**resumed["train_state"]["data_config"])
     base = registry.load(init, "text") if init else None
     torch.manual_seed(cfg.random_seed)  # the initial weights
     note = ", ".join(p if p != "-" else "stdin" for p in data)
