@@ -48,16 +48,6 @@ def _umask() -> int:
     return mask
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, or to stdout when ``path`` is ``-``."""
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        with atomic_open(path, "wb") as f:
-            f.write(data)
-
-
 @contextlib.contextmanager
 def stdout_pipe() -> Iterator[IO]:
     """Yield stdout for a streamed payload; when the reader goes away (``lstm generate | head``),
