@@ -140,3 +140,11 @@ def test_info_and_export(tiny_model, tmp_path, text_file):
     assert manifest["t"]["sha256"] and manifest["t"]["licence"] == "CC0"
     info = run_lstm("info", tmp_path / "ship" / "t.pt", "--json")
     assert json.loads(info.stdout)["task"] == "text"
+
+
+def test_no_seed_without_newline_in_vocab():
+    """A model whose corpus had no newline starts from its first character instead of failing."""
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=3, embed=4, hidden=8, layers=1)).eval()
+    s = task.Sampler(model, task.Vocab("abc"))
+    assert len("".join(s.stream(s.prime(""), 10, random_seed=0))) == 10

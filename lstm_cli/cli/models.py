@@ -8,7 +8,6 @@ from lstm_cli.cli import options as o
 def models(json_out: o.Json = False):
     """List the shipped models with their task, size, held-out metric and data."""
     import json
-    import sys
 
     from lstm_cli.core import registry
 
@@ -16,8 +15,9 @@ def models(json_out: o.Json = False):
     if json_out:
         print(json.dumps(entries, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from lstm_cli.cli.show import stdout_console
 
     table = Table(title="shipped models (use with --model NAME)")
     for col in ("name", "task", "params", "MB", "held-out", "data", "licence"):
@@ -27,4 +27,4 @@ def models(json_out: o.Json = False):
         metric = f"{m['value']} {m['name'].replace('_per_', '/')}" if m else "-"
         table.add_row(name, e.get("task", "?"), f"{e.get('parameters', 0) / 1e6:.1f}M",
                       f"{e.get('bytes', 0) / 2**20:.1f}", metric, e.get("data", ""), e.get("licence", ""))
-    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120).print(table)
+    stdout_console().print(table)

@@ -6,11 +6,17 @@ import json
 import sys
 
 
+def stdout_console():
+    """A rich console on stdout; 120 columns when piped, so tables are not squeezed to 80."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
+
+
 def show_dict(d: dict, as_json: bool, title: str = "") -> None:
     if as_json:
         print(json.dumps(d, indent=2, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, show_header=False)
@@ -18,4 +24,4 @@ def show_dict(d: dict, as_json: bool, title: str = "") -> None:
     table.add_column("value")
     for k, v in d.items():
         table.add_row(k, json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v))
-    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120).print(table)
+    stdout_console().print(table)

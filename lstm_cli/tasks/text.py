@@ -378,11 +378,12 @@ class Sampler:
         return self.logits
 
     def prime(self, seed: str, oov: str = "error"):
-        """Feed ``seed`` (or a newline) through the recurrence; returns the next logits. Unknown
+        """Feed ``seed`` (or a newline, else the first character) through the recurrence; returns the next logits. Unknown
         characters raise here, before anything is printed."""
-        ids = self.vocab.encode(seed or "\n", oov=oov, what="the seed")
-        if ids.numel() == 0:  # everything skipped: start from a newline or the first character
-            ids = self.vocab.encode("\n" if "\n" in self.vocab.index else self.vocab.chars[0])
+        start = "\n" if "\n" in self.vocab.index else self.vocab.chars[0]
+        ids = self.vocab.encode(seed or start, oov=oov, what="the seed")
+        if ids.numel() == 0:  # every seed character was skipped
+            ids = self.vocab.encode(start)
         for idx in ids.tolist():
             logits = self.step(idx)
         return logits
