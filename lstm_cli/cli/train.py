@@ -1,7 +1,14 @@
-"""``lstm train TASK``: one sub-command per task; the loop itself is core/trainer.py."""
+"""``lstm train TASK``: one sub-command per task; the loop itself is core/trainer.py.
+
+The trainer's flags (length, learning rate, validation, saving, device, ...) are declared once,
+in :data:`TRAINER_FLAGS`, and added to every task's sub-command by :func:`task_command`, which
+hands the command a ready ``TrainConfig`` as ``cfg``.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Annotated, List, Optional
 
 import typer
@@ -10,10 +17,28 @@ from lstm_cli.cli import options as o
 
 app = typer.Typer(no_args_is_help=True, help="Train a model on your own data (one sub-command per task).")
 
+# name -> (annotation, default); each is one TrainConfig field except max_steps/max_time.
+TRAINER_FLAGS = {
+    "max_steps": (o.MaxSteps, None),
+    "max_time": (o.MaxTime, None),
+    "lr": (o.Lr, 2e-3),
+    "min_lr": (o.MinLr, 1e-4),
+    "warmup": (o.Warmup, 100),
+    "weight_decay": (o.WeightDecay, 0.0),
+    "grad_clip": (o.GradClip, 1.0),
+    "eval_every": (o.EvalEvery, 500),
+    "sample_every": (o.SampleEvery, 1000),
+    "save_every": (o.SaveEvery, 500),
+    "log_every": (o.LogEvery, 50),
+    "bf16": (o.Bf16, None),
+    "random_seed": (Annotated[int, typer.Option("--random-seed", help="Seed for initialisation, data order and dropout.")], 1337),
+    "device": (o.Device, "auto"),
+}
+
 
 def train_config(max_steps, max_time, resuming: bool, **fields):
-    """Flags -> TrainConfig (core/trainer.py); each flag is one field. A resumed run keeps its
-    stored length unless --max-steps/--max-time say otherwise."""
+    """Flags -> TrainConfig (core/trainer.py). A resumed run keeps its stored length unless
+    --max-steps/--max-time say otherwise."""
     from lstm_cli.core.trainer import TrainConfig
 
     seconds = o.parse_duration(max_time)
@@ -22,10 +47,36 @@ def train_config(max_steps, max_time, resuming: bool, **fields):
     return TrainConfig(max_steps=max_steps, max_time=seconds, **fields)
 
 
-@app.command("text")
+def task_command(name: str, **defaults):
+    """Register ``fn`` as ``lstm train NAME`` with the trainer's flags appended to its own; ``fn``
+    receives them as one ``cfg: TrainConfig``. ``defaults`` overrides a flag's default per task."""
+
+    def register(fn):
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name != "cfg"]
+        extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=defaults.get(k, d))
+                 for k, (ann, d) in TRAINER_FLAGS.items()]
+
+        @functools.wraps(fn)
+        def command(**kw):
+            flags = {k: kw.pop(k) for k in TRAINER_FLAGS}
+            cfg = train_config(flags.pop("max_steps"), flags.pop("max_time"), kw.get("resume") is not None, **flags)
+            return fn(cfg=cfg, **kw)
+
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
+        command.__signature__ = sig.replace(parameters=params)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        del command.__wrapped__
+        return app.command(name)(command)
+
+    return register
+
+
+@task_command("text")
 def text(
     data: Annotated[List[str], typer.Option("--data", "-d", help="UTF-8 text file(s) to learn from; - for stdin.")],
     output: o.Output,
+    cfg,
     val_data: Annotated[Optional[List[str]], typer.Option("--val-data", help="Held-out text for validation (default: the last --val-fraction of --data).")] = None,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of --data held out when no --val-data.")] = 0.1,
     preset: Annotated[str, typer.Option("--preset", help="Model size: tiny, small, medium, large.")] = "medium",
@@ -37,29 +88,44 @@ def text(
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per truncated-BPTT segment.")] = 128,
     init: o.Init = None,
     resume: o.Resume = None,
-    max_steps: o.MaxSteps = None,
-    max_time: o.MaxTime = None,
-    lr: o.Lr = 2e-3,
-    min_lr: o.MinLr = 1e-4,
-    warmup: o.Warmup = 100,
-    weight_decay: o.WeightDecay = 0.0,
-    grad_clip: o.GradClip = 1.0,
-    eval_every: o.EvalEvery = 500,
-    sample_every: o.SampleEvery = 1000,
-    save_every: o.SaveEvery = 500,
-    log_every: o.LogEvery = 50,
-    bf16: o.Bf16 = None,
-    random_seed: Annotated[int, typer.Option("--random-seed", help="Seed for initialisation and dropout.")] = 1337,
-    device: o.Device = "auto",
     threads: o.Threads = 0,
 ):
     """Character-level language model (char-rnn) on any UTF-8 text."""
     from lstm_cli.tasks import text as task
 
-    cfg = train_config(max_steps, max_time, resume is not None, lr=lr, min_lr=min_lr, warmup=warmup, weight_decay=weight_decay,
-                       grad_clip=grad_clip, eval_every=eval_every, sample_every=sample_every,
-                       save_every=save_every, log_every=log_every, bf16=bf16, random_seed=random_seed,
-                       device=device)
     model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
     task.train(data, val_data, output, cfg, data_cfg, model, init=init, resume=resume, threads=threads)
+
+
+@task_command("translate", lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
+def translate(
+    output: o.Output,
+    cfg,
+    data: Annotated[Optional[List[str]], typer.Option("--data", "-d", help="TSV file(s), one source<TAB>target pair per line; - for stdin.")] = None,
+    src: Annotated[Optional[str], typer.Option("--src", help="Source sentences, one per line (with --tgt, instead of --data).")] = None,
+    tgt: Annotated[Optional[str], typer.Option("--tgt", help="Target sentences, line-aligned with --src.")] = None,
+    val_data: Annotated[Optional[List[str]], typer.Option("--val-data", help="Held-out TSV for validation (default: --val-fraction of the pairs).")] = None,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of pairs held out when no --val-data.")] = 0.05,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", help="sentencepiece pieces, shared by both languages.")] = 8000,
+    embed: Annotated[int, typer.Option("--embed", help="Embedding size.")] = 256,
+    enc_hidden: Annotated[int, typer.Option("--enc-hidden", help="Encoder LSTM units per direction.")] = 256,
+    enc_layers: Annotated[int, typer.Option("--enc-layers", help="Encoder layers (bidirectional).")] = 1,
+    dec_hidden: Annotated[int, typer.Option("--dec-hidden", help="Decoder LSTM units.")] = 512,
+    dec_layers: Annotated[int, typer.Option("--dec-layers", help="Decoder layers.")] = 1,
+    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on embeddings, encoder output and decoder states.")] = 0.3,
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest sentence in pieces; longer pairs are dropped.")] = 100,
+    batch_tokens: Annotated[int, typer.Option("--batch-tokens", help="Pieces per length-bucketed batch.")] = 2500,
+    label_smoothing: Annotated[float, typer.Option("--label-smoothing", help="Label smoothing of the training loss.")] = 0.1,
+    init: o.Init = None,
+    resume: o.Resume = None,
+    threads: o.Threads = 0,
+):
+    """Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."""
+    from lstm_cli.tasks import translate as task
+
+    model = dict(embed=embed, enc_hidden=enc_hidden, enc_layers=enc_layers, dec_hidden=dec_hidden,
+                 dec_layers=dec_layers, dropout=dropout, max_len=max_len)
+    data_cfg = task.TranslateData(vocab_size=vocab_size, batch_tokens=batch_tokens, val_fraction=val_fraction,
+                                  label_smoothing=label_smoothing)
+    task.train(data, src, tgt, val_data, output, cfg, data_cfg, model, init=init, resume=resume, threads=threads)

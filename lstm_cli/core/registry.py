@@ -28,6 +28,7 @@ class Task:
 
 TASKS: dict[str, Task] = {
     "text": Task("lstm_cli.tasks.text", "obama", "character-level text (char-rnn): train, generate, eval"),
+    "translate": Task("lstm_cli.tasks.translate", "en-fr", "encoder-decoder with attention: train, translate, eval"),
 }
 
 
