@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, run_lstm
 from lstm_cli.core.errors import ExitCode
 
-COMMANDS = [[], ["train"], ["train", "text"], ["generate"], ["eval"], ["info"], ["models"], ["export"]]
+COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["generate"], ["translate"], ["eval"],
+            ["info"], ["models"], ["export"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "lstm")

@@ -41,5 +41,9 @@ def test_shakespeare_reads_like_a_play():
 
 def test_held_out_metrics_recorded():
     for name, e in registry.manifest().items():
-        assert e["metric"]["name"] == "nats_per_char"
-        assert 0.5 < e["metric"]["value"] < 2.0, (name, e["metric"])
+        if e["task"] == "text":
+            assert e["metric"]["name"] == "nats_per_char"
+            assert 0.5 < e["metric"]["value"] < 2.0, (name, e["metric"])
+        else:
+            assert e["metric"]["name"] == "bleu" and 0 < e["metric"]["value"] <= 100, (name, e["metric"])
+            assert "chrf" in e["metric"]["details"] and "bleu_greedy" in e["metric"]["details"]

@@ -7,11 +7,11 @@ import sys
 
 import typer
 
-from lstm_cli.cli import evaluate, export, generate, info, models, train
+from lstm_cli.cli import evaluate, export, generate, info, models, train, translate
 
 app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
-                  help="Small LSTM tools: generate text, train on your own data, inspect models.")
+                  help="Small LSTM tools: generate text, translate, train on your own data, inspect models.")
 _state = {"debug": False}
 
 
@@ -22,6 +22,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 app.add_typer(train.app, name="train")
 app.command("generate")(generate.generate)
+app.command("translate")(translate.translate)
 app.command("eval")(evaluate.evaluate)
 app.command("info")(info.info)
 app.command("models")(models.models)

@@ -79,3 +79,32 @@ def read_text(path: str) -> str:
     except UnicodeDecodeError as e:
         raise InputError(f"{name} is not UTF-8 text (bad byte at offset {e.start})",
                          hint="convert it first, e.g. iconv -t UTF-8") from None
+
+
+def line_batches(stream: IO, max_batch: int) -> Iterator[list[str]]:
+    """Lines of a text stream (newlines stripped), grouped for batched work: a group is yielded
+    when it holds ``max_batch`` lines or when no further input is ready yet, so interactive or
+    slow input is answered line by line while a file or a fast pipe is read in full batches."""
+    import select
+
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+
+    def more_ready() -> bool:
+        if fd is None:
+            return True
+        try:
+            return bool(select.select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+    batch: list[str] = []
+    for line in iter(stream.readline, ""):
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) >= max_batch or not more_ready():
+            yield batch
+            batch = []
+    if batch:
+        yield batch

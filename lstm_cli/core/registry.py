@@ -101,6 +101,18 @@ def load(model: str | None, task_name: str) -> dict:
     return checkpoint.load(resolve(name, task_name), task=task_name)
 
 
+def task_of(model: str | None, default: str = "text") -> str:
+    """The task of a shipped model or checkpoint file (``default`` when no model is named)."""
+    from lstm_cli.core import checkpoint
+
+    if model is None:
+        return default
+    entry = manifest().get(model)
+    if entry is not None:
+        return entry["task"]
+    return checkpoint.load(resolve(model))["task"]
+
+
 def _suggest(name: str, choices) -> str:
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -118,7 +130,9 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
     meta.pop("train_config", None)
     if eval_data:
         metrics = task_module(ckpt["task"]).evaluate(src, eval_data)
-        meta["metric"] = {"name": metrics["metric"], "value": metrics[metrics["metric"]], "data": eval_data}
+        name_ = metrics["metric"]
+        meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
+                          "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
     meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
                                      ("description", description)) if v})
     checkpoint.save(ckpt, out)

@@ -1,7 +1,14 @@
-"""Turning a model's next-token scores into choices: temperature, top-k, top-p (nucleus).
+"""Turning a model's next-token scores into choices.
+
+Sampling, one token at a time (text generation)::
 
     p_i = softmax(z / T)_i                  temperature T (T -> 0 is greedy argmax)
     top-k: keep the k largest p_i; top-p: keep the smallest set whose mass reaches p; renormalise.
+
+Search, for sequence-to-sequence tasks (translation, captions): :func:`greedy` and
+:func:`beam_search`, batched over sentences. Both drive a task's ``step(y, state) -> (log_probs
+(N, V), state, extra (N, S) or None)``, where ``state`` is a tensor or a (nested) list/tuple of
+tensors with one row per hypothesis, and rank finished hypotheses by log p / :func:`length_penalty`.
 """
 
 from __future__ import annotations
@@ -38,3 +45,106 @@ def pick(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, r
     cdf = np.cumsum(p)
     rng = rng if rng is not None else np.random.default_rng()
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), p.size - 1))
+
+
+def length_penalty(n: int, alpha: float) -> float:
+    """GNMT's ((5 + n) / 6) ** alpha (Wu et al. 2016): a hypothesis of n tokens has its
+    log-probability divided by it, so longer ones are not ruled out for being long."""
+    return ((5 + n) / 6) ** alpha
+
+
+def map_state(fn, state):
+    """Apply ``fn`` to every tensor of a (nested) list/tuple state."""
+    if isinstance(state, (list, tuple)):
+        return type(state)(map_state(fn, s) for s in state)
+    return fn(state)
+
+
+def greedy(step, state, batch: int, max_steps: int, bos: int, eos: int, pad: int, alpha: float = 0.6,
+           keep_extra: bool = False):
+    """The likeliest token at every step, until every row has produced ``eos``.
+    -> per row a one-element list [(ids incl. eos, normalised score, extra rows or None)]."""
+    import torch
+
+    dev = next(iter(_tensors(state))).device
+    y = torch.full((batch,), bos, dtype=torch.long, device=dev)
+    done = torch.zeros(batch, dtype=torch.bool, device=dev)
+    total = torch.zeros(batch, device=dev)
+    steps, extras = [], []
+    for _ in range(max_steps):
+        logp, state, extra = step(y, state)
+        best, y = logp.max(-1)
+        y = torch.where(done, torch.full_like(y, pad), y)
+        total += torch.where(done, torch.zeros_like(best), best)
+        steps.append(y)
+        if keep_extra:
+            extras.append(extra)
+        done |= y == eos
+        if bool(done.all()):
+            break
+    ids = torch.stack(steps, 1).tolist()
+    ext = torch.stack(extras, 1) if keep_extra else None  # (B, T, S)
+    out = []
+    for b in range(batch):
+        seq = ids[b][: ids[b].index(eos) + 1] if eos in ids[b] else ids[b]
+        out.append([(seq, float(total[b]) / length_penalty(len(seq), alpha),
+                     ext[b, : len(seq)].tolist() if keep_extra else None)])
+    return out
+
+
+def beam_search(step, state, batch: int, k: int, max_steps: int, bos: int, eos: int, pad: int,
+                n_best: int = 1, alpha: float = 0.6, keep_extra: bool = False):
+    """Keep the ``k`` likeliest partial hypotheses per row of the batch. ``state`` and everything
+    ``step`` closes over must already hold ``batch * k`` rows (each row repeated k times). A
+    finished hypothesis (it produced ``eos``) stays in its beam and extends only by ``pad`` at no
+    cost. At the end, hypotheses are ranked by log-probability / length_penalty.
+    -> per row ``n_best`` [(ids incl. eos, normalised score, extra rows or None)], best first."""
+    import torch
+
+    dev = next(iter(_tensors(state))).device
+    scores = torch.full((batch, k), float("-inf"), device=dev)
+    scores[:, 0] = 0.0  # one live hypothesis per row to start from
+    y = torch.full((batch * k,), bos, dtype=torch.long, device=dev)
+    finished = torch.zeros(batch * k, dtype=torch.bool, device=dev)
+    lengths = torch.zeros(batch * k, dtype=torch.long, device=dev)
+    hist = torch.zeros(batch * k, 0, dtype=torch.long, device=dev)
+    ext_hist = None
+    for _ in range(max_steps):
+        logp, state, extra = step(y, state)  # (B*k, V)
+        V = logp.shape[-1]
+        pad_only = torch.full_like(logp, float("-inf"))
+        pad_only[:, pad] = 0.0
+        logp = torch.where(finished[:, None], pad_only, logp)
+        scores, flat = (scores.view(-1, 1) + logp).view(batch, k * V).topk(k, dim=1)  # (B, k)
+        parent = (flat // V + torch.arange(batch, device=dev)[:, None] * k).view(-1)  # (B*k,)
+        y = (flat % V).view(-1)
+        state = map_state(lambda t: t[parent], state)
+        hist = torch.cat([hist[parent], y[:, None]], 1)
+        if keep_extra:
+            e = extra[parent][:, None]
+            ext_hist = e if ext_hist is None else torch.cat([ext_hist[parent], e], 1)
+        was_done = finished[parent]
+        lengths = lengths[parent] + (~was_done).long()
+        finished = was_done | (y == eos)
+        if bool(finished.all()):
+            break
+    lp = torch.tensor([length_penalty(int(n), alpha) for n in lengths], device=dev).view(batch, k)
+    norm = scores / lp
+    ranked = norm.argsort(dim=1, descending=True)
+    out = []
+    for b in range(batch):
+        hyps = []
+        for j in ranked[b, :n_best].tolist():
+            r = b * k + j
+            ids = hist[r, : int(lengths[r])].tolist()
+            hyps.append((ids, float(norm[b, j]), ext_hist[r, : len(ids)].tolist() if keep_extra else None))
+        out.append(hyps)
+    return out
+
+
+def _tensors(state):
+    if isinstance(state, (list, tuple)):
+        for s in state:
+            yield from _tensors(s)
+    else:
+        yield state

@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
@@ -474,105 +475,29 @@ class Translator:
         return [r or [Hypothesis("", 0.0, [])] for r in results]
 
     @torch.no_grad()
-    def _decode(self, srcs: list[list[int]], beam: int, n_best: int, alpha: float, attention: bool):
+    def _decode(self, srcs: list[list[int]], beam: int, n_best: int, alpha: float, attention: bool,
+                search: str | None = None):
+        """Greedy (beam 1) or beam search (``search="beam"`` forces it, even at beam 1) over one
+        batch of piece lists (core/sampling.py)."""
+        model, k = self.model, max(beam, 1)
         srcs = [s or [UNK] for s in srcs]
         src, src_len, _, _ = pad_batch([(s, [EOS]) for s in srcs], self.device)
-        hyps = (greedy(self.model, src, src_len, attention) if beam <= 1 else
-                beam_search(self.model, src, src_len, beam, n_best, alpha, attention))
-        return [[Hypothesis(self.tok.decode(ids), score, ids, att) for ids, score, att in h] for h in hyps]
+        mem, keys, mask, state = model.encode(src, src_len)
+        if k > 1:  # every sentence's memory and state, once per beam
+            mem, keys, mask = (t.repeat_interleave(k, 0) for t in (mem, keys, mask))
+            state = sampling.map_state(lambda t: t.repeat_interleave(k, 0), state)
 
+        def step(y, state):
+            a, state, alpha_t = model.step(y, state, mem, keys, mask)
+            return model.out(a).float().log_softmax(-1), state, alpha_t
 
-def _max_steps(model: Seq2Seq, src_len: torch.Tensor) -> int:
-    return int(min(model.cfg.max_len + 1, 2 * int(src_len.max()) + 10))
-
-
-def length_penalty(n: int, alpha: float) -> float:
-    """GNMT's ((5 + n) / 6) ** alpha: the score of n pieces is divided by it."""
-    return ((5 + n) / 6) ** alpha
-
-
-def greedy(model: Seq2Seq, src, src_len, attention: bool = False, alpha: float = 0.6):
-    """The likeliest piece at every step. -> per sentence [(ids, score, attention)]."""
-    mem, keys, mask, state = model.encode(src, src_len)
-    B = src.shape[0]
-    y = torch.full((B,), BOS, dtype=torch.long, device=src.device)
-    done = torch.zeros(B, dtype=torch.bool, device=src.device)
-    logp_sum = torch.zeros(B, device=src.device)
-    steps, atts = [], []
-    for _ in range(_max_steps(model, src_len)):
-        a, state, alpha_t = model.step(y, state, mem, keys, mask)
-        logp = model.out(a).float().log_softmax(-1)
-        best, y = logp.max(-1)
-        y = torch.where(done, torch.full_like(y, PAD), y)
-        logp_sum += torch.where(done, torch.zeros_like(best), best)
-        steps.append(y)
-        atts.append(alpha_t)
-        done |= y == EOS
-        if bool(done.all()):
-            break
-    ids = torch.stack(steps, 1).tolist()
-    att = torch.stack(atts, 1) if attention else None
-    out = []
-    for b in range(B):
-        seq = ids[b][: ids[b].index(EOS) + 1] if EOS in ids[b] else ids[b]
-        a_b = att[b, : len(seq), : int(src_len[b])].tolist() if attention else None
-        out.append([(seq, float(logp_sum[b]) / length_penalty(len(seq), alpha), a_b)])
-    return out
-
-
-def beam_search(model: Seq2Seq, src, src_len, k: int, n_best: int = 1, alpha: float = 0.6,
-                attention: bool = False):
-    """Keep the ``k`` likeliest partial translations per sentence; a finished one (EOS) stays in
-    its beam and extends only by padding at no cost. At the end, hypotheses are ranked by
-    log-probability / length_penalty. -> per sentence ``n_best`` [(ids, score, attention)]."""
-    mem, keys, mask, state = model.encode(src, src_len)
-    B, dev = src.shape[0], src.device
-    rep = lambda t: t.repeat_interleave(k, 0)  # noqa: E731  (B, ...) -> (B*k, ...)
-    mem, keys, mask = rep(mem), rep(keys), rep(mask)
-    hs, cs, feed = state
-    state = ([rep(h) for h in hs], [rep(c) for c in cs], rep(feed))
-    scores = torch.full((B, k), float("-inf"), device=dev)
-    scores[:, 0] = 0.0  # one live hypothesis to start from
-    y = torch.full((B * k,), BOS, dtype=torch.long, device=dev)
-    finished = torch.zeros(B * k, dtype=torch.bool, device=dev)
-    lengths = torch.zeros(B * k, dtype=torch.long, device=dev)
-    hist = torch.zeros(B * k, 0, dtype=torch.long, device=dev)
-    att_hist = None
-    for _ in range(_max_steps(model, src_len)):
-        a, state, alpha_t = model.step(y, state, mem, keys, mask)
-        logp = model.out(a).float().log_softmax(-1)  # (B*k, V)
-        V = logp.shape[-1]
-        pad_only = torch.full_like(logp, float("-inf"))
-        pad_only[:, PAD] = 0.0
-        logp = torch.where(finished[:, None], pad_only, logp)
-        cand = (scores.view(-1, 1) + logp).view(B, k * V)
-        scores, flat = cand.topk(k, dim=1)  # (B, k)
-        src_beam = flat // V + torch.arange(B, device=dev)[:, None] * k
-        src_beam, y = src_beam.view(-1), (flat % V).view(-1)
-        hs, cs, feed = state
-        state = ([h[src_beam] for h in hs], [c[src_beam] for c in cs], feed[src_beam])
-        hist = torch.cat([hist[src_beam], y[:, None]], 1)
-        if attention:
-            step_att = alpha_t[src_beam][:, None]
-            att_hist = step_att if att_hist is None else torch.cat([att_hist[src_beam], step_att], 1)
-        was_done = finished[src_beam]
-        lengths = lengths[src_beam] + (~was_done).long()
-        finished = was_done | (y == EOS)
-        if bool(finished.all()):
-            break
-    lp = torch.tensor([length_penalty(int(n), alpha) for n in lengths], device=dev).view(B, k)
-    norm = scores / lp
-    ranked = norm.argsort(dim=1, descending=True)
-    out = []
-    for b in range(B):
-        hyps = []
-        for j in ranked[b, :n_best].tolist():
-            r = b * k + j
-            ids = hist[r, : int(lengths[r])].tolist()
-            att = att_hist[r, : len(ids), : int(src_len[b])].tolist() if attention else None
-            hyps.append((ids, float(norm[b, j]), att))
-        out.append(hyps)
-    return out
+        limit = int(min(model.cfg.max_len + 1, 2 * int(src_len.max()) + 10))
+        common = dict(max_steps=limit, bos=BOS, eos=EOS, pad=PAD, alpha=alpha, keep_extra=attention)
+        hyps = (sampling.greedy(step, state, len(srcs), **common) if k == 1 and search != "beam" else
+                sampling.beam_search(step, state, len(srcs), k, n_best=n_best, **common))
+        return [[Hypothesis(self.tok.decode(ids), score, ids, None if att is None else
+                            [row[: int(n)] for row in att])
+                 for ids, score, att in h] for h, n in zip(hyps, src_len.tolist())]
 
 
 def translate_lines(model: str | None, device: str = "auto"):
@@ -605,37 +530,3 @@ def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1), *
     out.update({"beam": beams[0], "sentences": len(pairs),
                 "model": model or registry.task("translate").default_model})
     return out
-
-
-def draw_attention(src: list[str], tgt: list[str], att: list[list[float]], path: str) -> None:
-    """The attention matrix ``att`` (target x source) as a heatmap: source pieces across the top,
-    target pieces down the left, darker = more attention. Written atomically as PNG."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from lstm_cli.core.fileio import atomic_open
-
-    src_pieces = src
-    cell = 22
-    font = ImageFont.load_default()
-    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
-    width = lambda s: int(measure.textlength(s, font=font))  # noqa: E731
-    left = max([width(p) for p in tgt] + [10]) + 10
-    top = max([width(p) for p in src_pieces] + [10]) + 10
-    img = Image.new("RGB", (left + cell * len(src_pieces) + 10, top + cell * len(tgt) + 10), "white")
-    d = ImageDraw.Draw(img)
-    for i, row in enumerate(att):
-        for j, w in enumerate(row[: len(src_pieces)]):
-            shade = int(255 * (1 - w))
-            d.rectangle([left + j * cell, top + i * cell, left + (j + 1) * cell - 1, top + (i + 1) * cell - 1],
-                        fill=(shade, shade, 255 - int(95 * w)))
-    for i, p in enumerate(tgt):
-        d.text((left - 5 - width(p), top + i * cell + 5), p, fill="black", font=font)
-    for j, p in enumerate(src_pieces):  # column labels, written sideways
-        label = Image.new("RGB", (width(p) + 4, 14), "white")
-        ImageDraw.Draw(label).text((2, 1), p, fill="black", font=font)
-        label = label.rotate(90, expand=True)
-        img.paste(label, (left + j * cell + (cell - label.width) // 2, top - 5 - label.height))
-    d.rectangle([left - 1, top - 1, left + cell * len(src_pieces), top + cell * len(tgt)], outline="gray")
-    with atomic_open(path, "wb") as f:
-        img.save(f, format="PNG")
-
