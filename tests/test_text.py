@@ -140,6 +140,15 @@ def test_info_and_export(tiny_model, tmp_path, text_file):
     assert manifest["t"]["sha256"] and manifest["t"]["licence"] == "CC0"
     info = run_lstm("info", tmp_path / "ship" / "t.pt", "--json")
     assert json.loads(info.stdout)["task"] == "text"
+    # --half: float16 storage, about half the bytes, the same model up to rounding (measured on the file)
+    r = run_lstm("export", tiny_model, "-o", tmp_path / "half.pt", "--half", "--eval-data", text_file)
+    assert r.returncode == 0, r.stderr
+    half = checkpoint.load(tmp_path / "half.pt")
+    assert all(v.dtype == torch.float16 for v in half["state_dict"].values())
+    assert (tmp_path / "half.pt").stat().st_size < 0.7 * (tmp_path / "ship" / "t.pt").stat().st_size
+    assert half["meta"]["metric"]["value"] == pytest.approx(shipped["meta"]["metric"]["value"], abs=0.01)
+    g = run_lstm("generate", "--model", tmp_path / "half.pt", "-n", "50", "--random-seed", "0")
+    assert g.returncode == 0 and len(g.stdout) > 50
 
 
 def test_no_seed_without_newline_in_vocab():

@@ -18,6 +18,7 @@ def export(
     licence: Annotated[str, typer.Option("--licence", help="The training data's licence.")] = "",
     description: Annotated[str, typer.Option("--description", help="One line about the model.")] = "",
     recipe: Annotated[str, typer.Option("--recipe", help="The command that rebuilds it.")] = "",
+    half: Annotated[bool, typer.Option("--half", help="Store the weights as float16 (half the size; computed in float32).")] = False,
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance."""
@@ -25,5 +26,5 @@ def export(
     from lstm_cli.core import registry
 
     entry = registry.export(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
-                            licence=licence, description=description, recipe=recipe)
+                            licence=licence, description=description, recipe=recipe, half=half)
     show_dict(entry, json_out, title=f"exported {output}")

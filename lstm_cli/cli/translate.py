@@ -63,7 +63,7 @@ def _stdin_batches(batch_size: int):
     from lstm_cli.core.errors import InputError
     from lstm_cli.core.fileio import line_batches
 
-    sys.stdin.reconfigure(errors="strict")
+    sys.stdin.reconfigure(encoding="utf-8", errors="strict")
     try:
         for lines in line_batches(sys.stdin, batch_size):
             if any("\x00" in l for l in lines):

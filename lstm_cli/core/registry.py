@@ -119,23 +119,30 @@ def _suggest(name: str, choices) -> str:
 
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
-           licence: str = "", description: str = "", recipe: str = "") -> dict:
-    """Strip resume state, record the held-out metric and provenance, write ``out`` atomically and,
-    with ``name``, its entry in the manifest beside it. Returns the entry."""
+           licence: str = "", description: str = "", recipe: str = "", half: bool = False) -> dict:
+    """Strip resume state, optionally store the weights as float16 (``half``: half the size; the
+    tasks compute in float32 after loading), write ``out`` atomically, measure *that file* on the
+    held-out data, record the metric and provenance and, with ``name``, its entry in the manifest
+    beside it. Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
     ckpt = checkpoint.strip(checkpoint.load(resolve(src)))
+    if half:
+        ckpt["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     meta = ckpt["meta"]
     meta.pop("train_config", None)
+    meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
+                                     ("description", description)) if v})
+    if half:
+        meta["stored_as"] = "float16"
+    checkpoint.save(ckpt, out)
     if eval_data:
-        metrics = task_module(ckpt["task"]).evaluate(src, eval_data)
+        metrics = task_module(ckpt["task"]).evaluate(out, eval_data)
         name_ = metrics["metric"]
         meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
                           "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
-    meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
-                                     ("description", description)) if v})
-    checkpoint.save(ckpt, out)
+        checkpoint.save(ckpt, out)
     out_path = Path(out)
     entry = {"file": out_path.name, "sha256": sha256_file(out_path), "task": ckpt["task"],
              "parameters": meta["parameters"], "steps": meta.get("steps"),
