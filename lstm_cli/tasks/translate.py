@@ -464,11 +464,13 @@ class Translator:
                 outs = self._decode([parts[k] for k in idx], beam, max(n_best, 1), alpha, attention)
                 for k, o in zip(idx, outs):
                     decoded[k] = o
-            for i in range(len(lines)):
-                mine = [decoded[k] for k in range(len(parts)) if owner[k] == i]
+            by_line: dict[int, list] = {}
+            for k, i in enumerate(owner):
+                by_line.setdefault(i, []).append(decoded[k])
+            for i, mine in by_line.items():
                 if len(mine) == 1:
                     results[i] = mine[0]
-                elif mine:
+                else:
                     best = [m[0] for m in mine]
                     results[i] = [Hypothesis(" ".join(h.text for h in best), sum(h.score for h in best) / len(best),
                                              [t for h in best for t in h.ids])]
