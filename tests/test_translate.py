@@ -118,6 +118,8 @@ def test_stdin_lines_stay_aligned(toy_model):
     r = run_lstm("translate", "-m", toy_model, "--beam", "3", input="one two\n\nthree four five\n\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n") == ["un deux", "", "trois quatre cinq", "", ""]
+    dash = run_lstm("translate", "-m", toy_model, "--beam", "3", "-", input="one two\n")
+    assert dash.returncode == 0 and dash.stdout == "un deux\n"
 
 
 def test_argument_and_nbest_output(toy_model):

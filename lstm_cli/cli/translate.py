@@ -11,7 +11,7 @@ from lstm_cli.cli import options as o
 
 
 def translate(
-    text: Annotated[Optional[str], typer.Argument(help="Text to translate (one sentence per line); without it, stdin is read line by line.")] = None,
+    text: Annotated[Optional[str], typer.Argument(help="Text to translate (one sentence per line); without it (or with -), stdin is read line by line.")] = None,
     model: o.Model = None,
     beam: Annotated[int, typer.Option("--beam", "-b", help="Beam width; 1 is greedy decoding.")] = 5,
     n_best: Annotated[int, typer.Option("--n-best", help="Print the N best translations per line as LINE<TAB>SCORE<TAB>TEXT (N <= --beam).")] = 1,
@@ -32,11 +32,13 @@ def translate(
         raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
     if batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+    if text == "-":
+        text = None  # stdin, as without TEXT
     if text is not None and "\x00" in text:
         raise InputError("the text contains NUL bytes")
     if text is None and sys.stdin.isatty():
         print("lstm: reading sentences from stdin, one per line (Ctrl-D ends)", file=sys.stderr)
-    tr = task.translate_lines(model, device)
+    tr = task.load_translator(model, device)
     batches = [text.splitlines() or [""]] if text is not None else _stdin_batches(batch_size)
     drawn = attention is None
     n_line = 0

@@ -502,7 +502,7 @@ class Translator:
                  for ids, score, att in h] for h, n in zip(hyps, src_len.tolist())]
 
 
-def translate_lines(model: str | None, device: str = "auto"):
+def load_translator(model: str | None, device: str = "auto"):
     """The shipped (or given) model and its tokenizer, ready to decode."""
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import pick_device, set_threads
@@ -521,7 +521,7 @@ def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1), *
     from lstm_cli.core import registry
 
     pairs = read_pairs([data])
-    tr = translate_lines(model, device)
+    tr = load_translator(model, device)
     src, refs = [s for s, _ in pairs], [t for _, t in pairs]
     out = {"metric": "bleu"}
     for beam in beams:
