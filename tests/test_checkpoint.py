@@ -130,3 +130,19 @@ def test_kill_during_saves_leaves_loadable_file(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert checkpoint.load(p)["state_dict"]["w"].numel() == 2_000_000
+
+
+def test_compressed_storage_round_trip(tmp_path):
+    """int8 keeps every weight within half a quantisation step of its row's scale; load gives float32."""
+    torch.manual_seed(0)
+    sd = {"big": torch.randn(64, 128), "bias": torch.randn(64), "ids": torch.arange(5)}
+    ck = checkpoint.make("text", {"vocab_size": 3}, "abc", sd, {})
+    for storage in ("float16", "int8"):
+        checkpoint.save(checkpoint.compress(ck, storage), tmp_path / f"{storage}.pt")
+        back = checkpoint.load(tmp_path / f"{storage}.pt")
+        assert "scales" not in back and back["meta"]["stored_as"] == storage
+        assert back["state_dict"]["big"].dtype == torch.float32 and torch.equal(back["state_dict"]["ids"], sd["ids"])
+        step = sd["big"].abs().amax(1, keepdim=True) / 127 if storage == "int8" else 1e-2
+        assert ((back["state_dict"]["big"] - sd["big"]).abs() <= step / 2 + 1e-3).all()
+        assert torch.allclose(back["state_dict"]["bias"], sd["bias"], atol=1e-2)
+    assert (tmp_path / "int8.pt").stat().st_size < (tmp_path / "float16.pt").stat().st_size

@@ -140,14 +140,17 @@ def test_info_and_export(tiny_model, tmp_path, text_file):
     assert manifest["t"]["sha256"] and manifest["t"]["licence"] == "CC0"
     info = run_lstm("info", tmp_path / "ship" / "t.pt", "--json")
     assert json.loads(info.stdout)["task"] == "text"
-    # --half: float16 storage, about half the bytes, the same model up to rounding (measured on the file)
-    r = run_lstm("export", tiny_model, "-o", tmp_path / "half.pt", "--half", "--eval-data", text_file)
-    assert r.returncode == 0, r.stderr
-    half = checkpoint.load(tmp_path / "half.pt")
-    assert all(v.dtype == torch.float16 for v in half["state_dict"].values())
-    assert (tmp_path / "half.pt").stat().st_size < 0.7 * (tmp_path / "ship" / "t.pt").stat().st_size
-    assert half["meta"]["metric"]["value"] == pytest.approx(shipped["meta"]["metric"]["value"], abs=0.01)
-    g = run_lstm("generate", "--model", tmp_path / "half.pt", "-n", "50", "--random-seed", "0")
+    # --storage float16 / int8: smaller files, the same model up to rounding (measured on the file)
+    for storage, ratio in (("float16", 0.6), ("int8", 0.4)):
+        small = tmp_path / f"{storage}.pt"
+        r = run_lstm("export", tiny_model, "-o", small, "--storage", storage, "--eval-data", text_file)
+        assert r.returncode == 0, r.stderr
+        assert small.stat().st_size < ratio * (tmp_path / "ship" / "t.pt").stat().st_size
+        loaded = checkpoint.load(small)
+        assert loaded["meta"]["stored_as"] == storage
+        assert all(v.dtype == torch.float32 for v in loaded["state_dict"].values())
+        assert loaded["meta"]["metric"]["value"] == pytest.approx(shipped["meta"]["metric"]["value"], abs=0.02)
+    g = run_lstm("generate", "--model", small, "-n", "50", "--random-seed", "0")
     assert g.returncode == 0 and len(g.stdout) > 50
 
 

@@ -18,13 +18,18 @@ def export(
     licence: Annotated[str, typer.Option("--licence", help="The training data's licence.")] = "",
     description: Annotated[str, typer.Option("--description", help="One line about the model.")] = "",
     recipe: Annotated[str, typer.Option("--recipe", help="The command that rebuilds it.")] = "",
-    half: Annotated[bool, typer.Option("--half", help="Store the weights as float16 (half the size; computed in float32).")] = False,
+    storage: Annotated[str, typer.Option("--storage", help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance."""
     from lstm_cli.cli.show import show_dict
     from lstm_cli.core import registry
+    from lstm_cli.core.checkpoint import STORAGE
+    from lstm_cli.core.errors import UsageError
+
+    if storage not in STORAGE:
+        raise UsageError(f"unknown --storage '{storage}'", hint=f"use {', '.join(STORAGE)}")
 
     entry = registry.export(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
-                            licence=licence, description=description, recipe=recipe, half=half)
+                            licence=licence, description=description, recipe=recipe, storage=storage)
     show_dict(entry, json_out, title=f"exported {output}")

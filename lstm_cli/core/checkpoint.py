@@ -11,9 +11,12 @@ A checkpoint is one self-describing file written by ``torch.save`` and read back
       "state_dict": {name: tensor},        # the weights
       "meta": {parameters, steps, metric, data, created, package_version, ...},
       "train_state": {...},                # only in training checkpoints: optimizer, RNG, step, carry
+      "scales": {name: tensor},            # only in int8-stored checkpoints (see :func:`compress`)
     }
 
-Shipped checkpoints have ``train_state`` stripped (:func:`strip`).
+Shipped checkpoints have ``train_state`` stripped (:func:`strip`) and may store their weights
+smaller (:func:`compress`); :func:`load` always returns float weights, so tasks never see the
+difference.
 """
 
 from __future__ import annotations
@@ -59,6 +62,44 @@ def strip(ckpt: dict) -> dict:
     return {k: v for k, v in ckpt.items() if k != "train_state"}
 
 
+STORAGE = ("float32", "float16", "int8")
+INT8_MIN_SIZE = 4096  # smaller tensors (biases, small matrices) stay float16
+
+
+def compress(ckpt: dict, storage: str) -> dict:
+    """Store the weights smaller, for shipping. ``float16``: every float tensor in half precision.
+    ``int8``: matrices of at least INT8_MIN_SIZE entries as int8 with one float16 scale per row
+    (symmetric, w ~= q * max|row| / 127), the rest float16; about a quarter of float32."""
+    import torch
+
+    if storage not in STORAGE:
+        raise ValueError(f"unknown storage {storage!r}")
+    if storage == "float32":
+        return ckpt
+    sd, scales = {}, {}
+    for name, t in ckpt["state_dict"].items():
+        if not t.is_floating_point():
+            sd[name] = t
+        elif storage == "int8" and t.dim() == 2 and t.numel() >= INT8_MIN_SIZE:
+            scale = t.float().abs().amax(dim=1).clamp_min(1e-12) / 127  # (rows,)
+            sd[name] = torch.round(t.float() / scale[:, None]).to(torch.int8)
+            scales[name] = scale.half()
+        else:
+            sd[name] = t.half()
+    out = {**ckpt, "state_dict": sd, "meta": {**ckpt["meta"], "stored_as": storage}}
+    if scales:
+        out["scales"] = scales
+    return out
+
+
+def _expand(obj: dict) -> dict:
+    """Float32 weights from a compressed checkpoint (see :func:`compress`)."""
+    scales = obj.pop("scales", None) or {}
+    obj["state_dict"] = {k: (v.float() * scales[k].float()[:, None]) if k in scales else
+                         (v.float() if v.is_floating_point() else v) for k, v in obj["state_dict"].items()}
+    return obj
+
+
 def load(path: str | os.PathLike, task: str | None = None) -> dict:
     """Load safely and validate; every failure is one :class:`CheckpointError` line."""
     import torch
@@ -98,7 +139,7 @@ def load(path: str | os.PathLike, task: str | None = None) -> dict:
     if task is not None and obj["task"] != task:
         raise CheckpointError(f"{path} is a '{obj['task']}' model, not a '{task}' model",
                               hint=f"pick a '{task}' model (see: lstm models)")
-    return obj
+    return _expand(obj)
 
 
 def describe(ckpt: dict) -> dict:

@@ -119,23 +119,19 @@ def _suggest(name: str, choices) -> str:
 
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
-           licence: str = "", description: str = "", recipe: str = "", half: bool = False) -> dict:
-    """Strip resume state, optionally store the weights as float16 (``half``: half the size; the
-    tasks compute in float32 after loading), write ``out`` atomically, measure *that file* on the
-    held-out data, record the metric and provenance and, with ``name``, its entry in the manifest
-    beside it. Returns the entry."""
+           licence: str = "", description: str = "", recipe: str = "", storage: str = "float32") -> dict:
+    """Strip resume state, store the weights as ``storage`` (checkpoint.compress: float16 or int8
+    for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
+    file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
+    the manifest beside it. Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
-    ckpt = checkpoint.strip(checkpoint.load(resolve(src)))
-    if half:
-        ckpt["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    ckpt = checkpoint.compress(checkpoint.strip(checkpoint.load(resolve(src))), storage)
     meta = ckpt["meta"]
     meta.pop("train_config", None)
     meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
                                      ("description", description)) if v})
-    if half:
-        meta["stored_as"] = "float16"
     checkpoint.save(ckpt, out)
     if eval_data:
         metrics = task_module(ckpt["task"]).evaluate(out, eval_data)
