@@ -17,9 +17,10 @@ from lstm_cli.core.errors import CheckpointError, UnknownModelError, UsageError
 
 def test_shipped_models_match_manifest():
     entries = registry.manifest()
-    assert {"shakespeare", "obama"} <= set(entries)
+    assert {"shakespeare", "obama", "en-fr"} <= set(entries)
     for name, e in entries.items():
-        path = registry.resolve(name, "text")
+        assert registry.task(e["task"]).default_model in entries
+        path = registry.resolve(name, e["task"])
         assert path.stat().st_size <= 16 * 1024 * 1024
         assert registry.sha256_file(path) == e["sha256"]
         assert e["metric"]["value"] > 0 and e["data"] and e["licence"] and e["recipe"]
