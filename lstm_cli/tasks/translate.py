@@ -25,7 +25,6 @@ search (length-normalised, n-best), batched over input lines.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import sys
 from dataclasses import asdict, dataclass, fields
