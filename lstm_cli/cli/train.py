@@ -84,6 +84,7 @@ def text(
     hidden: Annotated[Optional[int], typer.Option("--hidden", help="LSTM units per layer (default: from --preset).")] = None,
     layers: Annotated[Optional[int], typer.Option("--layers", help="LSTM layers (default: from --preset).")] = None,
     dropout: Annotated[float, typer.Option("--dropout", help="Dropout on embeddings, between layers and before the output.")] = 0.25,
+    weight_drop: Annotated[float, typer.Option("--weight-drop", help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Parallel streams per batch.")] = 64,
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per truncated-BPTT segment.")] = 128,
     init: o.Init = None,
@@ -93,7 +94,8 @@ def text(
     """Character-level language model (char-rnn) on any UTF-8 text."""
     from lstm_cli.tasks import text as task
 
-    model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout)
+    model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout,
+                         weight_drop=weight_drop)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
     task.train(data, val_data, output, cfg, data_cfg, model, init=init, resume=resume, threads=threads)
 

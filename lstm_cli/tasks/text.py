@@ -53,6 +53,7 @@ class TextConfig:
     hidden: int = 512
     layers: int = 2
     dropout: float = 0.25
+    weight_drop: float = 0.0  # DropConnect on each layer's W_hh while training (AWD-LSTM)
 
 
 @dataclass
@@ -76,8 +77,24 @@ class CharLSTM(nn.Module):
 
     def forward(self, x, state=None):
         e = self.drop(self.embed(x))  # (B, T, E)
-        out, state = self.lstm(e, state)  # (B, T, H), ((L, B, H), (L, B, H))
+        if self.training and self.cfg.weight_drop > 0:
+            out, state = self._weight_dropped(e, state)
+        else:
+            out, state = self.lstm(e, state)  # (B, T, H), ((L, B, H), (L, B, H))
         return self.head(self.drop(out)), state  # (B, T, V)
+
+    def _weight_dropped(self, e, state):
+        """The same fused kernel as ``nn.LSTM``, with one DropConnect mask per batch on every
+        recurrent matrix W_hh (Wan et al. 2013; Merity et al. 2017): the recurrence is
+        regularised without touching the state carried from step to step."""
+        lstm = self.lstm
+        if state is None:
+            z = e.new_zeros(lstm.num_layers, e.shape[0], lstm.hidden_size)
+            state = (z, z)
+        weights = [F.dropout(w, self.cfg.weight_drop) if name.startswith("weight_hh") else w
+                   for name, w in zip(lstm._flat_weights_names, lstm._flat_weights)]
+        out, h, c = torch.lstm(e, state, weights, True, lstm.num_layers, lstm.dropout, True, False, True)
+        return out, (h, c)
 
 
 class Vocab:
