@@ -27,6 +27,29 @@ def test_sampler_matches_nn_lstm():
     np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
+def test_weight_drop_only_while_training():
+    """DropConnect on W_hh: the same kernel as nn.LSTM, a fresh mask per forward while training,
+    no mask at all in eval mode, and the stored weights untouched."""
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=30, embed=8, hidden=16, layers=2, dropout=0.0,
+                                          weight_drop=0.5))
+    x = torch.randint(0, 30, (2, 12))
+    before = model.lstm.weight_hh_l1.detach().clone()
+    model.eval()
+    ref = model(x)[0]
+    e = model.embed(x)
+    model.cfg.weight_drop = 0.0  # the explicit kernel call, without a mask, is nn.LSTM exactly
+    assert torch.allclose(model._weight_dropped(e, None)[0], model.lstm(e)[0], atol=1e-6)
+    model.cfg.weight_drop = 0.5
+    model.train()
+    a, b = model(x)[0], model(x)[0]
+    assert not torch.allclose(a, ref) and not torch.allclose(a, b)
+    a.sum().backward()
+    assert model.lstm.weight_hh_l0.grad is not None and model.lstm.weight_hh_l0.grad.abs().sum() > 0
+    assert torch.equal(model.lstm.weight_hh_l1, before)
+    assert torch.equal(model.eval()(x)[0], ref)
+
+
 def test_pick_options():
     logits = np.array([0.0, 5.0, 4.9, -3.0], dtype=np.float32)
     rng = np.random.default_rng(0)

@@ -24,7 +24,7 @@ def train(text_file, out, resume=None, steps=STEPS):
     cfg = TrainConfig(max_steps=steps, warmup=4, eval_every=8, sample_every=5, save_every=100,
                       log_every=100, lr=1e-2, random_seed=3)
     data = task.TextData(batch_size=4, seq_len=16)
-    return task.train([str(text_file)], None, str(out), cfg, data, task.preset("tiny"),
+    return task.train([str(text_file)], None, str(out), cfg, data, task.preset("tiny", weight_drop=0.3),
                       resume=str(resume) if resume else None)
 
 

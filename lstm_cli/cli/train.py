@@ -2,7 +2,8 @@
 
 The trainer's flags (length, learning rate, validation, saving, device, ...) are declared once,
 in :data:`TRAINER_FLAGS`, and added to every task's sub-command by :func:`task_command`, which
-hands the command a ready ``TrainConfig`` as ``cfg``.
+hands the command a ready ``TrainConfig`` as ``cfg``; so are the flags that say where a run starts
+(:data:`START_FLAGS`: --init, --resume, --threads), handed on as the command's ``**start``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ TRAINER_FLAGS = {
 }
 
 
+# name -> (annotation, default); passed to the task's train() as keyword arguments.
+START_FLAGS = {
+    "init": (o.Init, None),
+    "resume": (o.Resume, None),
+    "threads": (o.Threads, 0),
+}
+
+
 def train_config(max_steps, max_time, resuming: bool, **fields):
     """Flags -> TrainConfig (core/trainer.py). A resumed run keeps its stored length unless
     --max-steps/--max-time say otherwise."""
@@ -48,14 +57,15 @@ def train_config(max_steps, max_time, resuming: bool, **fields):
 
 
 def task_command(name: str, **defaults):
-    """Register ``fn`` as ``lstm train NAME`` with the trainer's flags appended to its own; ``fn``
-    receives them as one ``cfg: TrainConfig``. ``defaults`` overrides a flag's default per task."""
+    """Register ``fn`` as ``lstm train NAME`` with the trainer's and start flags appended to its
+    own; ``fn`` receives the first as one ``cfg: TrainConfig`` and the second as ``**start``.
+    ``defaults`` overrides a flag's default per task."""
 
     def register(fn):
         sig = inspect.signature(fn, eval_str=True)
-        own = [p for p in sig.parameters.values() if p.name != "cfg"]
+        own = [p for p in sig.parameters.values() if p.name != "cfg" and p.kind != inspect.Parameter.VAR_KEYWORD]
         extra = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=defaults.get(k, d))
-                 for k, (ann, d) in TRAINER_FLAGS.items()]
+                 for k, (ann, d) in {**TRAINER_FLAGS, **START_FLAGS}.items()]
 
         @functools.wraps(fn)
         def command(**kw):
@@ -87,9 +97,7 @@ def text(
     weight_drop: Annotated[float, typer.Option("--weight-drop", help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Parallel streams per batch.")] = 64,
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per truncated-BPTT segment.")] = 128,
-    init: o.Init = None,
-    resume: o.Resume = None,
-    threads: o.Threads = 0,
+    **start,
 ):
     """Character-level language model (char-rnn) on any UTF-8 text."""
     from lstm_cli.tasks import text as task
@@ -97,7 +105,7 @@ def text(
     model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout,
                          weight_drop=weight_drop)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
-    task.train(data, val_data, output, cfg, data_cfg, model, init=init, resume=resume, threads=threads)
+    task.train(data, val_data, output, cfg, data_cfg, model, **start)
 
 
 @task_command("translate", lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
@@ -119,9 +127,7 @@ def translate(
     max_len: Annotated[int, typer.Option("--max-len", help="Longest sentence in pieces; longer pairs are dropped.")] = 100,
     batch_tokens: Annotated[int, typer.Option("--batch-tokens", help="Pieces per length-bucketed batch.")] = 2500,
     label_smoothing: Annotated[float, typer.Option("--label-smoothing", help="Label smoothing of the training loss.")] = 0.1,
-    init: o.Init = None,
-    resume: o.Resume = None,
-    threads: o.Threads = 0,
+    **start,
 ):
     """Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."""
     from lstm_cli.tasks import translate as task
@@ -130,4 +136,4 @@ def translate(
                  dec_layers=dec_layers, dropout=dropout, max_len=max_len)
     data_cfg = task.TranslateData(vocab_size=vocab_size, batch_tokens=batch_tokens, val_fraction=val_fraction,
                                   label_smoothing=label_smoothing)
-    task.train(data, src, tgt, val_data, output, cfg, data_cfg, model, init=init, resume=resume, threads=threads)
+    task.train(data, src, tgt, val_data, output, cfg, data_cfg, model, **start)
