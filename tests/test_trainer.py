@@ -22,7 +22,7 @@ STEPS = 24
 
 def train(text_file, out, resume=None, steps=STEPS):
     cfg = TrainConfig(max_steps=steps, warmup=4, eval_every=8, sample_every=5, save_every=100,
-                      log_every=100, lr=1e-2, random_seed=3)
+                      log_every=100, lr=1e-2, random_seed=3, ema=0.9)
     data = task.TextData(batch_size=4, seq_len=16)
     return task.train([str(text_file)], None, str(out), cfg, data, task.preset("tiny", weight_drop=0.3),
                       resume=str(resume) if resume else None)
@@ -54,6 +54,7 @@ def test_resume_is_exact(tmp_path, text_file, monkeypatch):
         assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
     sa, sb = a["train_state"]["optimizer"]["state"], b["train_state"]["optimizer"]["state"]
     assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
+    assert all(torch.equal(x, y) for x, y in zip(a["train_state"]["ema"], b["train_state"]["ema"]))
 
 
 def test_resume_refuses_other_data(tmp_path, text_file):
@@ -80,6 +81,24 @@ def test_nan_stops_and_keeps_last_good(tmp_path, text_file, monkeypatch):
     good = checkpoint.load(last_path(tmp_path / "m.pt"))
     assert good["train_state"]["step"] == 8
     assert all(torch.isfinite(t).all() for t in good["state_dict"].values())
+
+
+def test_ema_weights_are_validated_and_saved(tmp_path, text_file):
+    """With --ema the best checkpoint holds the average (also kept for resuming), scored as
+    recorded; the raw weights go on in OUT.last.pt."""
+    cfg = TrainConfig(max_steps=12, warmup=2, eval_every=12, sample_every=0, save_every=100,
+                      log_every=100, lr=1e-2, random_seed=3, ema=0.8)
+    data = task.TextData(batch_size=4, seq_len=16)
+    task.train([str(text_file)], None, str(tmp_path / "m.pt"), cfg, data, task.preset("tiny"))
+    best, last = checkpoint.load(tmp_path / "m.pt"), checkpoint.load(last_path(tmp_path / "m.pt"))
+    names = [k for k, _ in task.build_model(best["config"]).named_parameters()]
+    for k, avg in zip(names, last["train_state"]["ema"]):
+        assert torch.equal(best["state_dict"][k], avg), k
+    assert not torch.equal(best["state_dict"]["head.weight"], last["state_dict"]["head.weight"])
+    model, vocab = task.from_checkpoint(best)
+    text = text_file.read_text()
+    val = vocab.encode(text[int(len(text) * 0.9):])  # the default --val-fraction's share
+    assert task.loss_on(model, val) == pytest.approx(best["meta"]["val_loss"], abs=2e-2)  # bf16 or not
 
 
 def test_lr_schedule_is_a_function_of_progress():

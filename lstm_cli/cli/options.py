@@ -21,6 +21,7 @@ MinLr = Annotated[float, typer.Option("--min-lr", help="Learning rate at the end
 Warmup = Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.")]
 WeightDecay = Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")]
 GradClip = Annotated[float, typer.Option("--grad-clip", help="Clip the gradient norm (0: off).")]
+Ema = Annotated[float, typer.Option("--ema", help="Validate and save a moving average of the weights with this decay per step, e.g. 0.998 (0: off).")]
 EvalEvery = Annotated[int, typer.Option("--eval-every", help="Validate (and keep the best) every N steps.")]
 SampleEvery = Annotated[int, typer.Option("--sample-every", help="Print a sample every N steps (0: never).")]
 SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the resumable OUT.last.pt every N steps.")]

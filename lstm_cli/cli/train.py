@@ -27,6 +27,7 @@ TRAINER_FLAGS = {
     "warmup": (o.Warmup, 100),
     "weight_decay": (o.WeightDecay, 0.0),
     "grad_clip": (o.GradClip, 1.0),
+    "ema": (o.Ema, 0.0),
     "eval_every": (o.EvalEvery, 500),
     "sample_every": (o.SampleEvery, 1000),
     "save_every": (o.SaveEvery, 500),

@@ -16,6 +16,10 @@ The trainer knows nothing about the model. A task hands it a *job* object with:
     job.sample(model, seed)  -> a short text shown every ``sample_every`` steps
     job.extra_state          (optional) plain data the task needs to resume, e.g. how data was cut
 
+With ``--ema D`` the trainer also keeps an exponential moving average of the weights (Polyak
+averaging, decay D per step); validation, the best checkpoint and the final weights then use the
+average, which is smoother than the last step's weights when the model overfits.
+
 The learning rate is a pure function of training progress (warm-up, then cosine decay), as in
 nanoGPT, so a resume needs no scheduler state. The training checkpoint (``OUT.last.pt``) holds
 what an exact resume needs: optimizer state, RNG state, step, the carried hidden state, the best
@@ -45,6 +49,7 @@ class TrainConfig:
     warmup: int = 100
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    ema: float = 0.0  # decay of the weight average used for validation and the best checkpoint; 0: off
     eval_every: int = 500
     sample_every: int = 1000
     save_every: int = 500
@@ -168,6 +173,8 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99),
                                 weight_decay=cfg.weight_decay)
         step, carry, best, elapsed0, first_loss = 0, None, math.inf, 0.0, None
+        params = [p for p in model.parameters()]
+        ema = [p.detach().clone() for p in params] if cfg.ema > 0 else None
         if resume is not None:
             ts = resume["train_state"]
             if ts.get("fingerprint") != job.fingerprint:
@@ -178,6 +185,8 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             opt.load_state_dict(ts["optimizer"])
             step, best, elapsed0 = ts["step"], ts["best_loss"], ts["elapsed"]
             first_loss = ts.get("first_loss")
+            if ema is not None and ts.get("ema") is not None:
+                ema = [t.to(device) for t in ts["ema"]]
             carry = dist.slice_carry(ts["carry"])
             carry = None if carry is None else tuple(t.to(device) for t in carry)
             torch.set_rng_state(ts["rng"][dist.rank] if isinstance(ts["rng"], list) else ts["rng"])
@@ -204,15 +213,25 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 "optimizer": opt.state_dict(), "step": step, "best_loss": best,
                 "elapsed": elapsed(), "first_loss": first_loss, "rng": rng,
                 "carry": None if full is None else tuple(t.detach().cpu() for t in full),
+                "ema": None if ema is None else [t.cpu() for t in ema],
                 "fingerprint": job.fingerprint, "train_config": asdict(cfg),
                 **getattr(job, "extra_state", {}),
             }
             checkpoint.save(ckpt, last)
 
-        def save_best():
+        def save_best():  # called with the averaged weights in place when --ema is on
             if dist.main:
                 checkpoint.save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
                                                 _meta(job, cfg, step, best, elapsed())), out)
+
+        def validate():
+            """Held-out loss of the weights that would be saved (the average with --ema), and
+            with --ema also of the raw weights, for the log."""
+            if ema is None:
+                return job.validate(model), None
+            raw = job.validate(model)
+            with _swapped(params, ema):
+                return job.validate(model), raw
 
         def done() -> bool:
             if cfg.max_steps is not None and step >= cfg.max_steps:
@@ -258,6 +277,8 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
+                if ema is not None:  # the average warms up over the first steps (as in TF's EMA)
+                    torch._foreach_lerp_(ema, [p.detach() for p in params], 1 - min(cfg.ema, (1 + step) / (10 + step)))
                 step += 1
                 tokens_since += int(stat[1].item())
                 if dist.main and (step % cfg.log_every == 0 or step == 1):
@@ -267,15 +288,17 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                     tokens_since, t_since = 0, now
                 if step % cfg.eval_every == 0 and has_val:
                     if dist.main:
-                        val = job.validate(model)
+                        val, raw = validate()
                         has_val = val is not None
                         if has_val:
                             improved = val < best
                             best = min(best, val)
                             ui.note(f"step {step}: validation loss {val:.4f}"
+                                    + (f" (averaged; raw weights {raw:.4f})" if raw is not None else "")
                                     + (" (best, saved)" if improved else ""))
                             if improved:
-                                save_best()
+                                with _swapped(params, ema):
+                                    save_best()
                     if dist.enabled:  # every rank learns whether there is validation data
                         has_val = bool(dist.all_sum(torch.tensor([float(has_val)]))[0] > 0)
                 if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
@@ -284,16 +307,39 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                     save_last()
         # The end: a final validation decides whether the last weights are the best.
         if dist.main:
-            val = job.validate(model)
+            val, _ = validate()
             if val is None or val < best:
                 best = val if val is not None else best
-                save_best()
+                with _swapped(params, ema):
+                    save_best()
             ui.note(f"done: {step} steps in {elapsed():.0f}s"
                     + (f", best validation loss {best:.4f}" if math.isfinite(best) else ""))
         save_last()
         return {"steps": step, "best_loss": best, "elapsed": elapsed(), "out": str(out), "last": str(last)}
     finally:
         dist.close()
+
+
+class _swapped:
+    """Put ``ema`` into the parameters for the block and restore them after; a no-op without ema."""
+
+    def __init__(self, params, ema):
+        self.params, self.ema = params, ema
+
+    def __enter__(self):
+        if self.ema is not None:
+            import torch
+
+            with torch.no_grad():
+                self.saved = [p.detach().clone() for p in self.params]
+                torch._foreach_copy_(self.params, self.ema)
+
+    def __exit__(self, *exc):
+        if self.ema is not None:
+            import torch
+
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, self.saved)
 
 
 def _cpu_state(model) -> dict:
