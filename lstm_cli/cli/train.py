@@ -98,6 +98,7 @@ def text(
     weight_drop: Annotated[float, typer.Option("--weight-drop", help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Parallel streams per batch.")] = 64,
     seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per truncated-BPTT segment.")] = 128,
+    input_noise: Annotated[float, typer.Option("--input-noise", help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
     **start,
 ):
     """Character-level language model (char-rnn) on any UTF-8 text."""
@@ -105,7 +106,8 @@ def text(
 
     model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout,
                          weight_drop=weight_drop)
-    data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
+    data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction,
+                             input_noise=input_noise)
     task.train(data, val_data, output, cfg, data_cfg, model, **start)
 
 

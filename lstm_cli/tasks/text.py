@@ -63,6 +63,7 @@ class TextData:
     batch_size: int = 64
     seq_len: int = 128
     val_fraction: float = 0.1  # used when no --val-data is given: the corpus' last 10%
+    input_noise: float = 0.0  # share of input characters replaced by draws from the corpus (Xie et al. 2017)
 
 
 class CharLSTM(nn.Module):
@@ -207,6 +208,9 @@ class TextJob:
         if k == 0:
             carry = None
         x, y = self._batch(epoch, k)
+        if self.data.input_noise > 0:  # unigram noising of the inputs; the targets stay clean
+            swap = torch.rand(x.shape) < self.data.input_noise
+            x = torch.where(swap, self.train[torch.randint(self.train.numel(), x.shape)], x)
         device = next(model.parameters()).device
         logits, state = model(x.to(device), carry)  # (B, T, V)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
