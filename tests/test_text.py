@@ -104,6 +104,33 @@ def test_oov_seed(tiny_model):
     assert rep.returncode == 0
 
 
+def test_input_noise_replaces_inputs_not_targets():
+    """--input-noise swaps about that share of the input characters for corpus characters; the
+    targets are the clean next characters, and the same RNG state gives the same batch."""
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, state=None):
+            seen.append(x)
+            return torch.zeros(*x.shape, 30) + self.w, (torch.zeros(1),)
+
+    data = task.TextData(batch_size=8, seq_len=64, input_noise=0.25)
+    job = task.make_job([corpus()], None, data, task.preset("tiny"))
+    clean, y = job._batch(0, 3)
+    torch.manual_seed(0)
+    job.loss(Probe(), 3, None)
+    torch.manual_seed(0)
+    job.loss(Probe(), 3, None)
+    assert torch.equal(seen[0], seen[1])
+    changed = (seen[0] != clean).float().mean().item()
+    assert 0.1 < changed < 0.3  # draws may repeat the clean character
+    assert torch.equal(y[:, :-1], clean[:, 1:])
+
+
 def test_vocab_encode_modes():
     v = task.Vocab("ab ")
     assert v.encode("a?b", oov="skip").tolist() == [0, 1]
