@@ -173,7 +173,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99),
                                 weight_decay=cfg.weight_decay)
         step, carry, best, elapsed0, first_loss = 0, None, math.inf, 0.0, None
-        params = [p for p in model.parameters()]
+        params = list(model.parameters())
         ema = [p.detach().clone() for p in params] if cfg.ema > 0 else None
         if resume is not None:
             ts = resume["train_state"]
