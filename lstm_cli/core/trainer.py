@@ -219,10 +219,11 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             }
             checkpoint.save(ckpt, last)
 
-        def save_best():  # called with the averaged weights in place when --ema is on
+        def save_best():  # the averaged weights when --ema is on
             if dist.main:
-                checkpoint.save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
-                                                _meta(job, cfg, step, best, elapsed())), out)
+                with _swapped(params, ema):
+                    checkpoint.save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
+                                                    _meta(job, cfg, step, best, elapsed())), out)
 
         def validate():
             """Held-out loss of the weights that would be saved (the average with --ema), and
@@ -297,8 +298,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                                     + (f" (averaged; raw weights {raw:.4f})" if raw is not None else "")
                                     + (" (best, saved)" if improved else ""))
                             if improved:
-                                with _swapped(params, ema):
-                                    save_best()
+                                save_best()
                     if dist.enabled:  # every rank learns whether there is validation data
                         has_val = bool(dist.all_sum(torch.tensor([float(has_val)]))[0] > 0)
                 if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
@@ -310,8 +310,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             val, _ = validate()
             if val is None or val < best:
                 best = val if val is not None else best
-                with _swapped(params, ema):
-                    save_best()
+                save_best()
             ui.note(f"done: {step} steps in {elapsed():.0f}s"
                     + (f", best validation loss {best:.4f}" if math.isfinite(best) else ""))
         save_last()
