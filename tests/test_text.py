@@ -74,6 +74,51 @@ def test_tiny_model_learns(tiny_model, tmp_path):
     assert m["bits_per_char"] == pytest.approx(m["nats_per_char"] / np.log(2), abs=1e-3)
 
 
+def test_dynamic_evaluation_scores_each_character_before_learning_from_it():
+    """Two texts that differ from character 70 on: every loss up to the one that predicts
+    character 70 is identical, so no gradient step has used a character before scoring it,
+    not even inside the segment (16 characters, so 70 falls mid-segment)."""
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=12, embed=8, hidden=16, layers=2))
+    a = torch.randint(0, 12, (200,))
+    b = a.clone()
+    b[70:] = (a[70:] + 1) % 12
+    la = task.dynamic_losses(model, a, lr=0.5, segment=16)
+    lb = task.dynamic_losses(model, b, lr=0.5, segment=16)
+    assert la.shape == (199,)
+    assert torch.equal(la[:69], lb[:69])
+    assert not torch.allclose(la[80:], lb[80:])
+
+
+def test_dynamic_evaluation_adapts_and_leaves_the_model_alone():
+    """On a text that repeats, the adapting model ends up far better than the fixed one; with a
+    learning rate near 0 it scores what the fixed model does; the model itself is untouched."""
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=10, embed=8, hidden=32, layers=1, dropout=0.5))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ids = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6] * 100)
+    fixed = task.loss_on(model, ids, streams=1)
+    assert task.dynamic_losses(model, ids, lr=1e-9).mean().item() == pytest.approx(fixed, abs=1e-4)
+    adapted = task.dynamic_losses(model.train(), ids, lr=0.5, segment=20)
+    assert adapted[-100:].mean().item() < 0.5 * fixed
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert model.training  # its mode too
+
+
+def test_eval_dynamic_on_the_command_line(tiny_model, tmp_path):
+    held = tmp_path / "held.txt"
+    held.write_text(corpus(n_lines=60, seed=99))
+    r = run_lstm("eval", "-m", tiny_model, "--data", held, "--dynamic-lr", "0.05", "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    m = json.loads(r.stdout)
+    assert m["evaluation"].startswith("dynamic (lr 0.05")
+    assert 0 < m["nats_per_char"] < np.log(len(checkpoint.load(tiny_model)["vocab"]))
+    r = run_lstm("eval", "-m", tiny_model, "--data", held, "--dynamic-lr", "-1")
+    assert r.returncode == ExitCode.USAGE and "--dynamic-lr" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_generate_is_deterministic_with_seed(tiny_model):
     a = run_lstm("generate", "-m", tiny_model, "--seed", "ALICE:", "-n", "80", "--random-seed", "5")
     b = run_lstm("generate", "-m", tiny_model, "--seed", "ALICE:", "-n", "80", "--random-seed", "5")
