@@ -132,7 +132,7 @@ TINY_RUN ?= tinyshakespeare
 TINY_DYNAMIC ?= 0.15
 # TINY_NAMES=N trains on the training 90% plus N copies with speaker names swapped
 # (scripts/corpora.py tinynames), validating on the same last 10%.
-TINY_NAMES ?= 0
+TINY_NAMES ?= 4
 TINY_NAMES_FILE := $(RUNS)/tinyshakespeare.names$(TINY_NAMES).txt
 TINY_TRAIN = $(if $(filter 0,$(TINY_NAMES)),--data $(TINY) --val-fraction 0.1,--data $(TINY_NAMES_FILE) --val-data $(RUNS)/tinyshakespeare.val.txt)
 bench-tinyshakespeare: setup
