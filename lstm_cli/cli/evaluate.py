@@ -31,8 +31,8 @@ def evaluate(
     from lstm_cli.core.errors import UsageError
 
     task = task or registry.task_of(model)
-    if dynamic_lr < 0:
-        raise UsageError(f"--dynamic-lr must be 0 (off) or positive, got {dynamic_lr:g}")
+    if dynamic_lr < 0 or dynamic_decay < 0 or dynamic_segment < 1:
+        raise UsageError("--dynamic-lr and --dynamic-decay must be 0 or positive, --dynamic-segment at least 1")
     extra = {}
     if dynamic_lr > 0:
         if task != "text":

@@ -179,7 +179,7 @@ def dynamic_losses(model: CharLSTM, ids: torch.Tensor, lr: float, decay: float =
     import copy
 
     net = copy.deepcopy(model)
-    net.cfg = replace(net.cfg, dropout=0.0, weight_drop=0.0)
+    net.cfg = replace(net.cfg, weight_drop=0.0)
     net.drop.p = net.lstm.dropout = 0.0
     net.lstm.flatten_parameters()
     net.train()  # without dropout: training mode only because cuDNN computes gradients only there
@@ -347,8 +347,6 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
         raise InputError(f"{data} is too short to evaluate on ({ids.numel()} known characters)")
     dev = pick_device(device)
     if dynamic_lr > 0:
-        if dynamic_segment < 1 or dynamic_decay < 0:
-            raise UsageError("--dynamic-segment must be at least 1 and --dynamic-decay at least 0")
         nats = dynamic_losses(net.to(dev), ids, dynamic_lr, dynamic_decay, dynamic_segment).mean().item()
         how = f"dynamic (lr {dynamic_lr:g}, decay {dynamic_decay:g}, segment {dynamic_segment})"
     else:
