@@ -123,8 +123,8 @@ bench: setup
 
 # The public char-level benchmark: first 90% of tinyshakespeare for training, last 10% for
 # validation (the char-rnn/nanoGPT convention); prints the held-out loss after BUDGET of training:
-# with the weights fixed (static, as nanoGPT reports it), then with the softmax temperature fitted on
-# the calibration slice (still static), then under dynamic evaluation.
+# with the weights fixed (static, as nanoGPT reports it), then with the softmax temperature fitted
+# on TINY_CALIBRATE (still static), then under dynamic evaluation.
 # TINY_FLAGS holds the model and regularisation; TINY_RUN names the run (several can run at once).
 TINY_FLAGS ?= --preset medium --dropout 0.35 --eval-every 250
 TINY_RUN ?= tinyshakespeare
@@ -132,23 +132,23 @@ TINY_RUN ?= tinyshakespeare
 # lacks, never on its validation text.
 TINY_DYNAMIC ?= 0.15
 # scripts/corpora.py tinysplit: TINY_NAMES copies of the training text with speaker names swapped
-# follow it; TINY_CALIB of the file, just before the validation 10%, is kept out of training to
-# choose the best step and fit the temperature, so the validation text is read once, at the end.
-# TINY_NAMES=0 TINY_CALIB=0 is the plain 90/10 split.
+# follow it. TINY_CALIB > 0 keeps that share of the file, from its start, out of training, to
+# choose the best step and fit the temperature on, so that the validation text is read once.
+# By default the temperature is fitted on Hamlet instead, a play that tinyshakespeare lacks.
 TINY_NAMES ?= 4
-TINY_CALIB ?= 0.02
-TINY_FILES := $(RUNS)/tinyshakespeare
+TINY_CALIB ?= 0
+TINY_FILES = $(RUNS)/tiny-names$(TINY_NAMES)-calib$(TINY_CALIB)
 TINY_CKPT = $(RUNS)/$(TINY_RUN).pt
-TINY_CHECK = $(TINY_FILES).$(if $(filter 0,$(TINY_CALIB)),val,calib).txt
-bench-tinyshakespeare: setup
-	@mkdir -p $(RUNS)
-	$(BIN)/python scripts/corpora.py tinysplit $(TINY) $(RUNS) $(TINY_NAMES) $(TINY_CALIB)
-	$(LSTM) train text --data $(TINY_FILES).train.txt --val-data $(TINY_CHECK) -o $(TINY_CKPT) \
+TINY_CHECK = $(TINY_FILES)/$(if $(filter 0,$(TINY_CALIB)),val,calib).txt
+TINY_CALIBRATE ?= $(if $(filter 0,$(TINY_CALIB)),$(DATA)/tinydev/hamlet.txt,$(TINY_FILES)/calib.txt)
+bench-tinyshakespeare: setup $(DATA)/tinydev/hamlet.txt
+	$(BIN)/python scripts/corpora.py tinysplit $(TINY) $(TINY_FILES) $(TINY_NAMES) $(TINY_CALIB)
+	$(LSTM) train text --data $(TINY_FILES)/train.txt --val-data $(TINY_CHECK) -o $(TINY_CKPT) \
 	  --max-time $(BUDGET) --sample-every 2000 --log-every 100 $(TINY_FLAGS)
-	$(LSTM) eval --model $(TINY_CKPT) --data $(TINY_FILES).val.txt
-	$(if $(filter 0,$(TINY_CALIB)),,$(LSTM) export $(TINY_CKPT) -o $(RUNS)/$(TINY_RUN).calibrated.pt --calibrate $(TINY_CHECK))
-	$(if $(filter 0,$(TINY_CALIB)),,$(LSTM) eval --model $(RUNS)/$(TINY_RUN).calibrated.pt --data $(TINY_FILES).val.txt)
-	$(LSTM) eval --model $(TINY_CKPT) --data $(TINY_FILES).val.txt --dynamic-lr $(TINY_DYNAMIC)
+	$(LSTM) eval --model $(TINY_CKPT) --data $(TINY_FILES)/val.txt
+	$(LSTM) export $(TINY_CKPT) -o $(RUNS)/$(TINY_RUN).calibrated.pt --calibrate $(TINY_CALIBRATE)
+	$(LSTM) eval --model $(RUNS)/$(TINY_RUN).calibrated.pt --data $(TINY_FILES)/val.txt
+	$(LSTM) eval --model $(TINY_CKPT) --data $(TINY_FILES)/val.txt --dynamic-lr $(TINY_DYNAMIC)
 
 # Dynamic evaluation's learning rate for the model bench-tinyshakespeare trained, scored on Hamlet
 # and Othello in tinyshakespeare's shape (scripts/corpora.py tinydev).

@@ -17,10 +17,11 @@ Held-out data is whole works, never trained on:
   ("NAME:" lines, no stage directions), 111,540 characters each (the size of its validation
   split): where the tinyshakespeare benchmark tunes anything that would otherwise be tuned on
   its validation text (dynamic evaluation's learning rate).
-- tinysplit: the tinyshakespeare benchmark's files. val: the last 10% (the char-rnn/nanoGPT
-  split). calib: the CALIB share of the file just before it (0.02: 22,308 characters), for
-  choosing the best step while training and fitting the softmax temperature, so that val is read
-  once, at the end. train: the rest, followed by COPIES copies of it in which, window by window
+- tinysplit: the tinyshakespeare benchmark's files in OUT_DIR. val.txt: the last 10% (the
+  char-rnn/nanoGPT split). calib.txt, when CALIB > 0: that share of the file from its start, kept
+  out of training to choose the best step and fit the softmax temperature on. (Not the slice just
+  before val: that holds all the training text's Taming of the Shrew, whose end is in val.)
+  train.txt: the rest of the first 90%, followed by COPIES copies of it in which, window by window
   (~8,000 characters, whole speeches), each one-word speaker name is, with probability 1/2,
   swapped for a new name drawn from a character Markov chain over the training speaker names, in
   the "NAME:" lines and in the verse ("Romeo") alike. Its validation text has many speakers the
@@ -94,31 +95,33 @@ def tinydev(dl: Path, out: Path) -> None:
         print(f"{out / name}.txt: {len(text):,} chars", file=sys.stderr)
 
 
-def tinysplit(src: Path, out: Path, copies: int = 4, calib: float = 0.02, seed: int = 0) -> None:
-    """The tinyshakespeare benchmark's files: ``val`` is the last 10% (the char-rnn/nanoGPT split),
-    ``calib`` the ``calib`` share of the whole just before it (for picking the best step and
-    calibrating, so ``val`` is read once, at the end), ``train`` the rest, followed by ``copies``
-    copies of itself with speaker names swapped."""
+def tinysplit(src: Path, out: Path, copies: int = 4, calib: float = 0.0, seed: int = 0) -> None:
+    """The tinyshakespeare benchmark's files: ``val`` is the last 10% (the char-rnn/nanoGPT split);
+    ``calib``, when ``calib`` > 0, that share of the file from its start, kept out of training;
+    ``train`` the rest of the first 90%, followed by ``copies`` copies of itself with speaker names
+    swapped."""
+    import random
+
     text = src.read_text(encoding="utf-8")
-    cut, val_cut = int(len(text) * (0.9 - calib)), int(len(text) * 0.9)
-    train = text[:cut]
-    files = {"train": train + "".join(_renamed(train, seed + i) for i in range(copies)),
-             "calib": text[cut:val_cut], "val": text[val_cut:]}
+    cut, val_cut = int(len(text) * calib), int(len(text) * 0.9)
+    train = text[cut:val_cut]
+    rng = random.Random(seed)
+    files = {"train": train + "".join(_renamed(train, rng) for _ in range(copies)), "val": text[val_cut:]}
+    if cut:
+        files["calib"] = text[:cut]
     for name, t in files.items():
-        (out / f"tinyshakespeare.{name}.txt").write_text(t, encoding="utf-8")
-        print(f"{out}/tinyshakespeare.{name}.txt: {len(t):,} chars", file=sys.stderr)
+        (out / f"{name}.txt").write_text(t, encoding="utf-8")
+        print(f"{out / name}.txt: {len(t):,} chars", file=sys.stderr)
 
 
-def _renamed(train: str, seed: int) -> str:
+def _renamed(train: str, rng) -> str:
     """``train`` with half of its one-word speaker names swapped, in every ~8k-character window,
     for made-up ones (from a letter-level Markov chain over the real names), in the NAME: lines
     and the verse alike: half the validation speeches open with a name training never saw."""
-    import random
     from collections import Counter, defaultdict
 
     speaker = re.compile(r"(?:^|(?<=\n\n))([A-Z][A-Z']+):\n")
     names = sorted(set(speaker.findall(train)))
-    rng = random.Random(seed)
     chain = defaultdict(Counter)  # two letters -> the next (^ start, $ end)
     for n in names:
         s = "^^" + n + "$"

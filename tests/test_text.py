@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -66,8 +67,6 @@ def test_tiny_model_learns(tiny_model, tmp_path):
     held.write_text(corpus(n_lines=60, seed=99))
     r = run_lstm("eval", "--model", tiny_model, "--data", held, "--json")
     assert r.returncode == 0, r.stderr
-    import json
-
     m = json.loads(r.stdout)
     vocab_size = len(checkpoint.load(tiny_model)["vocab"])
     assert m["nats_per_char"] < 0.7 * np.log(vocab_size)
@@ -110,8 +109,6 @@ def test_eval_dynamic_on_the_command_line(tiny_model, tmp_path):
     held.write_text(corpus(n_lines=60, seed=99))
     r = run_lstm("eval", "-m", tiny_model, "--data", held, "--dynamic-lr", "0.05", "--json")
     assert r.returncode == 0, r.stderr
-    import json
-
     m = json.loads(r.stdout)
     assert m["evaluation"].startswith("dynamic (lr 0.05")
     assert 0 < m["nats_per_char"] < np.log(len(checkpoint.load(tiny_model)["vocab"]))
@@ -229,8 +226,6 @@ def test_info_and_export(tiny_model, tmp_path, text_file):
     assert r.returncode == 0, r.stderr
     shipped = checkpoint.load(tmp_path / "ship" / "t.pt")
     assert "train_state" not in shipped and shipped["meta"]["metric"]["value"] > 0
-    import json
-
     manifest = json.loads((tmp_path / "ship" / "manifest.json").read_text())
     assert manifest["t"]["sha256"] and manifest["t"]["licence"] == "CC0"
     info = run_lstm("info", tmp_path / "ship" / "t.pt", "--json")
@@ -247,6 +242,45 @@ def test_info_and_export(tiny_model, tmp_path, text_file):
         assert loaded["meta"]["metric"]["value"] == pytest.approx(shipped["meta"]["metric"]["value"], abs=0.02)
     g = run_lstm("generate", "--model", small, "-n", "50", "--random-seed", "0")
     assert g.returncode == 0 and len(g.stdout) > 50
+
+
+def test_fit_temperature_recovers_the_temperature_of_the_data():
+    """Targets drawn from softmax(z / 2.5) are likeliest at T = 2.5, whatever z."""
+    g = torch.Generator().manual_seed(0)
+    z = 3 * torch.randn(20000, 30, generator=g)
+    y = torch.multinomial(torch.softmax(z / 2.5, -1), 1, generator=g).squeeze(1)
+    t = sampling.fit_temperature(z, y)
+    assert t == pytest.approx(2.5, rel=0.03)
+    assert sampling.fit_temperature(z * 4, y) == pytest.approx(4 * t, rel=1e-4)
+
+
+def test_export_calibrate_folds_the_temperature_into_the_model(tiny_model, tmp_path, text_file):
+    """A model made 3x over-confident is tempered by about 3x the temperature of the original;
+    the file it writes scores what the calibration record says, and no worse than before."""
+    ckpt = checkpoint.load(tiny_model)
+    loud = tmp_path / "loud.pt"
+    sd = dict(ckpt["state_dict"], **{k: 3 * ckpt["state_dict"][k] for k in ("head.weight", "head.bias")})
+    checkpoint.save(dict(ckpt, state_dict=sd), loud)
+    temps = {}
+    for name, src in (("plain", tiny_model), ("loud", loud)):
+        out = tmp_path / f"{name}.cal.pt"
+        r = run_lstm("export", src, "-o", out, "--calibrate", text_file)
+        assert r.returncode == 0, r.stderr
+        cal = checkpoint.load(out)["meta"]["calibration"]
+        assert cal["nats_per_char_after"] <= cal["nats_per_char_before"]
+        ev = run_lstm("eval", "-m", out, "-d", text_file, "--json")
+        assert json.loads(ev.stdout)["nats_per_char"] == pytest.approx(cal["nats_per_char_after"], abs=2e-4)
+        temps[name] = cal["temperature"]
+    assert temps["loud"] == pytest.approx(3 * temps["plain"], rel=0.01)
+    assert cal["nats_per_char_before"] > cal["nats_per_char_after"] + 0.1
+    g = run_lstm("generate", "--model", out, "-n", "40", "--random-seed", "0")
+    assert g.returncode == 0 and len(g.stdout) >= 40
+    foreign = tmp_path / "foreign.pt"
+    checkpoint.save(dict(ckpt, task="translate"), foreign)
+    r = run_lstm("export", foreign, "-o", tmp_path / "x.pt", "--calibrate", text_file)
+    assert r.returncode == ExitCode.USAGE and "--calibrate" in r.stderr and "Traceback" not in r.stderr
+    r = run_lstm("export", tiny_model, "-o", tmp_path / "x.pt", "--calibrate", tmp_path / "missing.txt")
+    assert r.returncode == ExitCode.BAD_INPUT and "Traceback" not in r.stderr
 
 
 def test_no_seed_without_newline_in_vocab():

@@ -119,15 +119,23 @@ def _suggest(name: str, choices) -> str:
 
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
-           licence: str = "", description: str = "", recipe: str = "", storage: str = "float32") -> dict:
-    """Strip resume state, store the weights as ``storage`` (checkpoint.compress: float16 or int8
+           licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
+           calibrate: str | None = None) -> dict:
+    """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
+    ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
     for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
     file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
     the manifest beside it. Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
-    ckpt = checkpoint.compress(checkpoint.strip(checkpoint.load(resolve(src))), storage)
+    ckpt = checkpoint.strip(checkpoint.load(resolve(src)))
+    if calibrate:
+        module = task_module(ckpt["task"])
+        if not hasattr(module, "calibrate"):
+            raise UsageError(f"--calibrate is not available for '{ckpt['task']}' models")
+        ckpt = module.calibrate(ckpt, calibrate)
+    ckpt = checkpoint.compress(ckpt, storage)
     meta = ckpt["meta"]
     meta.pop("train_config", None)
     meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
@@ -145,6 +153,8 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
              "train_seconds": meta.get("train_seconds"), "metric": meta.get("metric", {}),
              "description": description, "data": data_source, "licence": licence, "recipe": recipe,
              "bytes": out_path.stat().st_size}
+    if "calibration" in meta:
+        entry["calibration"] = meta["calibration"]
     if name:
         import fcntl
 

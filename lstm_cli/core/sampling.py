@@ -47,6 +47,37 @@ def pick(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, r
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), p.size - 1))
 
 
+def fit_temperature(logits, targets, lo: float = 0.05, hi: float = 20.0) -> float:
+    """The softmax temperature T in [lo, hi] under which ``targets`` (N,) are likeliest given
+    ``logits`` (N, V): temperature scaling (Guo et al. 2017), fitted on held-out data. A model that
+    fits its training text better than new text is over-confident there, and T > 1 tempers it.
+    The mean cross-entropy of softmax(b * z) is convex in b = 1/T, so a golden-section search on b
+    finds the minimum."""
+    import math
+
+    import torch.nn.functional as F
+
+    logits = logits.double()  # near its minimum the loss is flat: float32 would blur T by ~1e-3
+
+    def loss(b: float) -> float:
+        return F.cross_entropy(logits * b, targets).item()
+
+    g = (math.sqrt(5) - 1) / 2
+    a, b = 1 / hi, 1 / lo
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = loss(c), loss(d)
+    for _ in range(60):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = loss(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = loss(d)
+    return 2 / (a + b)
+
+
 def length_penalty(n: int, alpha: float) -> float:
     """GNMT's ((5 + n) / 6) ** alpha (Wu et al. 2016): a hypothesis of n tokens has its
     log-probability divided by it, so longer ones are not ruled out for being long."""

@@ -144,27 +144,32 @@ def from_checkpoint(ckpt: dict) -> tuple[CharLSTM, Vocab]:
 # ---------------------------------------------------------------- training
 
 
-@torch.no_grad()
-def loss_on(model: CharLSTM, ids: torch.Tensor, streams: int = 16, chunk: int = 256,
-            bf16: bool = False) -> float:
-    """Mean nats/char of ``ids`` under ``model``: the text is cut into a few long contiguous
-    streams, each read from its start with the state carried, and every character but each
-    stream's first is scored."""
+def _read(model: CharLSTM, ids: torch.Tensor, streams: int, chunk: int, bf16: bool) -> Iterator:
+    """Logits (B, T, V) and targets (B, T), chunk by chunk: the text is cut into a few long
+    contiguous streams, each read from its start with the state carried, and every character but
+    each stream's first is a target."""
     model.eval()
     device = next(model.parameters()).device
     n = ids.numel()
     streams = max(1, min(streams, n // 1024))
     length = n // streams
     data = ids[: streams * length].view(streams, length).to(device)
-    total, count, state = 0.0, 0, None
+    state = None
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         for s in range(0, length - 1, chunk):
             x, y = data[:, s: s + chunk], data[:, s + 1: s + chunk + 1]
-            x = x[:, : y.shape[1]]
-            logits, state = model(x, state)
-            total += F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                     reduction="sum").item()
-            count += y.numel()
+            logits, state = model(x[:, : y.shape[1]], state)
+            yield logits.float(), y
+
+
+@torch.no_grad()
+def loss_on(model: CharLSTM, ids: torch.Tensor, streams: int = 16, chunk: int = 256,
+            bf16: bool = False) -> float:
+    """Mean nats/char of ``ids`` under ``model`` (read as :func:`_read` says)."""
+    total, count = 0.0, 0
+    for logits, y in _read(model, ids, streams, chunk, bf16):
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
     return total / max(count, 1)
 
 
@@ -354,6 +359,34 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
     return {"metric": "nats_per_char", "nats_per_char": round(nats, 4), "bits_per_char": round(nats / math.log(2), 4),
             "evaluation": how, "chars": int(ids.numel()), "skipped_unknown_chars": len(text) - int(ids.numel()),
             "model": model or registry.task("text").default_model}
+
+
+@torch.no_grad()
+def calibrate(ckpt: dict, data: str) -> dict:
+    """``lstm export --calibrate``: fit the softmax temperature T on held-out ``data``
+    (:func:`sampling.fit_temperature`) and fold it into the output layer (its weights and bias
+    divided by T), so that ``eval``, ``generate`` and further training all see the calibrated
+    model as it is, with no new config field. Returns the checkpoint with the new weights and a
+    ``calibration`` record in its metadata (T counts from the uncalibrated model when calibrated
+    twice)."""
+    from lstm_cli.core.fileio import read_text
+
+    net, vocab = from_checkpoint(ckpt)
+    ids = vocab.encode(read_text(data), what=data)
+    if ids.numel() < 2:
+        raise InputError(f"{data} is too short to calibrate on ({ids.numel()} characters)")
+    pairs = list(_read(net, ids, streams=16, chunk=256, bf16=False))
+    logits = torch.cat([z.reshape(-1, z.shape[-1]) for z, _ in pairs])
+    targets = torch.cat([y.reshape(-1) for _, y in pairs])
+    t = sampling.fit_temperature(logits, targets)
+    before, after = F.cross_entropy(logits, targets).item(), F.cross_entropy(logits / t, targets).item()
+    net.head.weight /= t
+    net.head.bias /= t
+    t_total = t * ckpt["meta"].get("calibration", {}).get("temperature", 1.0)
+    meta = dict(ckpt["meta"], calibration={"temperature": round(t_total, 4), "data": data, "chars": int(ids.numel()),
+                                           "nats_per_char_before": round(before, 4),
+                                           "nats_per_char_after": round(after, 4)})
+    return dict(ckpt, state_dict={k: v.clone() for k, v in net.state_dict().items()}, meta=meta)
 
 
 def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top_k: int = 0,
