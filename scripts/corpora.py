@@ -19,7 +19,7 @@ Held-out data is whole works, never trained on:
   its validation text (dynamic evaluation's learning rate).
 - tinysplit: the tinyshakespeare benchmark's files in OUT_DIR. val.txt: the last 10% (the
   char-rnn/nanoGPT split). calib.txt, when CALIB > 0: that share of the file from its start, kept
-  out of training to choose the best step and fit the softmax temperature on. (Not the slice just
+  out of training to validate on and fit the softmax temperature on. (Not the slice just
   before val: that holds all the training text's Taming of the Shrew, whose end is in val.)
   train.txt: the rest of the first 90%, followed by COPIES copies of it in which, window by window
   (~8,000 characters, whole speeches), each one-word speaker name is, with probability 1/2,
