@@ -340,16 +340,12 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
     import math
 
     from lstm_cli.core import registry
-    from lstm_cli.core.fileio import read_text
     from lstm_cli.core.runtime import pick_device, set_threads
 
     set_threads(0)  # LSTM_THREADS, if set
     ckpt = registry.load(model, "text")
     net, vocab = from_checkpoint(ckpt)
-    text = read_text(data)
-    ids = vocab.encode(text, oov=oov, what=data if data != "-" else "stdin")
-    if ids.numel() < 2:
-        raise InputError(f"{data} is too short to evaluate on ({ids.numel()} known characters)")
+    text, ids = _held_out(vocab, data, oov, "evaluate")
     dev = pick_device(device)
     if dynamic_lr > 0:
         nats = dynamic_losses(net.to(dev), ids, dynamic_lr, dynamic_decay, dynamic_segment).mean().item()
@@ -361,6 +357,17 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
             "model": model or registry.task("text").default_model}
 
 
+def _held_out(vocab: Vocab, data: str, oov: str, purpose: str) -> tuple[str, torch.Tensor]:
+    """The text of ``data`` (a path or ``-``) and its ids; one clear line if fewer than two are known."""
+    from lstm_cli.core.fileio import read_text
+
+    text = read_text(data)
+    ids = vocab.encode(text, oov=oov, what=data if data != "-" else "stdin")
+    if ids.numel() < 2:
+        raise InputError(f"{data} is too short to {purpose} on ({ids.numel()} known characters)")
+    return text, ids
+
+
 @torch.no_grad()
 def calibrate(ckpt: dict, data: str) -> dict:
     """``lstm export --calibrate``: fit the softmax temperature T on held-out ``data``
@@ -369,12 +376,8 @@ def calibrate(ckpt: dict, data: str) -> dict:
     model as it is, with no new config field. Returns the checkpoint with the new weights and a
     ``calibration`` record in its metadata (T counts from the uncalibrated model when calibrated
     twice)."""
-    from lstm_cli.core.fileio import read_text
-
     net, vocab = from_checkpoint(ckpt)
-    ids = vocab.encode(read_text(data), what=data)
-    if ids.numel() < 2:
-        raise InputError(f"{data} is too short to calibrate on ({ids.numel()} characters)")
+    _, ids = _held_out(vocab, data, "error", "calibrate")
     pairs = list(_read(net, ids, streams=16, chunk=256, bf16=False))
     logits = torch.cat([z.reshape(-1, z.shape[-1]) for z, _ in pairs])
     targets = torch.cat([y.reshape(-1) for _, y in pairs])
@@ -386,7 +389,7 @@ def calibrate(ckpt: dict, data: str) -> dict:
     meta = dict(ckpt["meta"], calibration={"temperature": round(t_total, 4), "data": data, "chars": int(ids.numel()),
                                            "nats_per_char_before": round(before, 4),
                                            "nats_per_char_after": round(after, 4)})
-    return dict(ckpt, state_dict={k: v.clone() for k, v in net.state_dict().items()}, meta=meta)
+    return dict(ckpt, state_dict=net.state_dict(), meta=meta)
 
 
 def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top_k: int = 0,
