@@ -41,6 +41,28 @@ def test_golden_translation():
     assert len(r.stdout.split("\n")) == len(TRANSLATE_INPUT.read_text().split("\n"))
 
 
+def test_shipped_translation_keeps_every_sentence():
+    """A line of many short sentences (once: 30 copies of "Jesus wept." -> 14 "pleura")."""
+    from lstm_cli.tasks import translate as task
+
+    tr = task.load_translator("en-fr", "cpu")
+    for n in (5, 20, 30):
+        line = " ".join(["Jesus wept."] * n)
+        assert tr.translate([line], beam=5)[0][0].text.count("pleura") == n
+    long_line = " ".join(["The waters subsided, and Noah went out with his sons."] * 15)
+    assert tr.translate([long_line], beam=1)[0][0].text.count("Noé") == 15
+    one_sentence = ", ".join(["and Noah went out with his sons"] * 20) + "."  # 160 pieces: cut at commas
+    assert len(tr.split(one_sentence)) > 1
+    assert tr.translate([one_sentence], beam=1)[0][0].text.count("fils") >= 18
+
+
+def test_shipped_translation_of_unreadable_text_is_empty():
+    r = run_lstm("translate", input="日本語の文\n🙂🙂🙂\nJesus wept.\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n") == ["", "", "Jésus pleura.", ""]
+    assert r.stderr.count("no word the model knows") == 2
+
+
 def test_default_model_is_obama():
     a = run_lstm("generate", "--seed", "War on terror", "-n", "300", "--random-seed", "1")
     assert a.returncode == 0 and a.stdout == (GOLDEN / "obama.txt").read_text()

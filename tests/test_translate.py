@@ -165,7 +165,38 @@ def test_long_and_strange_input_never_crashes(toy_model):
     r = run_lstm("translate", "-m", toy_model, "--beam", "2", input=f"{long_line}\n日本語 🙂 ∑ one\n")
     assert r.returncode == 0, r.stderr
     out = r.stdout.split("\n")
-    assert len(out) == 3 and out[0].count("trois") >= 30
+    assert len(out) == 3 and out[0].count("trois") == 60
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 13, 40])
+def test_every_sentence_of_a_line_is_translated(toy_model, n):
+    """A line of many short sentences, short enough to fit the model in one piece, still comes
+    back sentence for sentence: lines are split into sentences first."""
+    tr = translator(toy_model)
+    line = " ".join(["four five."] * n)
+    assert len(tr.split(line)) == n
+    for beam in (1, 3):
+        out = tr.translate([line, "six seven"], beam=beam)
+        assert out[0][0].text.count("quatre") == n and out[0][0].text.count("cinq") == n
+        assert out[1][0].text == "six sept"
+
+
+def test_sentences():
+    from lstm_cli.tasks.translate import sentences
+
+    assert sentences('He said, "Go. Now!" Mr. Smith left. J. R. Tolkien wrote... Why? no end') == [
+        'He said, "Go.', 'Now!"', "Mr. Smith left.", "J. R. Tolkien wrote...", "Why?", "no end"]
+    assert sentences("one line") == ["one line"] and sentences("  ") == []
+    assert sentences("3.5 percent. Done.") == ["3.5 percent.", "Done."]
+
+
+def test_unreadable_line_gives_an_empty_line_and_a_warning(toy_model):
+    r = run_lstm("translate", "-m", toy_model, input="one two\n日本語 🙂\n∑∑ !!\nthree four five\n")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split("\n")
+    assert len(out) == 5 and out[1:3] == ["", ""] and "deux" in out[0] and "quatre" in out[3]
+    assert "line 2 has no word the model knows" in r.stderr and "line 3 has no word" in r.stderr
+    assert "line 1 " not in r.stderr and "line 4 " not in r.stderr
 
 
 def test_eval_prints_bleu_and_chrf(toy_model, tmp_path):

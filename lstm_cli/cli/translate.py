@@ -48,17 +48,20 @@ def translate(
             results = tr.translate(lines, beam=beam, n_best=n_best, alpha=alpha, attention=want_att)
             for line, hyps in zip(lines, results):
                 n_line += 1
+                if hyps[0].unreadable:
+                    print(f"lstm: warning: line {n_line} has no word the model knows; its output line is empty",
+                          file=sys.stderr)
                 if n_best == 1:
                     out.write(hyps[0].text + "\n")
                 else:
                     for h in hyps:
                         out.write(f"{n_line}\t{h.score:.4f}\t{h.text}\n")
-                if not drawn and line.strip():
-                    _draw(tr, line, hyps[0], attention)
+                if not drawn and hyps[0].attention is not None:
+                    _draw(tr, line, hyps[0], attention, n_line)
                     drawn = True
             out.flush()
     if not drawn:
-        print("lstm: no non-empty sentence, so no attention picture was drawn", file=sys.stderr)
+        print("lstm: no sentence the model could read, so no attention picture was drawn", file=sys.stderr)
 
 
 def _stdin_batches(batch_size: int):
@@ -76,14 +79,12 @@ def _stdin_batches(batch_size: int):
                          hint="convert it first, e.g. iconv -t UTF-8") from None
 
 
-def _draw(tr, line: str, hyp, path: str) -> None:
+def _draw(tr, line: str, hyp, path: str, n_line: int) -> None:
     from lstm_cli.render.attention import heatmap
     from lstm_cli.tasks import translate as task
 
-    if hyp.attention is None:
-        print("lstm: the line was split into parts; no attention picture for it", file=sys.stderr)
-        return
-    src = tr.tok.pieces(tr.split(line)[0])
-    tgt = [p if i != task.EOS else "</s>" for p, i in zip(tr.tok.pieces(hyp.ids), hyp.ids)]
+    src = tr.tok.pieces(tr.split(line)[0])  # a line of several sentences: its first one
+    ids = hyp.ids[: len(hyp.attention)]
+    tgt = [p if i != task.EOS else "</s>" for p, i in zip(tr.tok.pieces(ids), ids)]
     heatmap(src, tgt, hyp.attention, path)
-    print(f"lstm: attention of line 1 drawn to {path}", file=sys.stderr)
+    print(f"lstm: attention of line {n_line} drawn to {path}", file=sys.stderr)

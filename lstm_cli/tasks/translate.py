@@ -408,6 +408,26 @@ def train(data: list[str] | None, src: str | None, tgt: str | None, val_data: li
 
 # ---------------------------------------------------------------- decoding
 
+# A sentence ends at . ! ? (or ...), perhaps followed by closing quotes or brackets, then space;
+# not after a common abbreviation or a single capital (an initial).
+_SENTENCE_END = re.compile(r"""[.!?\u2026]+["'\u201d\u2019\u00bb)\]]*\s+""")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "cf", "mt", "prof"}
+
+
+def sentences(line: str) -> list[str]:
+    """Cut a line into its sentences (each keeps its end mark); a line without one is one sentence."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(line):
+        words = line[start: m.start()].split()
+        last = words[-1].lower() if words else ""
+        if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha() and line[m.start()] == "."):
+            continue
+        out.append(line[start: m.end()].strip())
+        start = m.end()
+    rest = line[start:].strip()
+    return out + ([rest] if rest else [])
+
+
 
 @dataclass
 class Hypothesis:
@@ -415,6 +435,7 @@ class Hypothesis:
     score: float  # length-normalised log-probability
     ids: list[int]
     attention: list[list[float]] | None = None  # (target pieces incl. EOS, source pieces)
+    unreadable: bool = False  # the input had no piece the model knows, so nothing was translated
 
 
 class Translator:
@@ -423,57 +444,76 @@ class Translator:
     def __init__(self, model: Seq2Seq, tok: Tokenizer, device=None):
         self.model, self.tok = model.eval(), tok
         self.device = device or next(model.parameters()).device
+        self._wordy = [i > EOS and any(ch.isalnum() for ch in tok.sp.id_to_piece(i)) for i in range(len(tok))]
+
+    def known(self, ids: list[int]) -> bool:
+        """Whether a piece list holds anything the model can read: a known piece with a letter or
+        digit in it (``<unk>``, the word-boundary mark and punctuation alone do not count)."""
+        return any(self._wordy[i] for i in ids)
 
     def split(self, line: str) -> list[list[int]]:
-        """The line's pieces, cut into parts the model can take: at sentence ends where possible,
-        else every ``max_len`` pieces."""
+        """The line's pieces, one part per sentence (:func:`sentences`); a sentence longer than
+        the model's ``max_len`` pieces is cut at clause marks (``;:,``) into groups of at most
+        half that, else every ``max_len // 2`` pieces. Parts with no piece the model knows are dropped."""
         limit = self.model.cfg.max_len
-        ids = self.tok.encode(line)
-        if len(ids) <= limit:
-            return [ids]
-        parts, cur = [], []
-        for sent in re.split(r"(?<=[.!?;:])\s+", line):
-            s = self.tok.encode(sent)
-            if cur and len(cur) + len(s) > limit:
-                parts.append(cur)
-                cur = []
-            cur = cur + s
-            while len(cur) > limit:
-                parts.append(cur[:limit])
-                cur = cur[limit:]
-        return parts + ([cur] if cur else [])
+        parts = []
+        for sent in sentences(line):
+            ids = self.tok.encode(sent)
+            if len(ids) > limit:  # cut into clause groups of half the limit: long input reads badly
+                group, ids = max(limit // 2, 1), []
+                for clause in re.split(r"(?<=[;:,])\s+", sent):
+                    c = self.tok.encode(clause)
+                    if ids and len(ids) + len(c) > group:
+                        parts.append(ids)
+                        ids = []
+                    ids = ids + c
+                    while len(ids) > group:
+                        parts.append(ids[:group])
+                        ids = ids[group:]
+            if ids:
+                parts.append(ids)
+        return [p for p in parts if self.known(p)]
 
     def translate(self, lines: list[str], beam: int = 5, n_best: int = 1, alpha: float = 0.6,
                   attention: bool = False) -> list[list[Hypothesis]]:
-        """n-best hypotheses per line, best first; an empty line gives an empty translation.
-        A line split into parts is translated part by part and joined (n-best then is 1)."""
+        """n-best hypotheses per line, best first. Every sentence of a line is translated: the
+        lines are split into sentences first (:meth:`split`), all the parts are decoded in
+        length-sorted batches, and each line's parts are joined again. A line of one part keeps
+        its n-best list; a line of several gets one hypothesis, the parts' best ones joined (its
+        attention is the first part's). An empty line, or one with no piece the model knows,
+        gives an empty translation (``Hypothesis.unreadable`` tells the second)."""
         parts, owner = [], []
+        results: list[list[Hypothesis]] = [[Hypothesis("", 0.0, [])] for _ in lines]
         for i, line in enumerate(lines):
             if line.strip():
-                for p in self.split(line):
+                mine = self.split(line)
+                if not mine:
+                    results[i] = [Hypothesis("", 0.0, [], unreadable=True)]
+                for p in mine:
                     parts.append(p)
                     owner.append(i)
-        results: list[list[Hypothesis]] = [[] for _ in lines]
-        if parts:
-            order = sorted(range(len(parts)), key=lambda k: len(parts[k]))
-            decoded = [None] * len(parts)
-            chunk = max(1, 64 // max(beam, 1))
-            for s in range(0, len(order), chunk):
-                idx = order[s: s + chunk]
-                outs = self._decode([parts[k] for k in idx], beam, max(n_best, 1), alpha, attention)
-                for k, o in zip(idx, outs):
-                    decoded[k] = o
-            by_line: dict[int, list] = {}
-            for k, i in enumerate(owner):
-                by_line.setdefault(i, []).append(decoded[k])
-            for i, mine in by_line.items():
-                if len(mine) == 1:
-                    results[i] = mine[0]
-                else:
-                    best = [m[0] for m in mine]
-                    results[i] = [Hypothesis(" ".join(h.text for h in best), sum(h.score for h in best) / len(best),
-                                             [t for h in best for t in h.ids])]
-        return [r or [Hypothesis("", 0.0, [])] for r in results]
+        if not parts:
+            return results
+        order = sorted(range(len(parts)), key=lambda k: len(parts[k]))
+        decoded = [None] * len(parts)
+        chunk = max(1, 64 // max(beam, 1))
+        for s in range(0, len(order), chunk):
+            idx = order[s: s + chunk]
+            outs = self._decode([parts[k] for k in idx], beam, max(n_best, 1), alpha, attention)
+            for k, o in zip(idx, outs):
+                decoded[k] = o
+        by_line: dict[int, list] = {}
+        for k, i in enumerate(owner):
+            by_line.setdefault(i, []).append(decoded[k])
+        for i, mine in by_line.items():
+            if len(mine) == 1:
+                results[i] = mine[0]
+            else:
+                best = [m[0] for m in mine]
+                results[i] = [Hypothesis(" ".join(h.text for h in best if h.text),
+                                         sum(h.score for h in best) / len(best),
+                                         [t for h in best for t in h.ids], best[0].attention)]
+        return results
 
     @torch.no_grad()
     def _decode(self, srcs: list[list[int]], beam: int, n_best: int, alpha: float, attention: bool,
