@@ -27,6 +27,30 @@ def test_golden_sample(name):
     assert r.stdout == path.read_text()
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_one_letter_seed_gives_text_in_style(name):
+    """Once, `--seed I` printed `IN{*}/4{9icked` (shakespeare) and `IQ”*•U[•]½#...` (obama): from a
+    zero state the model had never read a letter. For each of the 52 ASCII letters as the seed,
+    100 characters at --random-seed 1 must come, 95% or more, from the model's 70 most frequent
+    characters: those of 20,000 characters it writes at temperature 1 from a document's start."""
+    import collections
+    import string
+
+    from lstm_cli.tasks import text as task
+
+    net, vocab = task.from_checkpoint(registry.load(name, "text"))
+    s = task.Sampler(net, vocab)
+    own = collections.Counter(s.stream(s.prime(""), 20_000, temperature=1.0, random_seed=0))
+    top = {c for c, _ in own.most_common(70)}
+    bad = {}
+    for letter in string.ascii_letters:
+        out = "".join(task.generate(name, letter, 100, random_seed=1))
+        share = sum(c in top for c in out) / len(out)
+        if share < 0.95:
+            bad[letter] = (round(share, 2), out)
+    assert not bad, bad
+
+
 TRANSLATE_INPUT = GOLDEN / "en-fr.input.txt"
 
 

@@ -267,7 +267,7 @@ class TextJob:
 
     def sample(self, model, random_seed: int) -> str:
         s = Sampler(model, self.vocab_obj)
-        return "".join(s.stream(s.prime("\n"), 300, temperature=0.8, random_seed=random_seed))
+        return "".join(s.stream(s.prime(""), 300, temperature=0.8, random_seed=random_seed))
 
 
 def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, model_overrides: dict,
@@ -477,13 +477,15 @@ class Sampler:
         return self.logits
 
     def prime(self, seed: str, oov: str = "error"):
-        """Feed ``seed`` (or a newline, else the first character) through the recurrence; returns the next logits. Unknown
-        characters raise here, before anything is printed."""
-        start = "\n" if "\n" in self.vocab.index else self.vocab.chars[0]
-        ids = self.vocab.encode(seed or start, oov=oov, what="the seed")
-        if ids.numel() == 0:  # every seed character was skipped
-            ids = self.vocab.encode(start)
-        for idx in ids.tolist():
+        """Read the start of a document, then ``seed``; returns the next logits. Training carries
+        the state from batch to batch, so the model never learnt to start from a zero state on
+        a letter (a one-letter seed gave garbage); it has learnt what follows a newline, which is
+        how documents are joined for training. So the sampler first reads a newline (if the
+        model knows one), then the seed. Unknown seed characters raise here, before anything is
+        printed."""
+        start = next((c for c in ("\n", " ") if c in self.vocab.index), self.vocab.chars[0])
+        ids = self.vocab.encode(seed, oov=oov, what="the seed")
+        for idx in [self.vocab.index[start]] + ids.tolist():
             logits = self.step(idx)
         return logits
 
