@@ -1,22 +1,48 @@
-"""The ``lstm`` entry point: registers one thin module per command and turns our errors into
-one line on stderr and a documented exit code (core/errors.py)."""
+"""The ``lstm`` entry point: registers one thin module per command and turns every error, ours
+and the option parser's, into one line on stderr (and a hint) and a documented exit code
+(core/errors.py)."""
 
 from __future__ import annotations
 
+import re
 import sys
+from typing import Annotated, Optional
 
 import typer
 
 from lstm_cli.cli import evaluate, export, generate, info, models, train, translate
 
-app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Small LSTM tools: generate text, translate, train on your own data, inspect models.")
 _state = {"debug": False}
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(version_line())
+        raise typer.Exit()
+
+
+def version_line() -> str:
+    """``lstm-cli X (torch Y, python Z)``, read from the installed packages' metadata: no import of torch."""
+    from importlib import metadata
+
+    from lstm_cli import __version__
+
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    return f"lstm-cli {__version__} (torch {torch_version}, python {sys.version.split()[0]})"
+
+
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")):
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version (and torch's) and exit.")] = None,
+):
     _state["debug"] = debug
 
 
@@ -32,25 +58,69 @@ app.command("export")(export.export)
 def main() -> None:
     from lstm_cli.core.errors import ExitCode, LstmError
 
+    args = sys.argv[1:]
     try:
-        app()
+        code = app(args=args, prog_name="lstm", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except LstmError as e:
         if _state["debug"]:
             raise
-        _quiet_stdout_flush()
-        print(f"lstm: error: {e.message}", file=sys.stderr)
-        if e.hint:
-            print(f"lstm: hint: {e.hint}", file=sys.stderr)
-        sys.exit(int(e.code))
+        _fail(e.message, _usable_hint(e.hint, args), int(e.code))
     except KeyboardInterrupt:
         print("lstm: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as e:  # a bug: one line, unless --debug
-        if _state["debug"]:
+    except Exception as e:
+        if _is_parser_error(e):  # bad flag or value, found by the option parser
+            if type(e).__name__ == "NoArgsIsHelpError":  # `lstm` or `lstm train` alone: the help
+                print(e.format_message(), file=sys.stderr)
+                sys.exit(int(ExitCode.USAGE))
+            path = e.ctx.command_path if getattr(e, "ctx", None) is not None else "lstm"
+            _fail(e.format_message().replace("\n", " "), f"see '{path} --help'", int(ExitCode.USAGE))
+        if _state["debug"]:  # a bug: one line, unless --debug
             raise
-        print(f"lstm: internal error: {type(e).__name__}: {e}", file=sys.stderr)
-        print("lstm: hint: rerun with --debug for the traceback, and please report it", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERNAL))
+        _fail(f"internal error: {type(e).__name__}: {e}", "rerun with --debug for the traceback, and please report it",
+              int(ExitCode.INTERNAL), prefix="lstm: ")
+
+
+def _fail(message: str, hint: str | None, code: int, prefix: str = "lstm: error: ") -> None:
+    _quiet_stdout_flush()
+    print(f"{prefix}{message}", file=sys.stderr)
+    if hint:
+        print(f"lstm: hint: {hint}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _is_parser_error(e: Exception) -> bool:
+    """Typer's (click's) UsageError and its kin: they carry an exit code and format their message."""
+    return hasattr(e, "format_message") and getattr(e, "exit_code", None) == 2
+
+
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def command_options(args: list[str]) -> set[str]:
+    """Every option name (``--beam``, ``-b``, ``--no-echo``) of the command that ``args`` runs,
+    ``--help`` included; the root's for ``lstm`` alone."""
+    cmd = typer.main.get_command(app)
+    for a in args:
+        sub = getattr(cmd, "commands", {}).get(a)
+        if sub is not None:
+            cmd = sub
+        elif not a.startswith("-"):
+            break
+    names = {"--help"}
+    for p in cmd.params:
+        names.update(getattr(p, "opts", []) or [])
+        names.update(getattr(p, "secondary_opts", []) or [])
+    return names
+
+
+def _usable_hint(hint: str | None, args: list[str]) -> str | None:
+    """A hint only when every option it names is one the running command has: a hint that sends
+    the user to a flag the command lacks is worse than none. (A test checks the hints we give.)"""
+    if hint and any(opt not in command_options(args) for opt in OPTION.findall(hint)):
+        return None
+    return hint
 
 
 def _quiet_stdout_flush() -> None:

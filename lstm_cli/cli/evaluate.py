@@ -13,10 +13,10 @@ def evaluate(
     data: Annotated[str, typer.Option("--data", "-d", help="Held-out data file; - for stdin.")],
     model: o.Model = None,
     task: Annotated[Optional[str], typer.Option("--task", help="The model's task (default: the model's own; text without --model).")] = None,
-    oov: Annotated[str, typer.Option("--oov", help="Characters the model does not know: error or skip (counted).")] = "error",
-    dynamic_lr: Annotated[float, typer.Option("--dynamic-lr", help="Text: dynamic evaluation, adapting the model to the text as it reads it with SGD steps of this size, e.g. 0.15 (0: off, the model stays fixed).")] = 0.0,
-    dynamic_decay: Annotated[float, typer.Option("--dynamic-decay", help="Text, dynamic: pull the weights back towards the model's by this share per step.")] = 0.0,
-    dynamic_segment: Annotated[int, typer.Option("--dynamic-segment", help="Text, dynamic: characters scored between two steps.")] = 50,
+    oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Text: characters the model does not know are an error, or skipped (and counted).")] = "error",
+    dynamic_lr: Annotated[float, o.num("--dynamic-lr", lo=0, help="Text: dynamic evaluation, adapting the model to the text as it reads it with SGD steps of this size, e.g. 0.15 (0: off, the model stays fixed).")] = 0.0,
+    dynamic_decay: Annotated[float, o.num("--dynamic-decay", lo=0, hi=1, help="Text, dynamic: pull the weights back towards the model's by this share per step.")] = 0.0,
+    dynamic_segment: Annotated[int, o.num("--dynamic-segment", kind=int, lo=1, help="Text, dynamic: characters scored between two steps.")] = 50,
     device: o.Device = "auto",
     json_out: o.Json = False,
 ):
@@ -31,8 +31,6 @@ def evaluate(
     from lstm_cli.core.errors import UsageError
 
     task = task or registry.task_of(model)
-    if dynamic_lr < 0 or dynamic_decay < 0 or dynamic_segment < 1:
-        raise UsageError("--dynamic-lr and --dynamic-decay must be 0 or positive, --dynamic-segment at least 1")
     extra = {}
     if dynamic_lr > 0:
         if task != "text":

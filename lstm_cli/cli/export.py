@@ -19,19 +19,16 @@ def export(
     description: Annotated[str, typer.Option("--description", help="One line about the model.")] = "",
     recipe: Annotated[str, typer.Option("--recipe", help="The command that rebuilds it.")] = "",
     calibrate: Annotated[Optional[str], typer.Option("--calibrate", help="Held-out text to fit the softmax temperature on (text models): the output layer is scaled so the model is as confident as it is right there.")] = None,
-    storage: Annotated[str, typer.Option("--storage", help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
+    storage: Annotated[str, o.pick("--storage", values=("float32", "float16", "int8"), help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance (and, with
     --calibrate, its softmax temperature fitted on held-out text)."""
     from lstm_cli.cli.show import show_dict
     from lstm_cli.core import registry
-    from lstm_cli.core.checkpoint import STORAGE
-    from lstm_cli.core.errors import UsageError
+    from lstm_cli.core.fileio import check_output
 
-    if storage not in STORAGE:
-        raise UsageError(f"unknown --storage '{storage}'", hint=f"use {', '.join(STORAGE)}")
-
+    check_output(output, "--output")
     entry = registry.export(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
                             licence=licence, description=description, recipe=recipe, storage=storage,
                             calibrate=calibrate)

@@ -1,31 +1,86 @@
-"""Options shared by several commands, declared once (Typer ``Annotated`` aliases)."""
+"""Options shared by several commands, declared once (Typer ``Annotated`` aliases), and the one
+validator of option values: every number goes through :func:`number` (finite, within its range)
+and every word from a fixed set through :func:`choice`, so a bad value is exit 2 and one line
+before any work starts."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Optional
 
 import typer
 
+
+def number(kind: type = float, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+           hi_open: bool = False):
+    """A parser for a numeric option: ``kind`` (int or float), finite, in [lo, hi] (an open end
+    with ``lo_open``/``hi_open``)."""
+
+    def parse(value):
+        if value is None or isinstance(value, kind) and not isinstance(value, bool):
+            v = value
+        else:
+            try:
+                v = kind(value)
+            except (TypeError, ValueError):
+                raise typer.BadParameter(f"'{value}' is not {'an integer' if kind is int else 'a number'}") from None
+        if v is None:
+            return v
+        if not math.isfinite(v):
+            raise typer.BadParameter(f"must be a finite number, got {value}")
+        if lo is not None and (v < lo or lo_open and v == lo):
+            raise typer.BadParameter(f"must be {'>' if lo_open else '>='} {lo}, got {value}")
+        if hi is not None and (v > hi or hi_open and v == hi):
+            raise typer.BadParameter(f"must be {'<' if hi_open else '<='} {hi}, got {value}")
+        return v
+
+    return parse
+
+
+def choice(*values: str):
+    """A parser for an option that takes one of ``values``."""
+
+    def parse(value):
+        if value is None or value in values:
+            return value
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(values)}")
+
+    return parse
+
+
+def num(*decls: str, kind: type = float, lo=None, hi=None, lo_open=False, hi_open=False, help: str = ""):
+    """``typer.Option`` for a number checked by :func:`number`."""
+    return typer.Option(*decls, parser=number(kind, lo, hi, lo_open, hi_open), help=help,
+                        metavar="INTEGER" if kind is int else "FLOAT")
+
+
+def pick(*decls: str, values: tuple[str, ...], help: str = ""):
+    """``typer.Option`` for a word checked by :func:`choice`; the choices are shown in the help."""
+    return typer.Option(*decls, parser=choice(*values), metavar="|".join(values), help=help)
+
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds alike
+
 Model = Annotated[Optional[str], typer.Option("--model", "-m", help="A shipped model's name (see `lstm models`) or a checkpoint path.")]
-Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")]
-RandomSeed = Annotated[Optional[int], typer.Option("--random-seed", help="Seed for reproducible output.")]
-Threads = Annotated[int, typer.Option("--threads", help="Torch CPU threads (0: torch's default; env LSTM_THREADS).")]
+Device = Annotated[str, pick("--device", values=("auto", "cpu", "cuda"), help="Where to compute: auto takes a CUDA GPU when one is usable.")]
+RandomSeed = Annotated[Optional[int], num("--random-seed", kind=int, lo=0, hi=SEED_MAX, help="Seed for reproducible output.")]
+Threads = Annotated[int, num("--threads", kind=int, lo=0, help="Torch CPU threads (0: torch's default; env LSTM_THREADS).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 # Training (core/trainer.py TrainConfig); flags map one-to-one to its fields.
 Output = Annotated[str, typer.Option("--output", "-o", help="Best checkpoint path; OUT.last.pt holds the resumable state.")]
-MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", help="Stop after this many steps (default: 2000 unless --max-time).")]
+MaxSteps = Annotated[Optional[int], num("--max-steps", kind=int, lo=0, help="Stop after this many steps (default: 2000 unless --max-time).")]
 MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after this much wall time: 90, 90s, 30m, 2h.")]
-Lr = Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW).")]
-MinLr = Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the cosine decay.")]
-Warmup = Annotated[int, typer.Option("--warmup", help="Linear warm-up steps.")]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")]
-GradClip = Annotated[float, typer.Option("--grad-clip", help="Clip the gradient norm (0: off).")]
-Ema = Annotated[float, typer.Option("--ema", help="Validate and save a moving average of the weights with this decay per step, e.g. 0.998 (0: off).")]
-EvalEvery = Annotated[int, typer.Option("--eval-every", help="Validate (and keep the best) every N steps.")]
-SampleEvery = Annotated[int, typer.Option("--sample-every", help="Print a sample every N steps (0: never).")]
-SaveEvery = Annotated[int, typer.Option("--save-every", help="Write the resumable OUT.last.pt every N steps.")]
-LogEvery = Annotated[int, typer.Option("--log-every", help="Log loss and speed every N steps.")]
+Lr = Annotated[float, num("--lr", lo=0, lo_open=True, help="Peak learning rate (AdamW).")]
+MinLr = Annotated[float, num("--min-lr", lo=0, help="Learning rate at the end of the cosine decay.")]
+Warmup = Annotated[int, num("--warmup", kind=int, lo=0, help="Linear warm-up steps.")]
+WeightDecay = Annotated[float, num("--weight-decay", lo=0, help="AdamW weight decay.")]
+GradClip = Annotated[float, num("--grad-clip", lo=0, help="Clip the gradient norm (0: off).")]
+Ema = Annotated[float, num("--ema", lo=0, hi=1, hi_open=True, help="Validate and save a moving average of the weights with this decay per step, e.g. 0.998 (0: off).")]
+EvalEvery = Annotated[int, num("--eval-every", kind=int, lo=1, help="Validate (and keep the best) every N steps.")]
+SampleEvery = Annotated[int, num("--sample-every", kind=int, lo=0, help="Print a sample every N steps (0: never).")]
+SaveEvery = Annotated[int, num("--save-every", kind=int, lo=1, help="Write the resumable OUT.last.pt every N steps.")]
+LogEvery = Annotated[int, num("--log-every", kind=int, lo=1, help="Log loss and speed every N steps.")]
 Bf16 = Annotated[Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on where the CPU/GPU supports it).")]
 Resume = Annotated[Optional[str], typer.Option("--resume", help="Continue exactly from a training checkpoint (OUT.last.pt).")]
 Init = Annotated[Optional[str], typer.Option("--init", help="Start from these weights (fine-tuning); fresh optimizer.")]

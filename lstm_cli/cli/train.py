@@ -33,7 +33,7 @@ TRAINER_FLAGS = {
     "save_every": (o.SaveEvery, 500),
     "log_every": (o.LogEvery, 50),
     "bf16": (o.Bf16, None),
-    "random_seed": (Annotated[int, typer.Option("--random-seed", help="Seed for initialisation, data order and dropout.")], 1337),
+    "random_seed": (Annotated[int, o.num("--random-seed", kind=int, lo=0, hi=o.SEED_MAX, help="Seed for initialisation, data order and dropout.")], 1337),
     "device": (o.Device, "auto"),
 }
 
@@ -70,6 +70,11 @@ def task_command(name: str, **defaults):
 
         @functools.wraps(fn)
         def command(**kw):
+            from lstm_cli.core.fileio import check_output
+            from lstm_cli.core.trainer import last_path
+
+            for path in (kw["output"], last_path(kw["output"])):  # before hours of training, not after
+                check_output(path, "--output")
             flags = {k: kw.pop(k) for k in TRAINER_FLAGS}
             cfg = train_config(flags.pop("max_steps"), flags.pop("max_time"), kw.get("resume") is not None, **flags)
             return fn(cfg=cfg, **kw)
@@ -89,16 +94,16 @@ def text(
     output: o.Output,
     cfg,
     val_data: Annotated[Optional[List[str]], typer.Option("--val-data", help="Held-out text for validation (default: the last --val-fraction of --data).")] = None,
-    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of --data held out when no --val-data.")] = 0.1,
-    preset: Annotated[str, typer.Option("--preset", help="Model size: tiny, small, medium, large.")] = "medium",
-    embed: Annotated[Optional[int], typer.Option("--embed", help="Embedding size (default: from --preset).")] = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", help="LSTM units per layer (default: from --preset).")] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="LSTM layers (default: from --preset).")] = None,
-    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on embeddings, between layers and before the output.")] = 0.25,
-    weight_drop: Annotated[float, typer.Option("--weight-drop", help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Parallel streams per batch.")] = 64,
-    seq_len: Annotated[int, typer.Option("--seq-len", help="Characters per truncated-BPTT segment.")] = 128,
-    input_noise: Annotated[float, typer.Option("--input-noise", help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
+    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of --data held out when no --val-data.")] = 0.1,
+    preset: Annotated[str, o.pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size (see README).")] = "medium",
+    embed: Annotated[Optional[int], o.num("--embed", kind=int, lo=1, help="Embedding size (default: from --preset).")] = None,
+    hidden: Annotated[Optional[int], o.num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")] = None,
+    layers: Annotated[Optional[int], o.num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")] = None,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")] = 0.25,
+    weight_drop: Annotated[float, o.num("--weight-drop", lo=0, hi=1, hi_open=True, help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")] = 64,
+    seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=1, help="Characters per truncated-BPTT segment.")] = 128,
+    input_noise: Annotated[float, o.num("--input-noise", lo=0, hi=1, help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
     **start,
 ):
     """Character-level language model (char-rnn) on any UTF-8 text."""
@@ -119,17 +124,17 @@ def translate(
     src: Annotated[Optional[str], typer.Option("--src", help="Source sentences, one per line (with --tgt, instead of --data).")] = None,
     tgt: Annotated[Optional[str], typer.Option("--tgt", help="Target sentences, line-aligned with --src.")] = None,
     val_data: Annotated[Optional[List[str]], typer.Option("--val-data", help="Held-out TSV for validation (default: --val-fraction of the pairs).")] = None,
-    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of pairs held out when no --val-data.")] = 0.05,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", help="sentencepiece pieces, shared by both languages.")] = 8000,
-    embed: Annotated[int, typer.Option("--embed", help="Embedding size.")] = 256,
-    enc_hidden: Annotated[int, typer.Option("--enc-hidden", help="Encoder LSTM units per direction.")] = 256,
-    enc_layers: Annotated[int, typer.Option("--enc-layers", help="Encoder layers (bidirectional).")] = 1,
-    dec_hidden: Annotated[int, typer.Option("--dec-hidden", help="Decoder LSTM units.")] = 512,
-    dec_layers: Annotated[int, typer.Option("--dec-layers", help="Decoder layers.")] = 1,
-    dropout: Annotated[float, typer.Option("--dropout", help="Dropout on embeddings, encoder output and decoder states.")] = 0.3,
-    max_len: Annotated[int, typer.Option("--max-len", help="Longest sentence in pieces; longer pairs are dropped.")] = 100,
-    batch_tokens: Annotated[int, typer.Option("--batch-tokens", help="Pieces per length-bucketed batch.")] = 2500,
-    label_smoothing: Annotated[float, typer.Option("--label-smoothing", help="Label smoothing of the training loss.")] = 0.1,
+    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of pairs held out when no --val-data.")] = 0.05,
+    vocab_size: Annotated[int, o.num("--vocab-size", kind=int, lo=8, help="sentencepiece pieces, shared by both languages.")] = 8000,
+    embed: Annotated[int, o.num("--embed", kind=int, lo=1, help="Embedding size.")] = 256,
+    enc_hidden: Annotated[int, o.num("--enc-hidden", kind=int, lo=1, help="Encoder LSTM units per direction.")] = 256,
+    enc_layers: Annotated[int, o.num("--enc-layers", kind=int, lo=1, help="Encoder layers (bidirectional).")] = 1,
+    dec_hidden: Annotated[int, o.num("--dec-hidden", kind=int, lo=1, help="Decoder LSTM units.")] = 512,
+    dec_layers: Annotated[int, o.num("--dec-layers", kind=int, lo=1, help="Decoder layers.")] = 1,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, encoder output and decoder states.")] = 0.3,
+    max_len: Annotated[int, o.num("--max-len", kind=int, lo=1, help="Longest sentence in pieces; longer pairs are dropped.")] = 100,
+    batch_tokens: Annotated[int, o.num("--batch-tokens", kind=int, lo=1, help="Pieces per length-bucketed batch.")] = 2500,
+    label_smoothing: Annotated[float, o.num("--label-smoothing", lo=0, hi=1, hi_open=True, help="Label smoothing of the training loss.")] = 0.1,
     **start,
 ):
     """Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."""

@@ -13,11 +13,11 @@ from lstm_cli.cli import options as o
 def translate(
     text: Annotated[Optional[str], typer.Argument(help="Text to translate (one sentence per line); without it (or with -), stdin is read line by line.")] = None,
     model: o.Model = None,
-    beam: Annotated[int, typer.Option("--beam", "-b", help="Beam width; 1 is greedy decoding.")] = 5,
-    n_best: Annotated[int, typer.Option("--n-best", help="Print the N best translations per line as LINE<TAB>SCORE<TAB>TEXT (N <= --beam).")] = 1,
-    alpha: Annotated[float, typer.Option("--alpha", help="Length normalisation: scores are divided by ((5 + length) / 6) ** alpha.")] = 0.6,
+    beam: Annotated[int, o.num("--beam", "-b", kind=int, lo=1, help="Beam width; 1 is greedy decoding.")] = 5,
+    n_best: Annotated[int, o.num("--n-best", kind=int, lo=1, help="Print the N best translations per line as LINE<TAB>SCORE<TAB>TEXT (N <= --beam).")] = 1,
+    alpha: Annotated[float, o.num("--alpha", lo=0, help="Length normalisation: scores are divided by ((5 + length) / 6) ** alpha.")] = 0.6,
     attention: Annotated[Optional[str], typer.Option("--attention", help="Draw the first sentence's attention matrix as a PNG heatmap here.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Input lines decoded together when they arrive together.")] = 16,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Input lines decoded together when they arrive together.")] = 16,
     device: o.Device = "auto",
 ):
     """Translate text (default model: en-fr, English -> French). One output line per input line,
@@ -26,12 +26,12 @@ def translate(
     from lstm_cli.core.fileio import stdout_pipe
     from lstm_cli.tasks import translate as task
 
-    if beam < 1:
-        raise UsageError(f"--beam must be >= 1, got {beam}")
-    if not 1 <= n_best <= beam:
+    if n_best > beam:
         raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
-    if batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+    if attention is not None:
+        from lstm_cli.core.fileio import check_output
+
+        check_output(attention, "--attention")
     if text == "-":
         text = None  # stdin, as without TEXT
     if text is not None and "\x00" in text:

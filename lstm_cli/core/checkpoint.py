@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,12 @@ def load(path: str | os.PathLike, task: str | None = None) -> dict:
     if head[:2] != b"PK" and head[:1] != b"\x80":
         raise CheckpointError(f"{path} is not a checkpoint (not a torch file)")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. torch's "Detected pickle protocol 4" on a plain pickle
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        if "unsupported operand" in str(e).lower():  # a pickle protocol torch.save never writes
+            raise CheckpointError(f"{path} is a plain pickle file, not an lstm-cli checkpoint") from None
         if "weights_only" in str(e).lower() or "unsupported global" in str(e).lower():
             raise CheckpointError(f"refusing to load {path}: it contains code or objects outside "
                                   "the safe set (weights_only)",

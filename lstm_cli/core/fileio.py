@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from lstm_cli.core.errors import InputError
+from lstm_cli.core.errors import InputError, UsageError
 
 
 @contextlib.contextmanager
@@ -40,6 +40,27 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def check_output(path: str | os.PathLike, flag: str, dash: bool = False) -> None:
+    """Fail at once, before any work, when ``path`` (the value of ``flag``) cannot be written:
+    it is a folder, a file stands where a folder would have to be, or its folder is not writable.
+    Missing folders are fine: :func:`atomic_open` creates them. ``-`` (stdout) is accepted when
+    ``dash`` says the command can write its payload there."""
+    if str(path) == "-":
+        if dash:
+            return
+        raise UsageError(f"{flag} -: this output cannot go to stdout", hint=f"give {flag} a file name")
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{flag} {path} is a folder, not a file name")
+    folder = p.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: {folder} is a file, so it cannot hold {p.name}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot write in {folder} (permission denied)")
 
 
 def _umask() -> int:

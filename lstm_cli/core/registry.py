@@ -72,9 +72,9 @@ def resolve(model: str, task_name: str | None = None) -> Path:
     models = manifest()
     if model in models:
         entry = models[model]
-        if task_name is not None and entry.get("task") != task_name:
-            raise UsageError(f"'{model}' is a '{entry.get('task')}' model, not a '{task_name}' model",
-                             hint="see: lstm models")
+        if task_name is not None and entry.get("task") != task_name:  # exit 4, as for a file
+            raise CheckpointError(f"'{model}' is a '{entry.get('task')}' model, not a '{task_name}' model",
+                                  hint="see: lstm models")
         path = checkpoints_dir() / entry["file"]
         if not path.is_file():
             raise UnknownModelError(f"shipped model '{model}' is listed but its file {path} is missing",

@@ -25,6 +25,7 @@ single matrix-vector product (see :class:`Sampler`), so text streams out as fast
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Iterator
 
@@ -112,14 +113,15 @@ class Vocab:
     def unknown(self, text: str) -> list[str]:
         return sorted(set(text) - self.index.keys())
 
-    def encode(self, text: str, oov: str = "error", what: str = "text") -> torch.Tensor:
-        """``oov``: ``error`` lists unknown characters; ``skip`` drops them; ``replace`` uses a space."""
+    def encode(self, text: str, oov: str = "error", what: str = "text", hint: str | None = None) -> torch.Tensor:
+        """``oov``: ``error`` lists unknown characters (with ``hint``, which says what the calling
+        command offers); ``skip`` drops them; ``replace`` uses a space."""
         bad = self.unknown(text)
         if bad:
             if oov == "error":
                 shown = " ".join(repr(c) for c in bad[:20]) + (" ..." if len(bad) > 20 else "")
                 raise InputError(f"{what} has {len(bad)} character(s) the model does not know: {shown}",
-                                 hint="use --oov skip or --oov replace")
+                                 hint=hint)
             if oov == "skip":
                 text = "".join(c for c in text if c in self.index)
             elif oov == "replace":
@@ -271,8 +273,9 @@ class TextJob:
 
 
 def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, model_overrides: dict,
-             init: dict | None = None, resume: dict | None = None, note: str = "") -> TextJob:
-    """Build the model (fresh, from ``init`` weights for fine-tuning, or from ``resume``) and the data."""
+             init: dict | None = None, resume: dict | None = None, note: str = "", log=print) -> TextJob:
+    """Build the model (fresh, from ``init`` weights for fine-tuning, or from ``resume``) and the
+    data. A text too small for one batch of the chosen shape gets a smaller one, with a warning."""
     corpus = "".join(t if t.endswith("\n") else t + "\n" for t in texts)
     if val_texts:
         val_text = "".join(val_texts)
@@ -286,7 +289,8 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         vocab = Vocab(base["vocab"])
         model = build_model(base["config"])
         model.load_state_dict(base["state_dict"])
-        train = vocab.encode(corpus, what="the training data")
+        train = vocab.encode(corpus, what="the training data",
+                             hint="the alphabet of the --init/--resume model is fixed: remove those characters, or train a new model")
         val = vocab.encode(val_text, oov="skip") if val_text else None
     else:
         vocab = Vocab.from_texts(corpus, val_text)
@@ -294,12 +298,17 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         model = CharLSTM(cfg)
         train = vocab.encode(corpus)
         val = vocab.encode(val_text) if val_text else None
-    # A small corpus gets a smaller batch (and sequence) rather than an error.
+    # A small corpus gets a smaller batch (and sequence) rather than an error, and a warning.
     need = lambda b, t: b * (t + 2) + t  # noqa: E731
+    shape = (data.batch_size, data.seq_len)
     while data.batch_size > 1 and train.numel() < need(data.batch_size, data.seq_len):
         data.batch_size //= 2
     while data.seq_len > 8 and train.numel() < need(data.batch_size, data.seq_len):
         data.seq_len //= 2
+    if (data.batch_size, data.seq_len) != shape:
+        log(f"lstm: warning: the training text ({train.numel():,} characters) cannot fill one batch of "
+            f"{shape[0]} x {shape[1]} characters (it needs {need(*shape):,}); training on batches of "
+            f"{data.batch_size} x {data.seq_len} instead. A useful model wants far more text: hundreds of KB.")
     return TextJob(model, vocab, train, val, data, note)
 
 
@@ -328,7 +337,8 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     base = registry.load(init, "text") if init else None
     torch.manual_seed(cfg.random_seed)  # the initial weights
     note = ", ".join(p if p != "-" else "stdin" for p in data)
-    job = make_job(texts, vals, data_cfg, model_cfg, init=base, resume=resumed, note=note)
+    job = make_job(texts, vals, data_cfg, model_cfg, init=base, resume=resumed, note=note,
+                   log=lambda m: print(m, file=sys.stderr))
     job.extra_state = {"data_config": asdict(job.data)}
     return fit(job, cfg, out, resume=resumed)
 
@@ -345,7 +355,7 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
     set_threads(0)  # LSTM_THREADS, if set
     ckpt = registry.load(model, "text")
     net, vocab = from_checkpoint(ckpt)
-    text, ids = _held_out(vocab, data, oov, "evaluate")
+    text, ids = _held_out(vocab, data, oov, "evaluate", hint="use --oov skip to leave them out (they are counted)")
     dev = pick_device(device)
     if dynamic_lr > 0:
         nats = dynamic_losses(net.to(dev), ids, dynamic_lr, dynamic_decay, dynamic_segment).mean().item()
@@ -357,12 +367,12 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
             "model": model or registry.task("text").default_model}
 
 
-def _held_out(vocab: Vocab, data: str, oov: str, purpose: str) -> tuple[str, torch.Tensor]:
+def _held_out(vocab: Vocab, data: str, oov: str, purpose: str, hint: str) -> tuple[str, torch.Tensor]:
     """The text of ``data`` (a path or ``-``) and its ids; one clear line if fewer than two are known."""
     from lstm_cli.core.fileio import read_text
 
     text = read_text(data)
-    ids = vocab.encode(text, oov=oov, what=data if data != "-" else "stdin")
+    ids = vocab.encode(text, oov=oov, what=data if data != "-" else "stdin", hint=hint)
     if ids.numel() < 2:
         raise InputError(f"{data} is too short to {purpose} on ({ids.numel()} known characters)")
     return text, ids
@@ -377,7 +387,8 @@ def calibrate(ckpt: dict, data: str) -> dict:
     ``calibration`` record in its metadata (T counts from the uncalibrated model when calibrated
     twice)."""
     net, vocab = from_checkpoint(ckpt)
-    _, ids = _held_out(vocab, data, "error", "calibrate")
+    _, ids = _held_out(vocab, data, "error", "calibrate",
+                       hint="calibrate on text in the model's alphabet: remove those characters from the file")
     pairs = list(_read(net, ids, streams=16, chunk=256, bf16=False))
     logits = torch.cat([z.reshape(-1, z.shape[-1]) for z, _ in pairs])
     targets = torch.cat([y.reshape(-1) for _, y in pairs])
@@ -484,7 +495,7 @@ class Sampler:
         model knows one), then the seed. Unknown seed characters raise here, before anything is
         printed."""
         start = next((c for c in ("\n", " ") if c in self.vocab.index), self.vocab.chars[0])
-        ids = self.vocab.encode(seed, oov=oov, what="the seed")
+        ids = self.vocab.encode(seed, oov=oov, what="the seed", hint="use --oov skip or --oov replace")
         for idx in [self.vocab.index[start]] + ids.tolist():
             logits = self.step(idx)
         return logits

@@ -183,9 +183,10 @@ def from_checkpoint(ckpt: dict) -> tuple[Seq2Seq, Tokenizer]:
 # ---------------------------------------------------------------- data
 
 
-def read_pairs(data: list[str] | None = None, src: str | None = None, tgt: str | None = None) -> list[tuple[str, str]]:
+def read_pairs(data: list[str] | None = None, src: str | None = None, tgt: str | None = None,
+               hint: str | None = "or pass two line-aligned files with --src and --tgt") -> list[tuple[str, str]]:
     """``source<TAB>target`` lines from TSV files, or two line-aligned files. Malformed input is one
-    clear :class:`InputError` naming the file and line."""
+    clear :class:`InputError` naming the file and line (with ``hint``)."""
     from lstm_cli.core.fileio import read_text
 
     pairs: list[tuple[str, str]] = []
@@ -202,8 +203,7 @@ def read_pairs(data: list[str] | None = None, src: str | None = None, tgt: str |
             if not line.strip():
                 continue
             if "\t" not in line:
-                raise InputError(f"{name} line {n} has no tab: each line must be source<TAB>target",
-                                 hint="or pass two line-aligned files with --src and --tgt")
+                raise InputError(f"{name} line {n} has no tab: each line must be source<TAB>target", hint=hint)
             s, t = line.split("\t", 1)
             if "\t" in t:
                 raise InputError(f"{name} line {n} has more than one tab")
@@ -392,7 +392,7 @@ def train(data: list[str] | None, src: str | None, tgt: str | None, val_data: li
 
     set_threads(threads)
     pairs = read_pairs(data, src, tgt)
-    val_pairs = read_pairs(val_data) if val_data else None
+    val_pairs = read_pairs(val_data, hint=None) if val_data else None
     resumed = None
     if resume:
         resumed, cfg = load_resume(resume, "translate", cfg)
@@ -559,7 +559,7 @@ def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1), *
 
     from lstm_cli.core import registry
 
-    pairs = read_pairs([data])
+    pairs = read_pairs([data], hint="held-out data for a translation model is one source<TAB>reference pair per line")
     tr = load_translator(model, device)
     src, refs = [s for s, _ in pairs], [t for _, t in pairs]
     out = {"metric": "bleu"}
