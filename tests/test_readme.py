@@ -1,0 +1,75 @@
+"""The README's examples are real: every ``$`` command in its ``console`` blocks is run, in a fresh
+folder holding the README and docs/, and its output (stdout and stderr, in order) must match the
+lines shown. ``...`` in a shown line matches any text; a line that is only ``...`` matches any
+number of lines. The commands of one block run in order, in one folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
+    """Each ```console block as [(command, expected output lines)]."""
+    blocks = []
+    for body in re.findall(r"^```console\n(.*?)^```$", text, flags=re.M | re.S):
+        cmds: list[tuple[str, list[str]]] = []
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                cmds.append((line[2:], []))
+            else:
+                assert cmds, f"output before any command: {line!r}"
+                cmds[-1][1].append(line)
+        blocks.append(cmds)
+    return blocks
+
+
+def pattern(expected: list[str]) -> re.Pattern:
+    parts = []
+    for line in expected:
+        if line == "...":
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append(".*?".join(map(re.escape, line.split("..."))).replace(r"\ ", " ") + r"\n")
+    return re.compile("".join(parts))
+
+
+BLOCKS = console_blocks(README)
+
+
+def test_the_readme_has_examples_of_every_command():
+    shown = {cmd for block in BLOCKS for cmd, _ in block}
+    for command in ("generate", "translate", "eval", "train text", "export", "models", "info", "--version"):
+        assert any(f"lstm {command}" in c for c in shown), command
+
+
+def test_pattern_matching():
+    assert pattern(["a ... c", "...", "end"]).fullmatch("a b c\nx\ny\nend\n")
+    assert pattern(["a ... c", "...", "end"]).fullmatch("a b c\nend\n")
+    assert not pattern(["a ... c"]).fullmatch("a b d\n")
+    assert not pattern(["one"]).fullmatch("one\ntwo\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b[0][0][:40])
+def test_readme_example(block, tmp_path):
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "LSTM_THREADS": "1", "COLUMNS": "120"}
+    for cmd, expected in block:
+        r = subprocess.run(["bash", "-o", "pipefail", "-c", f"({cmd}) 2>&1"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, (cmd, r.stdout)
+        want = "\n".join(expected) + "\n" if expected else ""
+        assert pattern(expected).fullmatch(r.stdout), f"$ {cmd}\n--- shown:\n{want}--- got:\n{r.stdout}"
