@@ -1,6 +1,7 @@
-"""The ``lstm`` entry point: registers one thin module per command and turns every error, ours
-and the option parser's, into one line on stderr (and a hint) and a documented exit code
-(core/errors.py)."""
+"""The ``lstm`` entry point: builds the command line from the registry (each task's command, its
+``lstm train`` sub-command and its ``lstm eval`` options, from its CLI module) beside the shared
+commands, and turns every error, ours and the option parser's, into one line on stderr (and a
+hint) and a documented exit code (core/errors.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstm_cli.cli import evaluate, export, generate, info, models, train, translate
+from lstm_cli.cli import evaluate, export, info, models, train
 
-app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
-                  help="Small LSTM tools: generate text, translate, train on your own data, inspect models.")
 _state = {"debug": False}
 
 
@@ -37,7 +35,6 @@ def version_line() -> str:
     return f"lstm-cli {__version__} (torch {torch_version}, python {sys.version.split()[0]})"
 
 
-@app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
@@ -46,13 +43,30 @@ def _root(
     _state["debug"] = debug
 
 
-app.add_typer(train.app, name="train")
-app.command("generate")(generate.generate)
-app.command("translate")(translate.translate)
-app.command("eval")(evaluate.evaluate)
-app.command("info")(info.info)
-app.command("models")(models.models)
-app.command("export")(export.export)
+def build_app() -> typer.Typer:
+    """The whole command line, from the tasks registered now (plugins included)."""
+    import importlib
+
+    from lstm_cli.core import registry
+
+    registry.load_plugins()
+    app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                      rich_markup_mode=None,
+                      help="Small LSTM tools: generate text, translate, train on your own data, inspect models.")
+    app.callback()(_root)
+    for t in registry.TASKS.values():
+        cli = importlib.import_module(t.cli)
+        if hasattr(cli, "COMMAND"):
+            app.command(cli.COMMAND)(cli.command)
+    app.command("eval")(evaluate.build(registry.TASKS))
+    app.command("info")(info.info)
+    app.command("models")(models.models)
+    app.command("export")(export.export)
+    app.add_typer(train.build(registry.TASKS), name="train")
+    return app
+
+
+app = build_app()
 
 
 def main() -> None:

@@ -1,7 +1,11 @@
-"""``lstm eval``: a model's loss on held-out data."""
+"""``lstm eval``: a model's metrics on held-out data. The options every task shares are declared
+here; a task's own (``EVAL_OPTIONS`` in its CLI module) are added by :func:`build`, and a task's
+option given for another task's model is an error, not silently ignored."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from typing import Annotated, Optional
 
 import typer
@@ -10,15 +14,13 @@ from lstm_cli.cli import options as o
 
 
 def evaluate(
+    ctx: typer.Context,
     data: Annotated[str, typer.Option("--data", "-d", help="Held-out data file; - for stdin.")],
     model: o.Model = None,
     task: Annotated[Optional[str], typer.Option("--task", help="The model's task (default: the model's own; text without --model).")] = None,
-    oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Text: characters the model does not know are an error, or skipped (and counted).")] = "error",
-    dynamic_lr: Annotated[float, o.num("--dynamic-lr", lo=0, help="Text: dynamic evaluation, adapting the model to the text as it reads it with SGD steps of this size, e.g. 0.15 (0: off, the model stays fixed).")] = 0.0,
-    dynamic_decay: Annotated[float, o.num("--dynamic-decay", lo=0, hi=1, help="Text, dynamic: pull the weights back towards the model's by this share per step.")] = 0.0,
-    dynamic_segment: Annotated[int, o.num("--dynamic-segment", kind=int, lo=1, help="Text, dynamic: characters scored between two steps.")] = 50,
     device: o.Device = "auto",
     json_out: o.Json = False,
+    **options,
 ):
     """Print held-out metrics (text: nats/char and bits/char; translate: BLEU and chrF of beam 5
     and greedy decoding on a source<TAB>reference TSV).
@@ -31,10 +33,34 @@ def evaluate(
     from lstm_cli.core.errors import UsageError
 
     task = task or registry.task_of(model)
-    extra = {}
-    if dynamic_lr > 0:
-        if task != "text":
-            raise UsageError("--dynamic-lr applies to text models only")
-        extra = dict(dynamic_lr=dynamic_lr, dynamic_decay=dynamic_decay, dynamic_segment=dynamic_segment)
-    metrics = registry.task_module(task).evaluate(model, data, oov=oov, device=device, **extra)
+    own = getattr(registry.cli_module(task), "EVAL_OPTIONS", {})
+    for name in options:
+        src = ctx.get_parameter_source(name)
+        if name not in own and src is not None and src.name == "COMMANDLINE":
+            raise UsageError(f"--{name.replace('_', '-')} does not apply to '{task}' models")
+    mine = {k: v for k, v in options.items() if k in own}
+    metrics = registry.task_module(task).evaluate(model, data, device=device, **mine)
     show_dict(metrics, json_out, title="evaluation")
+
+
+def build(tasks: dict):
+    """``evaluate`` with every registered task's ``EVAL_OPTIONS`` added to its signature."""
+    import functools
+
+    extra: dict[str, inspect.Parameter] = {}
+    for t in tasks.values():
+        for name, (ann, default) in getattr(importlib.import_module(t.cli), "EVAL_OPTIONS", {}).items():
+            extra.setdefault(name, inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
+                                                     default=default))
+    sig = inspect.signature(evaluate, eval_str=True)
+    base = [p for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+
+    @functools.wraps(evaluate)
+    def command(**kw):
+        return evaluate(**kw)
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in base] + list(extra.values())
+    command.__signature__ = sig.replace(parameters=params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    del command.__wrapped__
+    return command

@@ -25,11 +25,11 @@ def export(
     """Write a checkpoint without resume state, with its held-out metric and provenance (and, with
     --calibrate, its softmax temperature fitted on held-out text)."""
     from lstm_cli.cli.show import show_dict
-    from lstm_cli.core import registry
+    from lstm_cli.core.export import export as export_checkpoint
     from lstm_cli.core.fileio import check_output
 
     check_output(output, "--output")
-    entry = registry.export(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
+    entry = export_checkpoint(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
                             licence=licence, description=description, recipe=recipe, storage=storage,
                             calibrate=calibrate)
     show_dict(entry, json_out, title=f"exported {output}")

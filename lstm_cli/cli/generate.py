@@ -1,15 +1,27 @@
-"""``lstm generate``: stream characters from a text model to stdout."""
+"""The text task's commands: ``lstm generate`` streams characters from a text model to stdout;
+``lstm train text`` and the text options of ``lstm eval`` are declared here too."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from lstm_cli.cli import options as o
 
 
-def generate(
+COMMAND = "generate"
+
+# `lstm eval` options for text models: name -> (annotation, default); see cli/evaluate.py.
+EVAL_OPTIONS = {
+    "oov": (Annotated[str, o.pick("--oov", values=("error", "skip"), help="Text: characters the model does not know are an error, or skipped (and counted).")], "error"),
+    "dynamic_lr": (Annotated[float, o.num("--dynamic-lr", lo=0, help="Text: dynamic evaluation, adapting the model to the text as it reads it with SGD steps of this size, e.g. 0.15 (0: off, the model stays fixed).")], 0.0),
+    "dynamic_decay": (Annotated[float, o.num("--dynamic-decay", lo=0, hi=1, help="Text, dynamic: pull the weights back towards the model's by this share per step.")], 0.0),
+    "dynamic_segment": (Annotated[int, o.num("--dynamic-segment", kind=int, lo=1, help="Text, dynamic: characters scored between two steps.")], 50),
+}
+
+
+def command(
     model: o.Model = None,
     seed: Annotated[str, typer.Option("--seed", "-s", help="Text that primes the model, read after a newline (a document's start); - reads it from stdin.")] = "",
     n: Annotated[int, o.num("-n", "--chars", kind=int, lo=0, help="How many characters to generate.")] = 500,
@@ -35,3 +47,34 @@ def generate(
             out.flush()
         if n:
             out.write("\n")
+
+
+def train(
+    data: Annotated[list[str], typer.Option("--data", "-d", help="UTF-8 text file(s) to learn from; - for stdin.")],
+    output: o.Output,
+    cfg,
+    val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out text for validation (default: the last --val-fraction of --data).")] = None,
+    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of --data held out when no --val-data.")] = 0.1,
+    preset: Annotated[str, o.pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size (see README).")] = "medium",
+    embed: Annotated[Optional[int], o.num("--embed", kind=int, lo=1, help="Embedding size (default: from --preset).")] = None,
+    hidden: Annotated[Optional[int], o.num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")] = None,
+    layers: Annotated[Optional[int], o.num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")] = None,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")] = 0.25,
+    weight_drop: Annotated[float, o.num("--weight-drop", lo=0, hi=1, hi_open=True, help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")] = 64,
+    seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=1, help="Characters per truncated-BPTT segment.")] = 128,
+    input_noise: Annotated[float, o.num("--input-noise", lo=0, hi=1, help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
+    **start,
+):
+    """``lstm train text``: a character-level language model (char-rnn) on any UTF-8 text."""
+    from lstm_cli.tasks import text as task
+
+    model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout,
+                        weight_drop=weight_drop)
+    data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction,
+                             input_noise=input_noise)
+    given = start.pop("given", set())
+    if "preset" in given:  # the preset stands for the sizes it sets
+        given |= {"embed", "hidden", "layers"}
+    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    task.train(data, val_data, output, cfg, data_cfg, model, given=typed, **start)

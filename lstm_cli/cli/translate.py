@@ -1,4 +1,5 @@
-"""``lstm translate``: sentences in (argument or stdin, one per line), translations out, in order."""
+"""The translate task's commands: ``lstm translate`` (sentences in, from an argument or stdin one
+per line; translations out, in order) and ``lstm train translate``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import typer
 from lstm_cli.cli import options as o
 
 
-def translate(
+COMMAND = "translate"
+TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
+
+
+def command(
     text: Annotated[Optional[str], typer.Argument(help="Text to translate (one sentence per line); without it (or with -), stdin is read line by line.")] = None,
     model: o.Model = None,
     beam: Annotated[int, o.num("--beam", "-b", kind=int, lo=1, help="Beam width; 1 is greedy decoding.")] = 5,
@@ -88,3 +93,36 @@ def _draw(tr, line: str, hyp, path: str, n_line: int) -> None:
     tgt = [p if i != task.EOS else "</s>" for p, i in zip(tr.tok.pieces(ids), ids)]
     heatmap(src, tgt, hyp.attention, path)
     print(f"lstm: attention of line {n_line} drawn to {path}", file=sys.stderr)
+
+
+def train(
+    output: o.Output,
+    cfg,
+    data: Annotated[Optional[list[str]], typer.Option("--data", "-d", help="TSV file(s), one source<TAB>target pair per line; - for stdin.")] = None,
+    src: Annotated[Optional[str], typer.Option("--src", help="Source sentences, one per line (with --tgt, instead of --data).")] = None,
+    tgt: Annotated[Optional[str], typer.Option("--tgt", help="Target sentences, line-aligned with --src.")] = None,
+    val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out TSV for validation (default: --val-fraction of the pairs).")] = None,
+    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of pairs held out when no --val-data.")] = 0.05,
+    vocab_size: Annotated[int, o.num("--vocab-size", kind=int, lo=8, help="sentencepiece pieces, shared by both languages.")] = 8000,
+    embed: Annotated[int, o.num("--embed", kind=int, lo=1, help="Embedding size.")] = 256,
+    enc_hidden: Annotated[int, o.num("--enc-hidden", kind=int, lo=1, help="Encoder LSTM units per direction.")] = 256,
+    enc_layers: Annotated[int, o.num("--enc-layers", kind=int, lo=1, help="Encoder layers (bidirectional).")] = 1,
+    dec_hidden: Annotated[int, o.num("--dec-hidden", kind=int, lo=1, help="Decoder LSTM units.")] = 512,
+    dec_layers: Annotated[int, o.num("--dec-layers", kind=int, lo=1, help="Decoder layers.")] = 1,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, encoder output and decoder states.")] = 0.3,
+    max_len: Annotated[int, o.num("--max-len", kind=int, lo=1, help="Longest sentence in pieces; longer pairs are dropped.")] = 100,
+    batch_tokens: Annotated[int, o.num("--batch-tokens", kind=int, lo=1, help="Pieces per length-bucketed batch.")] = 2500,
+    label_smoothing: Annotated[float, o.num("--label-smoothing", lo=0, hi=1, hi_open=True, help="Label smoothing of the training loss.")] = 0.1,
+    **start,
+):
+    """``lstm train translate``: an encoder-decoder with attention on sentence pairs, with its own
+    sentencepiece tokenizer."""
+    from lstm_cli.tasks import translate as task
+
+    model = dict(embed=embed, enc_hidden=enc_hidden, enc_layers=enc_layers, dec_hidden=dec_hidden,
+                 dec_layers=dec_layers, dropout=dropout, max_len=max_len)
+    data_cfg = task.TranslateData(vocab_size=vocab_size, batch_tokens=batch_tokens, val_fraction=val_fraction,
+                                  label_smoothing=label_smoothing)
+    given = start.pop("given", set())
+    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    task.train(data, src, tgt, val_data, output, cfg, data_cfg, model, given=typed, **start)

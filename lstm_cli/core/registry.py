@@ -1,8 +1,11 @@
-"""Task name -> task module; model name -> shipped checkpoint (``checkpoints/manifest.json``).
+"""Task name -> task module and CLI module; model name -> shipped checkpoint
+(``checkpoints/manifest.json``).
 
-Adding a task is one module under ``lstm_cli/tasks/`` and one line in :data:`TASKS`; adding a
-shipped model is one checkpoint file and its manifest entry (``lstm export --name``).
-Nothing here imports torch, so ``lstm models`` and ``--help`` stay instant.
+Adding a task is its module under ``lstm_cli/tasks/`` (core/task.py says what it provides), its
+``cli/<command>.py``, and one line in :data:`TASKS`; a task outside this package registers itself
+with :func:`register` from a module named in ``LSTM_CLI_PLUGINS``. Adding a shipped model is one
+checkpoint file and its manifest entry (``lstm export --name``). Nothing here imports torch, so
+``lstm models`` and ``--help`` stay instant.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import difflib
 import hashlib
 import importlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +25,33 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class Task:
-    module: str  # the task module
+    module: str  # the task module: model, job, train(), evaluate() (core/task.py)
+    cli: str  # its CLI module: the user's command, `lstm train NAME` and `lstm eval` options (cli/train.py)
     default_model: str | None  # the shipped model used when --model is not given
-    summary: str
+    summary: str  # one line, shown by `lstm train --help`
 
 
 TASKS: dict[str, Task] = {
-    "text": Task("lstm_cli.tasks.text", "obama", "character-level text (char-rnn): train, generate, eval"),
-    "translate": Task("lstm_cli.tasks.translate", "en-fr", "encoder-decoder with attention: train, translate, eval"),
+    "text": Task("lstm_cli.tasks.text", "lstm_cli.cli.generate", "obama",
+                 "Character-level language model (char-rnn) on any UTF-8 text."),
+    "translate": Task("lstm_cli.tasks.translate", "lstm_cli.cli.translate", "en-fr",
+                      "Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."),
 }
+PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
+
+
+def register(name: str, task: Task) -> None:
+    """Add (or replace) a task: the one line a task outside this package needs."""
+    TASKS[name] = task
+
+
+def load_plugins() -> None:
+    """Import the modules named in ``$LSTM_CLI_PLUGINS``; each registers its task(s)."""
+    for name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise UsageError(f"{PLUGINS_ENV}: cannot import '{name}': {e}") from None
 
 
 def task(name: str) -> Task:
@@ -40,6 +62,10 @@ def task(name: str) -> Task:
 
 def task_module(name: str):
     return importlib.import_module(task(name).module)
+
+
+def cli_module(name: str):
+    return importlib.import_module(task(name).cli)
 
 
 def checkpoints_dir() -> Path:
@@ -116,53 +142,3 @@ def task_of(model: str | None, default: str = "text") -> str:
 def _suggest(name: str, choices) -> str:
     close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
-           licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
-           calibrate: str | None = None) -> dict:
-    """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
-    ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
-    for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
-    file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
-    the manifest beside it. Returns the entry."""
-    from lstm_cli.core import checkpoint
-    from lstm_cli.core.fileio import atomic_open
-
-    ckpt = checkpoint.strip(checkpoint.load(resolve(src)))
-    if calibrate:
-        module = task_module(ckpt["task"])
-        if not hasattr(module, "calibrate"):
-            raise UsageError(f"--calibrate is not available for '{ckpt['task']}' models")
-        ckpt = module.calibrate(ckpt, calibrate)
-    ckpt = checkpoint.compress(ckpt, storage)
-    meta = ckpt["meta"]
-    meta.pop("train_config", None)
-    meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
-                                     ("description", description)) if v})
-    checkpoint.save(ckpt, out)
-    if eval_data:
-        metrics = task_module(ckpt["task"]).evaluate(out, eval_data)
-        name_ = metrics["metric"]
-        meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
-                          "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
-        checkpoint.save(ckpt, out)
-    out_path = Path(out)
-    entry = {"file": out_path.name, "sha256": sha256_file(out_path), "task": ckpt["task"],
-             "parameters": meta["parameters"], "steps": meta.get("steps"),
-             "train_seconds": meta.get("train_seconds"), "metric": meta.get("metric", {}),
-             "description": description, "data": data_source, "licence": licence, "recipe": recipe,
-             "bytes": out_path.stat().st_size}
-    if "calibration" in meta:
-        entry["calibration"] = meta["calibration"]
-    if name:
-        import fcntl
-
-        # Read-modify-write under a lock, so parallel exports (make -j) cannot lose an entry.
-        with open(out_path.parent / ".manifest.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            entries = manifest(out_path.parent)
-            entries[name] = entry
-            with atomic_open(out_path.parent / MANIFEST, "w") as f:
-                f.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    return entry

@@ -1,29 +1,24 @@
 """The one training loop, for every task: progress, validation, samples, exact resume, DDP, autocast.
 
-The trainer knows nothing about the model. A task hands it a *job* object with:
-
-    job.task                 task name, e.g. "text"
-    job.model                the nn.Module to train
-    job.config, job.vocab    plain data stored in every checkpoint (see core/checkpoint.py)
-    job.fingerprint          identifies the training data; a resume on other data is refused
-    job.steps_per_epoch      batches in one pass over the training data (per process)
-    job.loss(model, step, carry)  -> (loss, n_tokens, carry)
-                             the batch is a pure function of ``step`` (so resuming needs no data
-                             iterator state); ``carry`` is task state carried across batches
-                             (the LSTM hidden state in truncated BPTT), a tuple of tensors or None
-    job.shard(rank, world)   restrict batches to this process's share (DDP)
-    job.validate(model)      -> mean loss per token on held-out data, or None without any
-    job.sample(model, seed)  -> a short text shown every ``sample_every`` steps
-    job.extra_state          (optional) plain data the task needs to resume, e.g. how data was cut
+The trainer knows nothing about the model: a task hands it a *job*, a subclass of
+:class:`lstm_cli.core.task.Job`, whose docstrings are the contract (the loss of a step's batch,
+the carried state and its batch axis, held-out loss, samples, parameter groups, sharding for DDP).
 
 With ``--ema D`` the trainer also keeps an exponential moving average of the weights (Polyak
 averaging, decay D per step); validation, the best checkpoint and the final weights then use the
 average, which is smoother than the last step's weights when the model overfits.
 
 The learning rate is a pure function of training progress (warm-up, then cosine decay), as in
-nanoGPT, so a resume needs no scheduler state. The training checkpoint (``OUT.last.pt``) holds
-what an exact resume needs: optimizer state, RNG state, step, the carried hidden state, the best
-validation loss and the elapsed time. ``OUT`` itself holds the best weights by validation loss.
+nanoGPT, so a resume needs no scheduler state; a parameter group's ``lr_scale`` multiplies it.
+The training checkpoint (``OUT.last.pt``) holds what an exact resume needs: optimizer state, RNG
+state, step, the carried state, the divergence watch, the best validation loss and the elapsed
+time. ``OUT`` itself holds the best weights by validation loss.
+
+Divergence: a NaN loss, or a loss that climbs far above the best seen so far, stops training and
+keeps the last good state. "Far" is measured in the run's own units, so that it works for losses
+of any sign (a mixture density network's log-likelihood goes negative): more than
+``explode_factor`` times the larger of how far the loss has come down from its first value and
+its typical step-to-step change above the best loss.
 """
 
 from __future__ import annotations
@@ -36,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lstm_cli.core import checkpoint
+from lstm_cli.core.sampling import map_state
 from lstm_cli.core.errors import DivergedError, InputError, Interrupted
 from lstm_cli.core.runtime import bf16_supported, pick_device
 
@@ -57,7 +53,7 @@ class TrainConfig:
     bf16: bool | None = None  # None: on where the hardware supports it
     random_seed: int = 1337
     device: str = "auto"
-    explode_factor: float = 3.0  # stop when loss > factor * first loss (char-rnn's rule)
+    explode_factor: float = 3.0  # stop when the loss climbs this many "scales" above its best (see above)
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
@@ -110,18 +106,18 @@ class _Dist:
             self.dist.all_reduce(t)
         return t
 
-    def gather_carry(self, carry):
-        """Every rank's carried state, concatenated on the batch axis (dim 1 of (L, B, H))."""
+    def gather_carry(self, carry, dim: int):
+        """Every rank's carried state, each tensor concatenated on its batch axis ``dim``."""
         if not self.enabled or carry is None:
             return carry
         import torch
 
-        out = []
-        for t in carry:
+        def gather(t):
             parts = [torch.empty_like(t) for _ in range(self.world)]
             self.dist.all_gather(parts, t.contiguous())
-            out.append(torch.cat(parts, dim=1))
-        return tuple(out)
+            return torch.cat(parts, dim=dim)
+
+        return map_state(gather, carry)
 
     def gather_cpu(self, t):
         """Every rank's copy of a CPU tensor (an RNG state), sent through the backend's device
@@ -135,10 +131,10 @@ class _Dist:
         self.dist.all_gather(parts, x)
         return [p.cpu() for p in parts]
 
-    def slice_carry(self, carry):
+    def slice_carry(self, carry, dim: int):
         if not self.enabled or carry is None:
             return carry
-        return tuple(t.chunk(self.world, dim=1)[self.rank].contiguous() for t in carry)
+        return map_state(lambda t: t.chunk(self.world, dim=dim)[self.rank].contiguous(), carry)
 
     def close(self):
         if self.enabled:
@@ -183,9 +179,11 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             from torch.nn.parallel import DistributedDataParallel
 
             net = DistributedDataParallel(model)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99),
-                                weight_decay=cfg.weight_decay)
-        step, carry, best, elapsed0, first_loss = 0, None, math.inf, 0.0, None
+        groups = [{"weight_decay": cfg.weight_decay, **g} for g in job.param_groups(model)]
+        scales = [g.pop("lr_scale", 1.0) for g in groups]
+        opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99))
+        step, carry, best, elapsed0 = 0, None, math.inf, 0.0
+        watch = _DivergenceWatch(cfg.explode_factor)
         params = list(model.parameters())
         ema = [p.detach().clone() for p in params] if cfg.ema > 0 else None
         if resume is not None:
@@ -197,11 +195,10 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             model.load_state_dict(resume["state_dict"])
             opt.load_state_dict(ts["optimizer"])
             step, best, elapsed0 = ts["step"], ts["best_loss"], ts["elapsed"]
-            first_loss = ts.get("first_loss")
+            watch.load(ts.get("watch"), ts.get("first_loss"))
             if ema is not None and ts.get("ema") is not None:
                 ema = [t.to(device) for t in ts["ema"]]
-            carry = dist.slice_carry(ts["carry"])
-            carry = None if carry is None else tuple(t.to(device) for t in carry)
+            carry = map_state(lambda t: t.to(device), dist.slice_carry(ts["carry"], job.carry_batch_dim))
             mine = lambda s: s[dist.rank] if isinstance(s, list) else s  # noqa: E731
             torch.set_rng_state(mine(ts["rng"]))
             if device.type == "cuda" and ts.get("cuda_rng") is not None:  # dropout on the GPU
@@ -215,7 +212,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
         has_val = True
 
         def save_last():
-            full = dist.gather_carry(carry)
+            full = dist.gather_carry(carry, job.carry_batch_dim)
             rng = dist.gather_cpu(torch.get_rng_state())
             cuda_rng = dist.gather_cpu(torch.cuda.get_rng_state(device)) if device.type == "cuda" else None
             if not dist.main:
@@ -224,11 +221,11 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                                    _meta(job, cfg, step, best, elapsed()))
             ckpt["train_state"] = {
                 "optimizer": opt.state_dict(), "step": step, "best_loss": best,
-                "elapsed": elapsed(), "first_loss": first_loss, "rng": rng, "cuda_rng": cuda_rng,
-                "carry": None if full is None else tuple(t.detach().cpu() for t in full),
+                "elapsed": elapsed(), "watch": watch.state(), "rng": rng, "cuda_rng": cuda_rng,
+                "carry": map_state(lambda t: t.detach().cpu(), full),
                 "ema": None if ema is None else [t.cpu() for t in ema],
                 "fingerprint": job.fingerprint, "train_config": asdict(cfg),
-                **getattr(job, "extra_state", {}),
+                **job.extra_state(),
             }
             checkpoint.save(ckpt, last)
 
@@ -271,17 +268,15 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 if stop[0] > 0:
                     break
                 lr = lr_at(cfg, step, progress())
-                for g in opt.param_groups:
-                    g["lr"] = lr
+                for g, scale in zip(opt.param_groups, scales):
+                    g["lr"] = lr * scale
                 net.train()
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                     loss, ntok, carry = job.loss(net, step, carry)
                 stat = dist.all_sum(torch.tensor([loss.item(), float(ntok)]))
                 loss_val = stat[0].item() / dist.world
-                if first_loss is None:
-                    first_loss = loss_val
-                if not math.isfinite(loss_val) or loss_val > cfg.explode_factor * first_loss:
-                    what = "NaN" if not math.isfinite(loss_val) else f"exploding ({loss_val:.2f})"
+                what = watch.check(loss_val)
+                if what:
                     kept = last if last.exists() else None
                     raise DivergedError(f"loss became {what} at step {step}; training stopped"
                                         + (f", last good state kept in {kept}" if kept else ""),
@@ -315,7 +310,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                     if dist.enabled:  # every rank learns whether there is validation data
                         has_val = bool(dist.all_sum(torch.tensor([float(has_val)]))[0] > 0)
                 if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
-                    ui.sample(step, job.sample(model, cfg.random_seed + step))
+                    _show_sample(ui, out, step, job.sample(model, cfg.random_seed + step))
                 if step % cfg.save_every == 0:
                     save_last()
         # The end: a final validation decides whether the last weights are the best.
@@ -330,6 +325,65 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
         return {"steps": step, "best_loss": best, "elapsed": elapsed(), "out": str(out), "last": str(last)}
     finally:
         dist.close()
+
+
+class _DivergenceWatch:
+    """Stops a run whose loss becomes NaN or climbs far above its best (see the module docstring).
+
+    ``smooth`` follows the loss (a moving average over ~20 steps) and ``best`` is its lowest
+    point; ``dev`` is the loss's mean absolute deviation around ``smooth``, its batch-to-batch
+    noise. A loss more than ``factor`` times max(first - best, NOISE * dev) above ``best`` is an
+    explosion: far more than the run ever came down, and far outside its noise, so that
+    fine-tuning from a good model (first ~ best) is not stopped by a noisy batch. The state
+    travels in the training checkpoint, so a resumed run decides exactly as an uninterrupted one."""
+
+    MIN_STEPS = 10  # the first steps set the scale; no verdict before
+    NOISE = 8.0  # in mean absolute deviations (~6 standard deviations): no false alarm in a long run
+
+    def __init__(self, factor: float):
+        self.factor = factor
+        self.first, self.smooth, self.best, self.dev, self.n = None, None, math.inf, 0.0, 0
+
+    def check(self, loss: float) -> str:
+        """'' while the run is fine, else what went wrong ('NaN', 'exploding (...)')."""
+        if not math.isfinite(loss):
+            return "NaN"
+        if self.first is None:
+            self.first = self.smooth = loss
+        if self.n >= self.MIN_STEPS:
+            scale = max(self.first - self.best, self.NOISE * self.dev)
+            if scale > 0 and loss - self.best > self.factor * scale:
+                return f"exploding ({loss:.4g}, best {self.best:.4g})"
+        self.n += 1
+        w = max(1 / self.n, 0.05)
+        self.dev += (abs(loss - self.smooth) - self.dev) * w
+        self.smooth += (loss - self.smooth) * w
+        self.best = min(self.best, self.smooth)
+        return ""
+
+    def state(self) -> dict:
+        return {"first": self.first, "smooth": self.smooth, "best": self.best, "dev": self.dev, "n": self.n}
+
+    def load(self, state: dict | None, first_loss: float | None = None) -> None:
+        if state:
+            self.first, self.smooth, self.best, self.dev, self.n = (
+                state["first"], state["smooth"], state["best"], state["dev"], state["n"])
+        elif first_loss is not None:  # a checkpoint from before the watch: its first loss only
+            self.first = self.smooth = first_loss
+
+
+def _show_sample(ui, out: Path, step: int, sample) -> None:
+    """Print a text sample, or write a file sample beside ``out`` and print where."""
+    from lstm_cli.core.fileio import atomic_open
+    from lstm_cli.core.task import SampleFile
+
+    if isinstance(sample, SampleFile):
+        path = out.with_name(out.stem + ".samples") / f"step-{step:06d}{sample.suffix}"
+        with atomic_open(path, "wb") as f:
+            f.write(sample.data)
+        ui.sample(step, f"{sample.caption}\n-> {path}" if sample.caption else f"-> {path}")
+    elif sample:
+        ui.sample(step, sample)
 
 
 class _swapped:

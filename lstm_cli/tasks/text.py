@@ -19,7 +19,8 @@ T characters of every stream, and the hidden state is carried from one batch to 
     stream2 q r s t u v w x
 
 Sampling runs the recurrence one character at a time without ``nn.LSTM``: per step and layer a
-single matrix-vector product (see :class:`Sampler`), so text streams out as fast as memory allows.
+single matrix-vector product (``core.sampling.LSTMStream``), so text streams out as fast as memory
+allows.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import torch.nn.functional as F
 
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.task import Job
 
 # Named model sizes (minGPT style); parameter counts for a 100-character vocabulary.
 PRESETS = {
@@ -211,10 +213,12 @@ def dynamic_losses(model: CharLSTM, ids: torch.Tensor, lr: float, decay: float =
     return torch.cat(losses).cpu()
 
 
-class TextJob:
-    """What the trainer needs for character-level text (see core/trainer.py)."""
+class TextJob(Job):
+    """What the trainer drives for character-level text (core/task.py). The carried state is the
+    LSTM's (h, c), each (layers, B, H): the batch on dim 1."""
 
     task = "text"
+    carry_batch_dim = 1
 
     def __init__(self, model: CharLSTM, vocab: Vocab, train: torch.Tensor, val: torch.Tensor | None,
                  data: TextData, data_note: str = ""):
@@ -259,13 +263,10 @@ class TextJob:
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
         return loss, y.numel(), tuple(t.detach() for t in state)
 
-    def validate(self, model) -> float | None:
+    def held_out_loss(self, model, bf16: bool) -> float | None:
         if self.val is None or self.val.numel() < 2:
             return None
-        from lstm_cli.core.runtime import bf16_supported
-
-        dev = next(model.parameters()).device
-        return loss_on(model, self.val, bf16=bf16_supported(dev))
+        return loss_on(model, self.val, bf16=bf16)
 
     def sample(self, model, random_seed: int) -> str:
         s = Sampler(model, self.vocab_obj)
@@ -319,28 +320,33 @@ def preset(name: str, **overrides) -> dict:
     return {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
 
 
-def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
-          init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
-    """``lstm train text``: read the corpus, build or restore the model, run the shared trainer."""
-    from lstm_cli.core import registry
-    from lstm_cli.core.fileio import read_text
-    from lstm_cli.core.runtime import set_threads
-    from lstm_cli.core.trainer import fit, load_resume
+# Model flags that may change when fine-tuning from --init weights; the layer sizes may not.
+TUNABLE = ("dropout", "weight_drop")
 
-    set_threads(threads)
+
+def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
+          given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train text``: read the corpus, build or restore the model, run the shared trainer.
+    ``given``: the model and data flags the user typed (checked against --init/--resume)."""
+    from lstm_cli.core.fileio import read_text
+    from lstm_cli.core.task import check_start_flags, stored_data_config, train_task
+
     texts = [read_text(p) for p in data]
     vals = [read_text(p) for p in val_data] if val_data else None
-    resumed = None
-    if resume:
-        resumed, cfg = load_resume(resume, "text", cfg)
-        data_cfg = TextData(**resumed["train_state"]["data_config"])
-    base = registry.load(init, "text") if init else None
-    torch.manual_seed(cfg.random_seed)  # the initial weights
     note = ", ".join(p if p != "-" else "stdin" for p in data)
-    job = make_job(texts, vals, data_cfg, model_cfg, init=base, resume=resumed, note=note,
-                   log=lambda m: print(m, file=sys.stderr))
-    job.extra_state = {"data_config": asdict(job.data)}
-    return fit(job, cfg, out, resume=resumed)
+
+    def make(base: dict | None, resumed: dict | None, cfg) -> TextJob:
+        start = resumed or base
+        if start is not None:
+            stored = {**start["config"], **(resumed["train_state"]["data_config"] if resumed else {})}
+            applied = check_start_flags(given or {}, stored, init=base is not None, resume=resumed is not None,
+                                        tunable=TUNABLE)
+            start = dict(start, config={**start["config"], **applied})
+        return make_job(texts, vals, stored_data_config(resumed, data_cfg), model_cfg,
+                        init=start if base is not None else None, resume=resumed, note=note,
+                        log=lambda m: print(m, file=sys.stderr))
+
+    return train_task("text", out, cfg, make, init=init, resume=resume, threads=threads)
 
 
 def evaluate(model: str | None, data: str, oov: str = "error", device: str = "auto", dynamic_lr: float = 0.0,
@@ -417,75 +423,12 @@ def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top
 # ---------------------------------------------------------------- sampling
 
 
-class Sampler:
-    """Incremental generation at batch 1, one character per step, without re-feeding the prefix.
-
-    Per step the work is matrix-vector products, which are memory-bound, so they are made as few
-    and as small as possible, and run in numpy/OpenBLAS (about twice as fast as ``torch.mv`` on
-    this kind of CPU, with less per-call overhead than torch for the small element-wise ops):
-    - layer 0's input projection W_ih0 e_x + b is precomputed for every character: a (V, 4H) table;
-    - every higher layer does one product with [W_ih | W_hh] (4H, 2H) against [h_below; h];
-    - gate rows are reordered to [i, f, o, g] and the sigmoid rows scaled by 1/2, so one tanh
-      serves all four gates: sigmoid(x) = (tanh(x / 2) + 1) / 2.
-    """
+class Sampler(sampling.LSTMStream):
+    """:class:`core.sampling.LSTMStream` over characters: primes with a seed text, yields characters."""
 
     def __init__(self, model: CharLSTM, vocab: Vocab):
-        import numpy as np
-
-        cfg, lstm = model.cfg, model.lstm
-        H = cfg.hidden
-        order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-        scale = torch.ones(4 * H)
-        scale[: 3 * H] = 0.5  # i, f, o (after reordering)
-
-        def prep(w):  # rows to [i, f, o, g], sigmoid rows halved; float32 numpy
-            w = w.detach().float().cpu()[order]  # (a model training on a GPU, too)
-            return np.ascontiguousarray((w * (scale if w.dim() == 1 else scale[:, None])).numpy())
-
-        with torch.no_grad():
-            self.table = prep((model.embed.weight @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0).T).T
-            self.table = np.ascontiguousarray(self.table)  # (V, 4H)
-            self.w = [prep(lstm.weight_hh_l0)]  # (4H, H)
-            self.b = [None]
-            for l in range(1, cfg.layers):
-                self.w.append(prep(torch.cat([getattr(lstm, f"weight_ih_l{l}"),
-                                              getattr(lstm, f"weight_hh_l{l}")], 1)))  # (4H, 2H)
-                self.b.append(prep(getattr(lstm, f"bias_ih_l{l}") + getattr(lstm, f"bias_hh_l{l}")))
-            self.w_out = np.ascontiguousarray(model.head.weight.detach().float().cpu().numpy())  # (V, H)
-            self.b_out = model.head.bias.detach().float().cpu().numpy().copy()
-        self.vocab, self.H, self.L = vocab, H, cfg.layers
-        # xh[l] = [h_{l-1}; h_l] for l >= 1 and xh[0] = h_0: writing h into these avoids copies.
-        self.xh = [np.zeros(H, np.float32)] + [np.zeros(2 * H, np.float32) for _ in range(1, cfg.layers)]
-        self.c = [np.zeros(H, np.float32) for _ in range(cfg.layers)]
-        self.gates = np.empty(4 * H, np.float32)
-        self.tmp = np.empty(H, np.float32)
-        self.logits = np.empty(len(vocab.chars), np.float32)
-
-    def step(self, idx: int):
-        """Advance one character; returns the logits (V,) for the next one (a reused buffer)."""
-        import numpy as np
-
-        H, g, tmp = self.H, self.gates, self.tmp
-        for l in range(self.L):
-            np.dot(self.w[l], self.xh[l], out=g)
-            g += self.table[idx] if l == 0 else self.b[l]
-            np.tanh(g, out=g)
-            s = g[: 3 * H]
-            s += 1.0
-            s *= 0.5
-            i, f, o, gg = g[:H], g[H: 2 * H], g[2 * H: 3 * H], g[3 * H:]
-            c = self.c[l]
-            c *= f
-            np.multiply(i, gg, out=tmp)
-            c += tmp
-            np.tanh(c, out=tmp)
-            h = self.xh[l] if l == 0 else self.xh[l][H:]
-            np.multiply(o, tmp, out=h)
-            if l + 1 < self.L:
-                self.xh[l + 1][:H] = h
-        np.dot(self.w_out, h, out=self.logits)
-        self.logits += self.b_out
-        return self.logits
+        super().__init__(model.embed.weight, model.lstm, model.head)
+        self.vocab = vocab
 
     def prime(self, seed: str, oov: str = "error"):
         """Read the start of a document, then ``seed``; returns the next logits. Training carries
@@ -496,19 +439,11 @@ class Sampler:
         printed."""
         start = next((c for c in ("\n", " ") if c in self.vocab.index), self.vocab.chars[0])
         ids = self.vocab.encode(seed, oov=oov, what="the seed", hint="use --oov skip or --oov replace")
-        for idx in [self.vocab.index[start]] + ids.tolist():
-            logits = self.step(idx)
-        return logits
+        return self.feed([self.vocab.index[start]] + ids.tolist())
 
     def stream(self, logits, n: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                random_seed: int | None = None) -> Iterator[str]:
         """Yield ``n`` sampled characters one by one, continuing from ``logits``."""
-        import numpy as np
-
-        rng = np.random.default_rng(random_seed)
         chars = self.vocab.chars
-        for k in range(n):
-            idx = sampling.pick(logits, temperature, top_k, top_p, rng)
+        for idx in self.stream_ids(logits, n, temperature, top_k, top_p, random_seed):
             yield chars[idx]
-            if k + 1 < n:
-                logits = self.step(idx)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.task import Job
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
@@ -293,8 +294,8 @@ def loss_on(model: Seq2Seq, pairs, batch_tokens: int = 4000, bf16: bool = False)
     return total / max(count, 1)
 
 
-class TranslateJob:
-    """What the trainer needs for translation (see core/trainer.py)."""
+class TranslateJob(Job):
+    """What the trainer drives for translation (core/task.py): no state carried across batches."""
 
     task = "translate"
 
@@ -335,12 +336,8 @@ class TranslateJob:
                                label_smoothing=self.data.label_smoothing)
         return loss, int((tout != PAD).sum()), None
 
-    def validate(self, model) -> float | None:
-        if not self.val:
-            return None
-        from lstm_cli.core.runtime import bf16_supported
-
-        return loss_on(model, self.val, bf16=bf16_supported(next(model.parameters()).device))
+    def held_out_loss(self, model, bf16: bool) -> float | None:
+        return loss_on(model, self.val, bf16=bf16) if self.val else None
 
     def sample(self, model, random_seed: int) -> str:
         shown = self.val_text[:2]
@@ -382,28 +379,32 @@ def make_job(pairs, val_pairs, data: TranslateData, model_overrides: dict, rando
     return TranslateJob(model, tok, train, val, data, random_seed, note, val_text=val_pairs)
 
 
-def train(data: list[str] | None, src: str | None, tgt: str | None, val_data: list[str] | None, out: str, cfg,
-          data_cfg: TranslateData, model_cfg: dict, init: str | None = None, resume: str | None = None,
-          threads: int = 0) -> dict:
-    """``lstm train translate``: read pairs, train the tokenizer and the model with the shared trainer."""
-    from lstm_cli.core import registry
-    from lstm_cli.core.runtime import set_threads
-    from lstm_cli.core.trainer import fit, load_resume
+# Model flags that may change when fine-tuning from --init weights; the sizes may not.
+TUNABLE = ("dropout",)
 
-    set_threads(threads)
+
+def train(data: list[str] | None, src: str | None, tgt: str | None, val_data: list[str] | None, out: str, cfg,
+          data_cfg: TranslateData, model_cfg: dict, given: dict | None = None, init: str | None = None,
+          resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train translate``: read pairs, train the tokenizer and the model with the shared
+    trainer. ``given``: the model and data flags the user typed (checked against --init/--resume)."""
+    from lstm_cli.core.task import check_start_flags, stored_data_config, train_task
+
     pairs = read_pairs(data, src, tgt)
     val_pairs = read_pairs(val_data, hint=None) if val_data else None
-    resumed = None
-    if resume:
-        resumed, cfg = load_resume(resume, "translate", cfg)
-        data_cfg = TranslateData(**resumed["train_state"]["data_config"])
-    base = resumed or (registry.load(init, "translate") if init else None)
-    torch.manual_seed(cfg.random_seed)  # the initial weights
     note = ", ".join(p if p != "-" else "stdin" for p in (data or [src, tgt]))
-    job = make_job(pairs, val_pairs, data_cfg, model_cfg, cfg.random_seed, base=base, note=note,
-                   log=lambda m: print(m, file=sys.stderr))
-    job.extra_state = {"data_config": asdict(job.data)}
-    return fit(job, cfg, out, resume=resumed)
+
+    def make(base: dict | None, resumed: dict | None, cfg) -> TranslateJob:
+        start = resumed or base
+        if start is not None:
+            stored = {**start["config"], **(resumed["train_state"]["data_config"] if resumed else {})}
+            applied = check_start_flags(given or {}, stored, init=base is not None, resume=resumed is not None,
+                                        tunable=TUNABLE)
+            start = dict(start, config={**start["config"], **applied})
+        return make_job(pairs, val_pairs, stored_data_config(resumed, data_cfg), model_cfg, cfg.random_seed,
+                        base=start, note=note, log=lambda m: print(m, file=sys.stderr))
+
+    return train_task("translate", out, cfg, make, init=init, resume=resume, threads=threads)
 
 
 # ---------------------------------------------------------------- decoding
@@ -552,7 +553,7 @@ def load_translator(model: str | None, device: str = "auto"):
     return Translator(net.to(dev), tok, dev)
 
 
-def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1), **_) -> dict:
+def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1)) -> dict:
     """``lstm eval``: BLEU and chrF (sacrebleu, on detokenized output) of beam 5 and greedy
     decoding on a TSV of held-out pairs."""
     import sacrebleu

@@ -1,0 +1,60 @@
+"""``lstm export``: a trained checkpoint made ready to ship: resume state stripped, optionally
+calibrated and stored smaller, measured on held-out data, listed in a manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lstm_cli.core import registry
+from lstm_cli.core.errors import UsageError
+
+
+def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
+           licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
+           calibrate: str | None = None) -> dict:
+    """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
+    ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
+    for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
+    file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
+    the manifest beside it. Returns the entry."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.core.fileio import atomic_open
+
+    ckpt = checkpoint.strip(checkpoint.load(registry.resolve(src)))
+    if calibrate:
+        module = registry.task_module(ckpt["task"])
+        if not hasattr(module, "calibrate"):
+            raise UsageError(f"--calibrate is not available for '{ckpt['task']}' models")
+        ckpt = module.calibrate(ckpt, calibrate)
+    ckpt = checkpoint.compress(ckpt, storage)
+    meta = ckpt["meta"]
+    meta.pop("train_config", None)
+    meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
+                                     ("description", description)) if v})
+    checkpoint.save(ckpt, out)
+    if eval_data:
+        metrics = registry.task_module(ckpt["task"]).evaluate(out, eval_data)
+        name_ = metrics["metric"]
+        meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
+                          "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
+        checkpoint.save(ckpt, out)
+    out_path = Path(out)
+    entry = {"file": out_path.name, "sha256": registry.sha256_file(out_path), "task": ckpt["task"],
+             "parameters": meta["parameters"], "steps": meta.get("steps"),
+             "train_seconds": meta.get("train_seconds"), "metric": meta.get("metric", {}),
+             "description": description, "data": data_source, "licence": licence, "recipe": recipe,
+             "bytes": out_path.stat().st_size}
+    if "calibration" in meta:
+        entry["calibration"] = meta["calibration"]
+    if name:
+        import fcntl
+
+        # Read-modify-write under a lock, so parallel exports (make -j) cannot lose an entry.
+        with open(out_path.parent / ".manifest.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            entries = registry.manifest(out_path.parent)
+            entries[name] = entry
+            with atomic_open(out_path.parent / registry.MANIFEST, "w") as f:
+                f.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    return entry
