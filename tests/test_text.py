@@ -289,3 +289,28 @@ def test_no_seed_without_newline_in_vocab():
     model = task.CharLSTM(task.TextConfig(vocab_size=3, embed=4, hidden=8, layers=1)).eval()
     s = task.Sampler(model, task.Vocab("abc"))
     assert len("".join(s.stream(s.prime(""), 10, random_seed=0))) == 10
+
+
+def test_model_flags_with_init_and_resume(tmp_path, tiny_model, text_file):
+    """A size fixed by the --init weights is an error that names the stored value; dropout applies
+    to the fine-tuning run; --resume continues the run as it was started, so any typed model or
+    data flag that differs is an error (once, all of them were silently ignored)."""
+    from conftest import run_lstm, train_args
+
+    from lstm_cli.core import checkpoint
+    from lstm_cli.core.errors import ExitCode
+
+    base = ["train", "text", "--data", text_file, "--init", tiny_model, "--max-steps", 2, "--sample-every", 0]
+    r = run_lstm(*base, "-o", tmp_path / "a.pt", "--hidden", 32)
+    assert r.returncode == ExitCode.USAGE and "--hidden 32 cannot apply" in r.stderr and "--hidden 64" in r.stderr
+    r = run_lstm(*base, "-o", tmp_path / "a.pt", "--preset", "small")
+    assert r.returncode == ExitCode.USAGE and "the --init weights fix it" in r.stderr
+    r = run_lstm(*base, "-o", tmp_path / "b.pt", "--dropout", 0.5, "--hidden", 64, "--batch-size", 4)
+    assert r.returncode == 0, r.stderr
+    assert checkpoint.load(tmp_path / "b.pt")["config"]["dropout"] == 0.5
+    run_lstm(*train_args(text_file, tmp_path / "c.pt", steps=4))
+    resume = [*train_args(text_file, tmp_path / "c.pt", steps=6), "--resume", tmp_path / "c.last.pt"]
+    for flag, value in (("--batch-size", 4), ("--dropout", 0.5), ("--layers", 2)):
+        r = run_lstm(*resume, flag, value)
+        assert r.returncode == ExitCode.USAGE and "--resume continues the run" in r.stderr, (flag, r.stderr)
+    assert run_lstm(*resume, "--batch-size", 8).returncode == 0  # the stored value itself is fine

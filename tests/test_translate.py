@@ -242,3 +242,11 @@ def test_bad_translate_options_and_input(toy_model):
 def test_text_model_is_not_a_translation_model(tiny_model):
     r = run_lstm("translate", "-m", tiny_model, "one")
     assert r.returncode == ExitCode.BAD_CHECKPOINT and "not a 'translate' model" in r.stderr
+
+
+def test_model_flags_with_init(toy_model, tmp_path):
+    data = write_tsv(tmp_path / "train.tsv", toy_pairs(300, 5))
+    r = run_lstm(*train_args(data, tmp_path / "ft.pt", steps=2, init=toy_model))  # its sizes, as typed
+    assert r.returncode == 0, r.stderr
+    r = run_lstm(*train_args(data, tmp_path / "ft.pt", steps=2, init=toy_model, dec_hidden=128))
+    assert r.returncode == ExitCode.USAGE and "--dec-hidden 128 cannot apply" in r.stderr and "--dec-hidden 64" in r.stderr

@@ -82,6 +82,23 @@ def stdout_pipe() -> Iterator[IO]:
         raise SystemExit(0) from None
 
 
+def write_payload(path: str, data: bytes, what: str = "binary data") -> None:
+    """Write a binary payload (a MIDI file, a PNG) to ``path`` atomically, or to stdout for ``-``.
+    Binary bytes on a terminal are garbage that can upset it, so stdout is refused when it is
+    one (as curl does); redirect it or give a file."""
+    if path == "-":
+        if sys.stdout.isatty():
+            raise UsageError(f"refusing to write {what} to a terminal",
+                             hint="redirect stdout (> out.file, | other-program) or give -o FILE")
+        with stdout_pipe():
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        return
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
 def read_text(path: str) -> str:
     """Read a UTF-8 text file, or stdin for ``-``; bad input is one clear :class:`InputError`."""
     try:
