@@ -139,22 +139,17 @@ def train(data: Annotated[str, typer.Option("--data", help="Numbers, one stream 
           seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=2, help="Steps per batch.")] = 16,
           **start):
     """``lstm train stub``: the stub's own flags; the trainer's come from cli/train.py."""
-    from lstm_cli.core.task import check_start_flags, stored_data_config
-
     values = read_values(data)
     given = {k: v for k, v in dict(hidden=hidden, dropout=dropout, seq_len=seq_len).items() if k in start.pop("given", set())}
-    data_cfg = StubData(batch_size=values.shape[0], seq_len=seq_len)
 
-    def make(base, resumed, cfg):
-        start_ckpt = resumed or base
+    def make(start_ckpt, data_cfg, cfg):
         model = build_model(start_ckpt["config"] if start_ckpt else {"hidden": hidden, "dropout": dropout})
         if start_ckpt:
-            check_start_flags(given, {**start_ckpt["config"], **(resumed["train_state"]["data_config"] if resumed else {})},
-                              init=base is not None, resume=resumed is not None)
             model.load_state_dict(start_ckpt["state_dict"])
-        return StubJob(model, values, waves(4, 64, seed=99), stored_data_config(resumed, data_cfg))
+        return StubJob(model, values, waves(4, 64, seed=99), data_cfg)
 
-    return train_task("stub", output, cfg, make, **start)
+    return train_task("stub", output, cfg, make, StubData(batch_size=values.shape[0], seq_len=seq_len), given,
+                      **start)
 
 
 def evaluate(model: str | None, data: str, device: str = "auto", window: int = 0) -> dict:

@@ -135,12 +135,15 @@ def check_start_flags(given: dict, stored: dict, init: bool, resume: bool, tunab
     return applied
 
 
-def train_task(task: str, out: str, cfg, make_job: Callable[[dict | None, dict | None, Any], Job], init: str | None = None,
+def train_task(task: str, out: str, cfg, make_job: Callable[[dict | None, Any, Any], Job], data_cfg=None,
+               given: dict | None = None, tunable: tuple[str, ...] = (), init: str | None = None,
                resume: str | None = None, threads: int = 0):
-    """What every task's ``train`` ends in: pin threads, load ``--resume`` (its stored config
-    wins, but for the length) or ``--init`` weights, seed the initial weights, build the job with
-    ``make_job(init_ckpt, resumed_ckpt, cfg)`` (``cfg``: the TrainConfig the run will use), run the
-    trainer. Returns the trainer's summary."""
+    """What every task's ``train`` ends in: pin threads; load ``--resume`` (its stored config and
+    data config win, but for the length) or ``--init`` weights; check the model and data flags the
+    user typed (``given``) against them (:func:`check_start_flags`); seed the initial weights;
+    build the job with ``make_job(start, data_cfg, cfg)``, where ``start`` is the checkpoint to
+    start from (None for a fresh model; its config has the ``tunable`` flags applied) and ``cfg``
+    the TrainConfig the run will use; run the trainer. Returns the trainer's summary."""
     import torch
 
     from lstm_cli.core import registry
@@ -151,7 +154,12 @@ def train_task(task: str, out: str, cfg, make_job: Callable[[dict | None, dict |
     resumed = None
     if resume:
         resumed, cfg = load_resume(resume, task, cfg)
-    base = registry.load(init, task) if init and not resumed else None
+    start = resumed or (registry.load(init, task) if init else None)
+    if start is not None:
+        stored = {**start["config"], **(resumed["train_state"].get("data_config", {}) if resumed else {})}
+        applied = check_start_flags(given or {}, stored, init=resumed is None, resume=resumed is not None,
+                                    tunable=tunable)
+        start = dict(start, config={**start["config"], **applied})
     torch.manual_seed(cfg.random_seed)  # the initial weights
-    job = make_job(base, resumed, cfg)
+    job = make_job(start, stored_data_config(resumed, data_cfg), cfg)
     return fit(job, cfg, out, resume=resumed)

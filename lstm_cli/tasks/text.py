@@ -274,9 +274,10 @@ class TextJob(Job):
 
 
 def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, model_overrides: dict,
-             init: dict | None = None, resume: dict | None = None, note: str = "", log=print) -> TextJob:
-    """Build the model (fresh, from ``init`` weights for fine-tuning, or from ``resume``) and the
-    data. A text too small for one batch of the chosen shape gets a smaller one, with a warning."""
+             init: dict | None = None, note: str = "", log=print) -> TextJob:
+    """Build the model (fresh, or from the ``init`` checkpoint: weights to fine-tune or a run to
+    resume) and the data. A text too small for one batch of the chosen shape gets a smaller one,
+    with a warning."""
     corpus = "".join(t if t.endswith("\n") else t + "\n" for t in texts)
     if val_texts:
         val_text = "".join(val_texts)
@@ -285,7 +286,7 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         corpus, val_text = corpus[:cut], corpus[cut:]
     if len(corpus) < 32:
         raise InputError(f"the training text is too small ({len(corpus)} characters); give it at least a few KB")
-    base = resume or init
+    base = init
     if base is not None:
         vocab = Vocab(base["vocab"])
         model = build_model(base["config"])
@@ -329,24 +330,16 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     """``lstm train text``: read the corpus, build or restore the model, run the shared trainer.
     ``given``: the model and data flags the user typed (checked against --init/--resume)."""
     from lstm_cli.core.fileio import read_text
-    from lstm_cli.core.task import check_start_flags, stored_data_config, train_task
+    from lstm_cli.core.task import train_task
 
     texts = [read_text(p) for p in data]
     vals = [read_text(p) for p in val_data] if val_data else None
     note = ", ".join(p if p != "-" else "stdin" for p in data)
 
-    def make(base: dict | None, resumed: dict | None, cfg) -> TextJob:
-        start = resumed or base
-        if start is not None:
-            stored = {**start["config"], **(resumed["train_state"]["data_config"] if resumed else {})}
-            applied = check_start_flags(given or {}, stored, init=base is not None, resume=resumed is not None,
-                                        tunable=TUNABLE)
-            start = dict(start, config={**start["config"], **applied})
-        return make_job(texts, vals, stored_data_config(resumed, data_cfg), model_cfg,
-                        init=start if base is not None else None, resume=resumed, note=note,
-                        log=lambda m: print(m, file=sys.stderr))
+    def make(start: dict | None, data_cfg: TextData, cfg) -> TextJob:
+        return make_job(texts, vals, data_cfg, model_cfg, init=start, note=note, log=lambda m: print(m, file=sys.stderr))
 
-    return train_task("text", out, cfg, make, init=init, resume=resume, threads=threads)
+    return train_task("text", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume, threads=threads)
 
 
 def evaluate(model: str | None, data: str, oov: str = "error", device: str = "auto", dynamic_lr: float = 0.0,

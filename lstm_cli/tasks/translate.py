@@ -388,23 +388,18 @@ def train(data: list[str] | None, src: str | None, tgt: str | None, val_data: li
           resume: str | None = None, threads: int = 0) -> dict:
     """``lstm train translate``: read pairs, train the tokenizer and the model with the shared
     trainer. ``given``: the model and data flags the user typed (checked against --init/--resume)."""
-    from lstm_cli.core.task import check_start_flags, stored_data_config, train_task
+    from lstm_cli.core.task import train_task
 
     pairs = read_pairs(data, src, tgt)
     val_pairs = read_pairs(val_data, hint=None) if val_data else None
     note = ", ".join(p if p != "-" else "stdin" for p in (data or [src, tgt]))
 
-    def make(base: dict | None, resumed: dict | None, cfg) -> TranslateJob:
-        start = resumed or base
-        if start is not None:
-            stored = {**start["config"], **(resumed["train_state"]["data_config"] if resumed else {})}
-            applied = check_start_flags(given or {}, stored, init=base is not None, resume=resumed is not None,
-                                        tunable=TUNABLE)
-            start = dict(start, config={**start["config"], **applied})
-        return make_job(pairs, val_pairs, stored_data_config(resumed, data_cfg), model_cfg, cfg.random_seed,
-                        base=start, note=note, log=lambda m: print(m, file=sys.stderr))
+    def make(start: dict | None, data_cfg: TranslateData, cfg) -> TranslateJob:
+        return make_job(pairs, val_pairs, data_cfg, model_cfg, cfg.random_seed, base=start, note=note,
+                        log=lambda m: print(m, file=sys.stderr))
 
-    return train_task("translate", out, cfg, make, init=init, resume=resume, threads=threads)
+    return train_task("translate", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume,
+                      threads=threads)
 
 
 # ---------------------------------------------------------------- decoding
