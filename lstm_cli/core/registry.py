@@ -36,6 +36,8 @@ TASKS: dict[str, Task] = {
                  "Character-level language model (char-rnn) on any UTF-8 text."),
     "translate": Task("lstm_cli.tasks.translate", "lstm_cli.cli.translate", "en-fr",
                       "Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."),
+    "compose": Task("lstm_cli.tasks.compose", "lstm_cli.cli.compose", "bach",
+                    "Music event by event (MIDI files in, MIDI out), Performance RNN's encoding in beats."),
 }
 PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
 

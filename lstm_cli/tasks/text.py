@@ -220,11 +220,13 @@ class TextJob(Job):
     task = "text"
     carry_batch_dim = 1
 
-    def __init__(self, model: CharLSTM, vocab: Vocab, train: torch.Tensor, val: torch.Tensor | None,
+    def __init__(self, model: CharLSTM, vocab, train: torch.Tensor, val: torch.Tensor | None,
                  data: TextData, data_note: str = ""):
+        """``vocab``: a :class:`Vocab`, or (a task that models other ids with this job, such as
+        compose) the plain data to store as the checkpoint's vocabulary."""
         self.model, self.vocab_obj, self.data = model, vocab, data
         self.config = asdict(model.cfg)
-        self.vocab = vocab.chars
+        self.vocab = vocab.chars if isinstance(vocab, Vocab) else vocab
         self.train, self.val, self.data_note = train, val, data_note
         self.rank, self.world = 0, 1
         B, T = data.batch_size, data.seq_len
@@ -300,18 +302,23 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         model = CharLSTM(cfg)
         train = vocab.encode(corpus)
         val = vocab.encode(val_text) if val_text else None
-    # A small corpus gets a smaller batch (and sequence) rather than an error, and a warning.
+    fit_batch(data, train.numel(), log)
+    return TextJob(model, vocab, train, val, data, note)
+
+
+def fit_batch(data: TextData, n: int, log=print, unit: str = "characters", what: str = "text") -> None:
+    """Shrink the batch (then the sequence) of ``data`` until ``n`` tokens fill one, with a
+    warning: a small corpus trains on a smaller batch rather than failing."""
     need = lambda b, t: b * (t + 2) + t  # noqa: E731
     shape = (data.batch_size, data.seq_len)
-    while data.batch_size > 1 and train.numel() < need(data.batch_size, data.seq_len):
+    while data.batch_size > 1 and n < need(data.batch_size, data.seq_len):
         data.batch_size //= 2
-    while data.seq_len > 8 and train.numel() < need(data.batch_size, data.seq_len):
+    while data.seq_len > 8 and n < need(data.batch_size, data.seq_len):
         data.seq_len //= 2
     if (data.batch_size, data.seq_len) != shape:
-        log(f"lstm: warning: the training text ({train.numel():,} characters) cannot fill one batch of "
-            f"{shape[0]} x {shape[1]} characters (it needs {need(*shape):,}); training on batches of "
-            f"{data.batch_size} x {data.seq_len} instead. A useful model wants far more text: hundreds of KB.")
-    return TextJob(model, vocab, train, val, data, note)
+        log(f"lstm: warning: the training {what} ({n:,} {unit}) cannot fill one batch of "
+            f"{shape[0]} x {shape[1]} {unit} (it needs {need(*shape):,}); training on batches of "
+            f"{data.batch_size} x {data.seq_len} instead. A useful model wants far more.")
 
 
 def preset(name: str, **overrides) -> dict:

@@ -1,0 +1,79 @@
+"""The compose task's commands: ``lstm compose`` writes a new piece (or continues a primer) as a
+MIDI file; ``lstm train compose`` and compose's ``lstm eval`` options are declared here too."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from lstm_cli.cli import options as o
+
+COMMAND = "compose"
+
+EVAL_OPTIONS = {
+    "drums": (Annotated[bool, typer.Option("--drums/--no-drums", help="Compose: keep drum tracks (MIDI channel 10).")], False),
+}
+
+
+def command(
+    output: Annotated[str, typer.Option("--output", "-o", help="The MIDI file to write; - for stdout (not a terminal).")],
+    model: o.Model = None,
+    length: Annotated[float, o.num("--length", lo=0, lo_open=True, hi=3600, help="Seconds of new music.")] = 30.0,
+    primer: Annotated[Optional[str], typer.Option("--primer", help="A MIDI file to continue (- for stdin); the output holds it, then its continuation.")] = None,
+    temperature: Annotated[float, o.num("--temperature", "-t", lo=0, help="Below 1: safer; above 1: wilder; 0: greedy.")] = 1.0,
+    top_k: Annotated[int, o.num("--top-k", kind=int, lo=0, help="Sample only among the k likeliest events (0: off).")] = 0,
+    top_p: Annotated[float, o.num("--top-p", lo=0, lo_open=True, hi=1, help="Sample only among the likeliest events holding this much probability.")] = 1.0,
+    tempo: Annotated[float, o.num("--tempo", lo=10, hi=400, help="Quarter notes per minute.")] = 90.0,
+    program: Annotated[int, o.num("--program", kind=int, lo=0, hi=127, help="General MIDI instrument (0: piano, 19: church organ, 52: choir).")] = 0,
+    random_seed: o.RandomSeed = None,
+):
+    """Compose music event by event and write it as MIDI (default model: bach)."""
+    from lstm_cli.core.errors import InputError
+    from lstm_cli.core.fileio import check_output, write_payload
+    from lstm_cli.tasks import compose as task
+
+    check_output(output, "--output", dash=True)
+    data, name = None, None
+    if primer is not None:
+        name = "stdin" if primer == "-" else primer
+        try:
+            data = sys.stdin.buffer.read() if primer == "-" else open(primer, "rb").read()
+        except OSError as e:
+            raise InputError(f"cannot read --primer {primer}: {e.strerror}") from None
+    midi, n = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
+                           random_seed, command=shlex.join(["lstm", *sys.argv[1:]]))
+    write_payload(output, midi, what="MIDI bytes")
+    if output != "-":
+        print(f"lstm: {n} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
+
+
+def train(
+    data: Annotated[list[str], typer.Option("--data", "-d", help="MIDI files or folders of them (searched recursively).")],
+    output: o.Output,
+    cfg,
+    val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out MIDI files or folders (default: the last --val-fraction of the pieces).")] = None,
+    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of pieces held out when no --val-data.")] = 0.1,
+    transpose: Annotated[bool, typer.Option("--transpose/--no-transpose", help="Train on every piece in all 12 keys that stay in range.")] = True,
+    drums: Annotated[bool, typer.Option("--drums/--no-drums", help="Keep drum tracks (MIDI channel 10).")] = False,
+    preset: Annotated[str, o.pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size.")] = "small",
+    hidden: Annotated[Optional[int], o.num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")] = None,
+    layers: Annotated[Optional[int], o.num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")] = None,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")] = 0.25,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")] = 64,
+    seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=1, help="Events per truncated-BPTT segment.")] = 128,
+    **start,
+):
+    """``lstm train compose``: an event-level music model on any folder of MIDI files."""
+    from lstm_cli.tasks import compose as task
+    from lstm_cli.tasks import text
+
+    model = text.preset(preset, hidden=hidden, layers=layers, dropout=dropout)
+    data_cfg = text.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
+    given = start.pop("given", set())
+    if "preset" in given:
+        given |= {"embed", "hidden", "layers"}
+    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    task.train(data, val_data, output, cfg, data_cfg, model, transpose=transpose, drums=drums, given=typed, **start)

@@ -1,0 +1,219 @@
+"""Music, event by event: an LSTM language model over MIDI events (Performance RNN's encoding,
+counted in beats: see :mod:`.events`).
+
+A piece is its event ids; pieces are joined by two bars' worth of silence (the document start the
+sampler primes with, as text joins documents with a newline) and cut into parallel streams for
+truncated BPTT exactly as text is: the model and the job are the text task's (an embedding, a
+stack of fused ``nn.LSTM`` layers, a head over the 288 events), so training, validation, exact
+resume and the fast batch-1 sampler (``core.sampling.LSTMStream``) are shared, not copied. What
+is special here: reading MIDI folders (bad files skipped with a warning), transposition
+augmentation, scores per event and per quarter note, the sample as a MIDI file, and composing:
+priming with a piece, sampling until the length in beats is reached, writing a valid MIDI file.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from lstm_cli.core.errors import InputError
+from lstm_cli.core.task import SampleFile
+from lstm_cli.tasks.compose import events as ev
+from lstm_cli.tasks.text import CharLSTM, TextConfig, TextData, TextJob, build_model, fit_batch, loss_on
+
+__all__ = ["build_model", "train", "evaluate", "compose"]
+
+SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between pieces
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def vocab_record(pitch_range: tuple[int, int]) -> dict:
+    """What a compose checkpoint stores as its vocabulary: the encoding and the pitches it knows."""
+    return {"encoding": "performance-beats", "steps_per_beat": ev.STEPS_PER_BEAT, "max_shift": ev.MAX_SHIFT,
+            "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range)}
+
+
+# ---------------------------------------------------------------- data
+
+
+def midi_files(paths: list[str]) -> list[Path]:
+    """The .mid/.midi files among ``paths`` and, recursively, in the folders among them."""
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and f.is_file())
+        elif p.exists():
+            files.append(p)
+        else:
+            raise InputError(f"no such file or folder: {p}")
+    return files
+
+
+def read_pieces(paths: list[str], drums: bool = False, log=print, what: str = "--data") -> list[list[int]]:
+    """Each readable MIDI file's events; a bad file is skipped with one warning line. Says how many
+    files and notes it used; no usable file at all is an :class:`InputError`."""
+    pieces, notes, bad = [], 0, 0
+    files = midi_files(paths)
+    for f in files:
+        try:
+            ns = ev.read_midi(f.read_bytes(), str(f), drums=drums)
+        except InputError as e:
+            log(f"lstm: warning: skipping {e.message}")
+            bad += 1
+            continue
+        if ns:
+            pieces.append(ev.encode(ns))
+            notes += len(ns)
+    if not pieces:
+        raise InputError(f"{what}: no usable MIDI file in {', '.join(paths)} ({len(files)} file(s) found, {bad} unreadable)",
+                         hint="give .mid/.midi files or folders holding them")
+    log(f"{what}: {len(pieces):,} pieces, {notes:,} notes" + (f" ({bad} file(s) skipped)" if bad else ""))
+    return pieces
+
+
+def join(pieces: list[list[int]]) -> torch.Tensor:
+    return torch.tensor([e for p in pieces for e in SEPARATOR + p], dtype=torch.long)
+
+
+def augment(pieces: list[list[int]]) -> list[list[int]]:
+    """Every piece in each of the 12 transpositions (-6..+5 semitones) that keep it within MIDI."""
+    out = []
+    for p in pieces:
+        for k in range(-6, 6):
+            t = ev.transpose(p, k)
+            if t is not None:
+                out.append(t)
+    return out
+
+
+def pitch_range(pieces: list[list[int]]) -> tuple[int, int]:
+    ons = [e for p in pieces for e in p if e < ev.NOTE_OFF]
+    return min(ons), max(ons)
+
+
+class ComposeJob(TextJob):
+    """The text job over event ids, with MIDI files as its samples."""
+
+    task = "compose"
+
+    def sample(self, model, random_seed: int) -> SampleFile:
+        midi, n = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
+                                texts=(f"training sample, seed {random_seed}",))
+        return SampleFile(".mid", midi, caption=f"{n} notes, 12 s")
+
+
+# Model flags that may change when fine-tuning from --init weights.
+TUNABLE = ("dropout", "weight_drop")
+
+
+def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
+          transpose: bool = True, drums: bool = False, given: dict | None = None, init: str | None = None,
+          resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train compose``: MIDI files in (folders searched recursively), the shared trainer."""
+    from lstm_cli.core.task import train_task
+
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    pieces = read_pieces(data, drums, log)
+    if val_data:
+        val = read_pieces(val_data, drums, log, what="--val-data")
+    else:  # the last pieces, whole: a piece is never split between training and validation
+        n_val = int(len(pieces) * data_cfg.val_fraction) if len(pieces) >= 5 else 0
+        pieces, val = pieces[: len(pieces) - n_val], pieces[len(pieces) - n_val:]
+    train_pieces = augment(pieces) if transpose else pieces
+    log(f"training on {len(train_pieces):,} pieces" + (" (with transpositions)" if transpose else "")
+        + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
+
+    def make(start: dict | None, data_cfg: TextData, cfg) -> ComposeJob:
+        if start is not None:
+            model, vocab = build_model(start["config"]), start["vocab"]
+            model.load_state_dict(start["state_dict"])
+        else:
+            model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
+            vocab = vocab_record(pitch_range(train_pieces))
+        ids = join(train_pieces)
+        fit_batch(data_cfg, ids.numel(), log, unit="events", what="music")
+        return ComposeJob(model, vocab, ids, join(val) if val else None, data_cfg, ", ".join(data))
+
+    return train_task("compose", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume,
+                      threads=threads)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = False) -> dict:
+    """``lstm eval``: negative log-likelihood of held-out MIDI, per event and per quarter note (the
+    second compares across encodings)."""
+    from lstm_cli.core import registry
+    from lstm_cli.core.runtime import pick_device, set_threads
+
+    set_threads(0)
+    ckpt = registry.load(model, "compose")
+    net = build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    pieces = read_pieces([data], drums, log=lambda m: print(m, file=sys.stderr), what="--data")
+    ids = join(pieces)
+    nats = loss_on(net.eval().to(pick_device(device)), ids, streams=min(16, len(pieces)))
+    quarters = sum(ev.beats(p) for p in pieces)
+    return {"metric": "nats_per_event", "nats_per_event": round(nats, 4),
+            "nats_per_quarter_note": round(nats * ids.numel() / max(quarters, 1e-9), 3),
+            "pieces": len(pieces), "events": int(ids.numel()), "quarter_notes": round(quarters, 1),
+            "model": model or registry.task("compose").default_model}
+
+
+# ---------------------------------------------------------------- composing
+
+
+def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
+                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+                  program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, int]:
+    """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
+    quarter notes per minute; returns its bytes and its number of notes. Pitches outside the
+    model's range are never sampled; every note ends by the end."""
+    import numpy as np
+
+    from lstm_cli.core.sampling import LSTMStream
+
+    stream = LSTMStream(net.embed.weight, net.lstm, net.head)
+    lo, hi = vocab["pitch_range"]
+    mask = np.zeros(ev.VOCAB_SIZE, np.float32)
+    for p in list(range(0, lo)) + list(range(hi + 1, 128)):
+        mask[ev.NOTE_ON + p] = -np.inf
+    start = ev.encode(primer) if primer else []
+    offset = ev.beats(start)
+    target = offset + seconds * tempo / 60.0
+    logits = stream.feed(SEPARATOR + start)
+    events, now = list(start), offset
+    limit = int(seconds * tempo / 60.0 * ev.STEPS_PER_BEAT * 8) + 64  # events; a stuck model stops
+    for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, random_seed, mask=mask):
+        events.append(e)
+        if ev.SHIFT <= e < ev.VELOCITY:
+            now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
+            if now >= target:
+                break
+    notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(events) if n.start < target]
+    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), len(notes)
+
+
+def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
+            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+            program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, int]:
+    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued) and its notes."""
+    from lstm_cli.core import registry
+
+    ckpt = registry.load(model, "compose")
+    net = build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    notes = None
+    if primer is not None:
+        notes = ev.read_midi(primer, primer_name)
+        if not notes:
+            raise InputError(f"{primer_name} has no notes to continue (drums are left out)")
+    name = model or registry.task("compose").default_model
+    texts = (f"lstm compose --model {name} --random-seed {random_seed}", command) if command else ()
+    return compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo, program,
+                         random_seed, texts)
+
