@@ -223,7 +223,7 @@ def bach(dl: Path, out: Path) -> None:
     failed = []
     for i, p in enumerate(paths):
         split = "test" if i % 10 == 4 else "val" if i % 10 == 9 else "train"
-        stem = Path(str(p)).stem  # bwv244.10
+        stem = Path(str(p)).name  # "bach/bwv244.10": the movement number is part of the name
         try:
             score = corpus.parse(p)
             (out / split).mkdir(parents=True, exist_ok=True)

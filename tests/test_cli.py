@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, run_lstm
 from lstm_cli.core.errors import ExitCode
 
-COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["generate"], ["translate"], ["eval"],
+COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["train", "compose"], ["generate"], ["translate"],
+            ["compose"], ["eval"],
             ["info"], ["models"], ["export"]]
 
 

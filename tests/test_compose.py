@@ -1,0 +1,173 @@
+"""lstm compose: a tiny model learns a scale, then composes; the output is valid MIDI; the primer,
+stdout, the random seed, and bad input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from conftest import run_lstm
+from lstm_cli.core.errors import ExitCode
+from lstm_cli.tasks.compose import events as ev
+
+SCALE = [0, 2, 4, 5, 7, 9, 11, 12, 11, 9, 7, 5, 4, 2]  # up and down, over and over
+
+
+def scale_notes(key: int, rounds: int = 12) -> list[ev.Note]:
+    notes, t = [], 0.0
+    for _ in range(rounds):
+        for step in SCALE:
+            notes.append(ev.Note(60 + key + step, 80, t, t + 0.5))
+            t += 0.5
+    return notes
+
+
+@pytest.fixture(scope="module")
+def scales(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scales")
+    for key in range(4):
+        (d / f"scale{key}.mid").write_bytes(ev.write_midi(scale_notes(key)))
+    (d / "notes.txt").write_text("not MIDI, and not named .mid: ignored")
+    return d
+
+
+@pytest.fixture(scope="module")
+def scale_model(scales, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from lstm_cli.cli.app import app
+
+    out = tmp_path_factory.mktemp("model") / "scale.pt"
+    args = ["train", "compose", "--data", scales, "-o", out, "--preset", "tiny", "--batch-size", "8", "--seq-len", "32",
+            "--max-steps", "300", "--lr", "1e-2", "--warmup", "10", "--eval-every", "100", "--sample-every", "150",
+            "--log-every", "100", "--random-seed", "0", "--no-transpose", "--val-fraction", "0"]
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def notes_of(midi: bytes) -> list[ev.Note]:
+    return ev.read_midi(midi, "out.mid")
+
+
+def test_the_tiny_model_continues_a_scale(scale_model, tmp_path):
+    """Primed with two rounds of the C scale, greedy decoding goes on up and down the scale."""
+    primer = tmp_path / "primer.mid"
+    primer.write_bytes(ev.write_midi(scale_notes(0, rounds=2)))
+    out = tmp_path / "out.mid"
+    r = run_lstm("compose", "-m", scale_model, "--primer", primer, "-o", out, "--length", 10, "--temperature", 0,
+                 "--tempo", 120)
+    assert r.returncode == 0, r.stderr
+    notes = notes_of(out.read_bytes())
+    head, tail = notes[:28], notes[28:]
+    assert [(n.pitch, n.start) for n in head] == [(n.pitch, n.start) for n in scale_notes(0, rounds=2)]  # primer kept
+    assert len(tail) >= 15
+    in_scale = sum((n.pitch - 60) in SCALE for n in tail) / len(tail)
+    steps = [abs(b.pitch - a.pitch) for a, b in zip(tail, tail[1:])]
+    assert in_scale >= 0.9 and sum(s in (1, 2) for s in steps) / len(steps) >= 0.8, [n.pitch for n in tail]
+
+
+def test_output_is_valid_midi_of_the_asked_length(scale_model, tmp_path):
+    import mido
+
+    out = tmp_path / "o.mid"
+    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 20, "--tempo", 90, "--program", 19,
+                 "--random-seed", 3)
+    assert r.returncode == 0, r.stderr
+    mid = mido.MidiFile(out)
+    msgs = [m for t in mid.tracks for m in t]
+    assert any(m.type == "set_tempo" and round(mido.tempo2bpm(m.tempo)) == 90 for m in msgs)
+    assert any(m.type == "program_change" and m.program == 19 for m in msgs)
+    texts = [m.text for m in msgs if m.type == "text"]
+    assert any("--random-seed 3" in t for t in texts) and any(t.startswith("lstm compose") for t in texts)
+    sounding, ons = set(), 0
+    for t in mid.tracks:
+        for m in t:
+            if m.type == "note_on" and m.velocity > 0:
+                assert m.note not in sounding  # no second note-on on a sounding pitch
+                sounding.add(m.note)
+                ons += 1
+            elif m.type in ("note_off", "note_on"):
+                sounding.discard(m.note)
+    assert not sounding and ons > 5  # every note-on has its note-off
+    notes = notes_of(out.read_bytes())
+    lo, hi = 60, 75  # the range the model was trained on
+    assert all(lo <= n.pitch <= hi for n in notes)
+    beats = 20 * 90 / 60
+    assert max(n.end for n in notes) <= beats + 1e-6 and max(n.end for n in notes) > beats - 4  # within a bar
+
+
+def test_stdout_stdin_and_the_seed(scale_model, tmp_path):
+    a = run_lstm("compose", "-m", scale_model, "-o", "-", "--length", 5, "--random-seed", 7, input=b"")
+    b = run_lstm("compose", "-m", scale_model, "-o", "-", "--length", 5, "--random-seed", 7, input=b"")
+    assert a.returncode == 0 and a.stdout[:4] == b"MThd"
+    assert [(n.pitch, n.start, n.end) for n in notes_of(a.stdout)] == [(n.pitch, n.start, n.end) for n in notes_of(b.stdout)]
+    primer = ev.write_midi(scale_notes(1, rounds=1))
+    c = run_lstm("compose", "-m", scale_model, "--primer", "-", "-o", "-", "--length", 3, input=primer)
+    assert c.returncode == 0, c.stderr
+    assert [n.pitch for n in notes_of(c.stdout)][:14] == [61 + s for s in SCALE]
+
+
+def test_training_writes_midi_samples(scale_model):
+    samples = sorted((scale_model.parent / "scale.samples").iterdir())
+    assert [p.name for p in samples] == ["step-000150.mid", "step-000300.mid"]
+    assert notes_of(samples[-1].read_bytes())
+
+
+def test_eval_per_event_and_per_quarter_note(scale_model, scales):
+    import json
+
+    r = run_lstm("eval", "-m", scale_model, "--data", scales, "--json")
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout)
+    assert m["metric"] == "nats_per_event" and m["nats_per_event"] < 1.0  # a scale is easy
+    assert m["pieces"] == 4 and m["quarter_notes"] == pytest.approx(4 * 12 * 14 * 0.5)
+    assert m["nats_per_quarter_note"] == pytest.approx(m["nats_per_event"] * m["events"] / m["quarter_notes"], rel=1e-3)
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"", "not a MIDI file"),
+    (b"RIFF....WAVEfmt ", "not a MIDI file"),
+    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x09\x00\x60MTrk\x00\x00\x00\x04\x00\xff\x2f\x00", "not a readable MIDI file"),
+])
+def test_bad_primer(scale_model, tmp_path, content, needle):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(content)
+    r = run_lstm("compose", "-m", scale_model, "--primer", bad, "-o", tmp_path / "o.mid")
+    assert r.returncode == ExitCode.BAD_INPUT and needle in r.stderr and "bad.mid" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o.mid").exists()
+
+
+def test_drums_only_primer_and_bad_folders(scale_model, tmp_path):
+    import mido
+
+    drums = tmp_path / "drums.mid"
+    mid = mido.MidiFile()
+    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=36, velocity=90, channel=9, time=0),
+                                      mido.Message("note_off", note=36, channel=9, time=100)]))
+    mid.save(drums)
+    r = run_lstm("compose", "-m", scale_model, "--primer", drums, "-o", tmp_path / "o.mid")
+    assert r.returncode == ExitCode.BAD_INPUT and "no notes" in r.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no music here")
+    r = run_lstm("train", "compose", "--data", empty, "-o", tmp_path / "m.pt")
+    assert r.returncode == ExitCode.BAD_INPUT and "no usable MIDI file" in r.stderr
+
+
+def test_training_skips_bad_files_with_a_warning(scales, tmp_path):
+    import shutil
+
+    d = tmp_path / "mixed"
+    shutil.copytree(scales, d)
+    (d / "broken.mid").write_bytes(b"MThd garbage")
+    r = run_lstm("train", "compose", "--data", d, "-o", tmp_path / "m.pt", "--preset", "tiny", "--max-steps", 2,
+                 "--batch-size", 4, "--seq-len", 16, "--sample-every", 0)
+    assert r.returncode == 0, r.stderr
+    assert "warning: skipping" in r.stderr and "broken.mid" in r.stderr and "4 pieces" in r.stderr
+
+
+def test_a_text_model_is_not_a_compose_model(tiny_model, tmp_path):
+    r = run_lstm("compose", "-m", tiny_model, "-o", tmp_path / "o.mid")
+    assert r.returncode == ExitCode.BAD_CHECKPOINT
