@@ -171,3 +171,17 @@ def test_training_skips_bad_files_with_a_warning(scales, tmp_path):
 def test_a_text_model_is_not_a_compose_model(tiny_model, tmp_path):
     r = run_lstm("compose", "-m", tiny_model, "-o", tmp_path / "o.mid")
     assert r.returncode == ExitCode.BAD_CHECKPOINT
+
+
+def test_pianoroll_picture(scale_model, tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "roll.png"
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", "--pianoroll", png, "--length", 8)
+    assert r.returncode == 0, r.stderr
+    img = Image.open(png).convert("RGB")
+    assert img.width > 200 and len(img.getcolors(1 << 16)) > 3  # bars drawn, not a blank canvas
+    blocked = tmp_path / "f"
+    blocked.write_text("x")
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o2.mid", "--pianoroll", blocked / "r.png")
+    assert r.returncode == ExitCode.USAGE and not (tmp_path / "o2.mid").exists()

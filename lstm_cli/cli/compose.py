@@ -29,6 +29,7 @@ def command(
     tempo: Annotated[float, o.num("--tempo", lo=10, hi=400, help="Quarter notes per minute.")] = 90.0,
     program: Annotated[int, o.num("--program", kind=int, lo=0, hi=127, help="General MIDI instrument (0: piano, 19: church organ, 52: choir).")] = 0,
     random_seed: o.RandomSeed = None,
+    pianoroll: Annotated[Optional[str], typer.Option("--pianoroll", help="Also draw the piece as a piano roll PNG here.")] = None,
 ):
     """Compose music event by event and write it as MIDI (default model: bach)."""
     from lstm_cli.core.errors import InputError
@@ -36,6 +37,8 @@ def command(
     from lstm_cli.tasks import compose as task
 
     check_output(output, "--output", dash=True)
+    if pianoroll is not None:
+        check_output(pianoroll, "--pianoroll")
     data, name = None, None
     if primer is not None:
         name = "stdin" if primer == "-" else primer
@@ -46,6 +49,13 @@ def command(
     midi, n = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
                            random_seed, command=shlex.join(["lstm", *sys.argv[1:]]))
     write_payload(output, midi, what="MIDI bytes")
+    if pianoroll is not None:
+        from lstm_cli.render.pianoroll import pianoroll as draw
+        from lstm_cli.tasks.compose import events as ev
+
+        primer_beats = max((n.end for n in ev.read_midi(data, name)), default=0.0) if data else 0.0
+        draw(ev.read_midi(midi, "the piece"), pianoroll, primer_beats=primer_beats)
+        print(f"lstm: piano roll drawn to {pianoroll}", file=sys.stderr)
     if output != "-":
         print(f"lstm: {n} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
