@@ -146,8 +146,9 @@ checkpoints/bach.pt: $(RUNS)/bach.done
 
 # ---------------------------------------------------------------- benchmarks
 
-bench: setup
+bench: setup $(DATA)/bach/.done
 	$(BIN)/python benchmarks/bench_text.py
+	$(BIN)/python benchmarks/bench_compose.py --train $(DATA)/bach/train --held-out $(DATA)/bach/test
 
 # The public char-level benchmark: first 90% of tinyshakespeare for training, last 10% for
 # validation (the char-rnn/nanoGPT convention); prints the held-out loss of the last weights after

@@ -1,0 +1,143 @@
+"""lstm compose, measured: is the music degenerate, and is composing fast?
+
+1. Statistics of N pieces composed at default settings against the held-out pieces, with the
+   held-out pieces against the training pieces as the yardstick: pitch-class histogram, melodic
+   intervals of the top voice, note durations, polyphony (notes sounding on each beat), and the
+   share of note time outside the key (Krumhansl-Schmuckler key profiles; in minor, the raised 6th
+   and 7th count as in key). Histograms are compared by total-variation distance (half the L1
+   distance of the pooled, normalised histograms: 0 = the same, 1 = disjoint), the out-of-key share
+   by the difference of the means. The goal: generated-vs-held-out <= held-out-vs-training + MARGIN.
+2. Speed: seconds to compose 60 s of music after the model is loaded (the shared LSTMStream
+   sampler), against a plain loop that calls ``nn.LSTM`` once per event, in the same run.
+
+    python benchmarks/bench_compose.py --model bach --train build/data/bach/train --held-out build/data/bach/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MARGIN = 0.05
+MAJOR = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]  # Krumhansl & Kessler
+MINOR = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]
+MAJOR_SCALE = {0, 2, 4, 5, 7, 9, 11}
+MINOR_SCALE = {0, 2, 3, 5, 7, 8, 9, 10, 11}  # natural, harmonic and melodic minor together
+DURATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]  # bin edges in beats
+
+
+def key_of(notes) -> tuple[int, bool]:
+    """(tonic pitch class, major?) by correlating the duration-weighted pitch-class profile with the
+    24 rotated key profiles (Krumhansl-Schmuckler)."""
+    import numpy as np
+
+    prof = np.zeros(12)
+    for n in notes:
+        prof[n.pitch % 12] += n.end - n.start
+    best, key = -2.0, (0, True)
+    for tonic in range(12):
+        for major, ref in ((True, MAJOR), (False, MINOR)):
+            r = np.corrcoef(prof, np.roll(ref, tonic))[0, 1]
+            if r > best:
+                best, key = r, (tonic, major)
+    return key
+
+
+def stats(pieces) -> dict:
+    """Pooled histograms (counts) and the mean out-of-key share of a list of pieces (lists of notes)."""
+    import numpy as np
+
+    h = {"pitch class": np.zeros(12), "top-voice interval": np.zeros(25), "duration": np.zeros(len(DURATIONS) + 1),
+         "polyphony": np.zeros(8)}
+    out_of_key = []
+    for notes in pieces:
+        if not notes:
+            continue
+        for n in notes:
+            h["pitch class"][n.pitch % 12] += 1
+            h["duration"][np.searchsorted(DURATIONS, n.end - n.start - 1e-6)] += 1
+        onsets = sorted({n.start for n in notes})
+        top = [max(n.pitch for n in notes if n.start == t) for t in onsets]
+        for a, b in zip(top, top[1:]):
+            h["top-voice interval"][min(max(b - a, -12), 12) + 12] += 1
+        end = max(n.end for n in notes)
+        for beat in np.arange(0, end, 1.0):
+            h["polyphony"][min(sum(n.start <= beat < n.end for n in notes), 7)] += 1
+        tonic, major = key_of(notes)
+        scale = MAJOR_SCALE if major else MINOR_SCALE
+        total = sum(n.end - n.start for n in notes)
+        out_of_key.append(sum(n.end - n.start for n in notes if (n.pitch - tonic) % 12 not in scale) / total)
+    return {"hist": h, "out_of_key": float(np.mean(out_of_key))}
+
+
+def tv(a, b) -> float:
+    return 0.5 * float(abs(a / a.sum() - b / b.sum()).sum())
+
+
+def load_folder(folder: str):
+    from lstm_cli.tasks.compose import events as ev
+
+    return [ev.read_midi(p.read_bytes(), str(p)) for p in sorted(Path(folder).rglob("*.mid"))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="bach")
+    ap.add_argument("--train", default=str(ROOT / "build/data/bach/train"))
+    ap.add_argument("--held-out", default=str(ROOT / "build/data/bach/test"))
+    ap.add_argument("--pieces", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    a = ap.parse_args()
+
+    import torch
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks import compose as task
+    from lstm_cli.tasks.compose import events as ev
+
+    torch.set_num_threads(1)
+    ckpt = registry.load(a.model, "compose")
+    net = task.build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    net.eval()
+
+    generated = [ev.read_midi(task.compose_bytes(net, ckpt["vocab"], a.seconds, random_seed=s)[0], "generated")
+                 for s in range(a.pieces)]
+    train, held = stats(load_folder(a.train)), stats(load_folder(a.held_out))
+    gen = stats(generated)
+    print(f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at default settings, against "
+          f"{len(load_folder(a.held_out))} held-out pieces; yardstick: held-out against training (margin {MARGIN})")
+    print(f"   {'statistic':22s} {'generated~held-out':>19s} {'held-out~training':>18s}  verdict")
+    for k in gen["hist"]:
+        d_gen, d_ref = tv(gen["hist"][k], held["hist"][k]), tv(held["hist"][k], train["hist"][k])
+        print(f"   {k:22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}")
+    d_gen, d_ref = abs(gen["out_of_key"] - held["out_of_key"]), abs(held["out_of_key"] - train["out_of_key"])
+    print(f"   {'out-of-key share':22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}"
+          f"   (generated {gen['out_of_key']:.3f}, held-out {held['out_of_key']:.3f}, training {train['out_of_key']:.3f})")
+
+    # 2. speed: 60 s of music at 90 bpm
+    t = time.perf_counter()
+    _, n = task.compose_bytes(net, ckpt["vocab"], 60.0, random_seed=0)
+    ours = time.perf_counter() - t
+    events = 0
+    with torch.no_grad():
+        x, state = torch.tensor([[task.SEPARATOR[0]]]), None
+        t = time.perf_counter()
+        while time.perf_counter() - t < 2.0:  # events per second of the plain loop, for 2 s
+            logits, state = net(x, state)
+            x = torch.multinomial(logits[0, -1].softmax(-1), 1)[None]
+            events += 1
+        plain_rate = events / (time.perf_counter() - t)
+    mid_events = len(ev.encode(ev.read_midi(task.compose_bytes(net, ckpt["vocab"], 60.0, random_seed=0)[0], "x")))
+    print(f"\n2. composing 60 s (90 bpm, {n} notes, ~{mid_events} events) after loading, 1 torch thread")
+    print(f"   lstm compose (LSTMStream)   {ours:6.2f} s   ({60 / ours:5.0f}x real time)")
+    print(f"   plain nn.LSTM per event     {mid_events / plain_rate:6.2f} s   ours / this = {mid_events / plain_rate / ours:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
