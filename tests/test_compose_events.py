@@ -110,3 +110,14 @@ def test_days_of_silence_and_a_million_notes_are_refused():
                                                                        m("note_off", note=60, time=1))])
     with pytest.raises(InputError, match="more than"):
         ev.read_midi(many, "many.mid")
+
+
+def test_a_unison_is_one_note_and_a_restrike_is_two():
+    """Two voices on one key at once (alto and tenor on E4) are one note, ending with the longer;
+    once, they became 'on off on' at one instant and a zero-length ghost note."""
+    unison = [ev.Note(64, 80, 0, 1), ev.Note(64, 80, 0, 2), ev.Note(60, 80, 0, 2)]
+    events = ev.encode(unison)
+    assert [ev.name(e) for e in events] == ["vel4", "on60", "on64", "shift24", "off60", "off64"]
+    assert [(n.pitch, n.start, n.end) for n in ev.decode(events)] == [(60, 0, 2), (64, 0, 2)]
+    restrike = [ev.Note(64, 80, 0, 2), ev.Note(64, 80, 1, 2)]
+    assert [(n.pitch, n.start, n.end) for n in ev.decode(ev.encode(restrike))] == [(64, 0, 1), (64, 1, 2)]

@@ -179,10 +179,32 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
 
     stream = LSTMStream(net.embed.weight, net.lstm, net.head)
     lo, hi = vocab["pitch_range"]
+    # The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
+    # NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one
+    # that is. So the file never holds two note-ons on one pitch or a stray note-off.
+    # Without a primer, time may move only once the first note has sounded.
     mask = np.zeros(ev.VOCAB_SIZE, np.float32)
-    for p in list(range(0, lo)) + list(range(hi + 1, 128)):
-        mask[ev.NOTE_ON + p] = -np.inf
+    mask[ev.NOTE_OFF: ev.SHIFT] = -np.inf
+    mask[ev.NOTE_ON: ev.NOTE_ON + lo] = mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
     start = ev.encode(primer) if primer else []
+    sounding: set[int] = set()
+
+    if not start:  # a piece begins with a note, not with more of the silence before it
+        mask[ev.SHIFT: ev.VELOCITY] = -np.inf
+
+    def track(e: int) -> None:
+        if e < ev.NOTE_OFF:
+            mask[ev.SHIFT: ev.VELOCITY] = 0.0
+            sounding.add(e)
+            mask[ev.NOTE_ON + e], mask[ev.NOTE_OFF + e] = -np.inf, 0.0
+        elif e < ev.SHIFT and e - ev.NOTE_OFF in sounding:
+            p = e - ev.NOTE_OFF
+            sounding.discard(p)
+            mask[ev.NOTE_OFF + p] = -np.inf
+            mask[ev.NOTE_ON + p] = 0.0 if lo <= p <= hi else -np.inf
+
+    for e in start:
+        track(e)
     offset = ev.beats(start)
     target = offset + seconds * tempo / 60.0
     logits = stream.feed(SEPARATOR + start)
@@ -190,6 +212,7 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
     limit = int(seconds * tempo / 60.0 * ev.STEPS_PER_BEAT * 8) + 64  # events; a stuck model stops
     for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, random_seed, mask=mask):
         events.append(e)
+        track(e)
         if ev.SHIFT <= e < ev.VELOCITY:
             now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
             if now >= target:

@@ -9,7 +9,8 @@ A piece is a list of notes (pitch, velocity, onset, end), times in quarter notes
     VELOCITY(b)  b in 0..VEL_BINS-1 later NOTE_ONs get this loudness (emitted only when it changes)
 
 At one instant: NOTE_OFFs first, then VELOCITY and NOTE_ONs by pitch, so a re-struck pitch is
-closed before it opens again. Why beats: the shipped corpora are scores (chorales, masses), whose
+closed before it opens again; two notes starting together on one pitch (a unison of two voices)
+are one note, as a keyboard plays them. Why beats: the shipped corpora are scores (chorales, masses), whose
 tempo is a performance choice, and a beat grid keeps the model's clock musical, so a rhythm is the
 same tokens at any tempo; `--tempo` then sets the speed. Why 12 steps per beat: 16ths (3 steps)
 and 8th-note triplets (4 steps) both land on the grid; MAX_SHIFT = 24 (two beats) keeps the
@@ -79,7 +80,7 @@ def encode(notes: list[Note]) -> list[int]:
         points.append((s, 1, n.pitch, n.velocity))
         points.append((e, 0, n.pitch, 0))
     points.sort()
-    events, now, vel, sounding = [], 0, None, {}
+    events, now, vel, sounding, started = [], 0, None, {}, {}
     for step, order, pitch, velocity in points:
         while step > now:
             k = min(step - now, MAX_SHIFT)
@@ -90,9 +91,13 @@ def encode(notes: list[Note]) -> list[int]:
             if sounding[pitch] == 0:  # overlapping notes on one pitch end once, when the last ends
                 events.append(NOTE_OFF + pitch)
         else:
+            if sounding.get(pitch, 0) > 0 and started.get(pitch) == step:  # a unison (two voices, one
+                sounding[pitch] += 1  # key): one note; it ends when the longer one does
+                continue
             if sounding.get(pitch, 0) > 0:  # re-struck while sounding: close it first
                 events.append(NOTE_OFF + pitch)
             sounding[pitch] = sounding.get(pitch, 0) + 1
+            started[pitch] = step
             b = velocity_bin(velocity)
             if b != vel:
                 events.append(VELOCITY + b)
