@@ -117,7 +117,8 @@ def test_a_unison_is_one_note_and_a_restrike_is_two():
     once, they became 'on off on' at one instant and a zero-length ghost note."""
     unison = [ev.Note(64, 80, 0, 1), ev.Note(64, 80, 0, 2), ev.Note(60, 80, 0, 2)]
     events = ev.encode(unison)
-    assert [ev.name(e) for e in events] == ["vel4", "on60", "on64", "shift24", "off60", "off64"]
+    assert [ev.name(e) for e in events if not ev.name(e).startswith("shift")] == ["vel4", "on60", "on64", "off60", "off64"]
+    assert ev.beats(events) == 2
     assert [(n.pitch, n.start, n.end) for n in ev.decode(events)] == [(60, 0, 2), (64, 0, 2)]
     restrike = [ev.Note(64, 80, 0, 2), ev.Note(64, 80, 1, 2)]
     assert [(n.pitch, n.start, n.end) for n in ev.decode(ev.encode(restrike))] == [(64, 0, 1), (64, 1, 2)]
