@@ -219,3 +219,13 @@ def test_shell_completion():
     r = subprocess.run([str(ROOT / ".venv" / "bin" / "lstm") if (ROOT / ".venv" / "bin" / "lstm").exists()
                         else "lstm"], capture_output=True, text=True, env={**__import__("os").environ, **env})
     assert r.returncode == 0 and "--temperature" in r.stdout.split()
+
+
+def test_a_reader_that_stops_early_is_success():
+    """`lstm info X --json | head -n 1` and `lstm models | head -n 1` exit 0 (once: 1, now and then)."""
+    import os
+
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    for cmd in ["lstm info shakespeare --json | head -n 1", "lstm models | head -n 1"] * 4:
+        r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert r.returncode == 0 and r.stderr == "", (cmd, r.stderr)

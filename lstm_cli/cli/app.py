@@ -75,6 +75,7 @@ def main() -> None:
     args = sys.argv[1:]
     try:
         code = app(args=args, prog_name="lstm", standalone_mode=False)
+        _flush_or_quiet()
         sys.exit(code if isinstance(code, int) else 0)
     except LstmError as e:
         if _state["debug"]:
@@ -94,6 +95,17 @@ def main() -> None:
             raise
         _fail(f"internal error: {type(e).__name__}: {e}", "rerun with --debug for the traceback, and please report it",
               int(ExitCode.INTERNAL), prefix="lstm: ")
+
+
+def _flush_or_quiet() -> None:
+    """Flush stdout now; if its reader has gone (``lstm info --json | head -n 1``), that is
+    success, as for ``cat``: point stdout at /dev/null so the exit flush cannot fail again."""
+    import os
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _fail(message: str, hint: str | None, code: int, prefix: str = "lstm: error: ") -> None:

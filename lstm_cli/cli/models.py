@@ -11,9 +11,12 @@ def models(json_out: o.Json = False):
 
     from lstm_cli.core import registry
 
+    from lstm_cli.core.fileio import stdout_pipe
+
     entries = registry.manifest()
     if json_out:
-        print(json.dumps(entries, indent=2))
+        with stdout_pipe():
+            print(json.dumps(entries, indent=2))
         return
     from rich.table import Table
 
@@ -27,4 +30,5 @@ def models(json_out: o.Json = False):
         metric = f"{m['value']} {m['name'].replace('_per_', '/')}" if m else "-"
         table.add_row(name, e.get("task", "?"), f"{e.get('parameters', 0) / 1e6:.1f}M",
                       f"{e.get('bytes', 0) / 2**20:.1f}", metric, e.get("data", ""), e.get("licence", ""))
-    stdout_console().print(table)
+    with stdout_pipe():
+        stdout_console().print(table)

@@ -14,6 +14,13 @@ def stdout_console():
 
 
 def show_dict(d: dict, as_json: bool, title: str = "") -> None:
+    from lstm_cli.core.fileio import stdout_pipe
+
+    with stdout_pipe():  # `lstm info X --json | head` is a success when head has read enough
+        _show(d, as_json, title)
+
+
+def _show(d: dict, as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps(d, indent=2, default=str))
         return
