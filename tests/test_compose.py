@@ -3,8 +3,6 @@ stdout, the random seed, and bad input."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from conftest import run_lstm

@@ -4,7 +4,6 @@ wrong code or a lost training run."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys

@@ -109,7 +109,7 @@ def _flush_or_quiet() -> None:
 
 
 def _fail(message: str, hint: str | None, code: int, prefix: str = "lstm: error: ") -> None:
-    _quiet_stdout_flush()
+    _flush_or_quiet()  # the payload streamed so far, before the error line
     print(f"{prefix}{message}", file=sys.stderr)
     if hint:
         print(f"lstm: hint: {hint}", file=sys.stderr)
@@ -148,10 +148,3 @@ def _usable_hint(hint: str | None, args: list[str]) -> str | None:
         return None
     return hint
 
-
-def _quiet_stdout_flush() -> None:
-    """Flush the payload streamed so far before the error line goes to stderr."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass

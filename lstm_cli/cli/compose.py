@@ -46,18 +46,16 @@ def command(
             data = sys.stdin.buffer.read() if primer == "-" else open(primer, "rb").read()
         except OSError as e:
             raise InputError(f"cannot read --primer {primer}: {e.strerror}") from None
-    midi, n = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
+    midi, notes, primer_beats = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
                            random_seed, command=shlex.join(["lstm", *sys.argv[1:]]))
     write_payload(output, midi, what="MIDI bytes")
     if pianoroll is not None:
         from lstm_cli.render.pianoroll import pianoroll as draw
-        from lstm_cli.tasks.compose import events as ev
 
-        primer_beats = max((n.end for n in ev.read_midi(data, name)), default=0.0) if data else 0.0
-        draw(ev.read_midi(midi, "the piece"), pianoroll, primer_beats=primer_beats)
+        draw(notes, pianoroll, primer_beats=primer_beats)
         print(f"lstm: piano roll drawn to {pianoroll}", file=sys.stderr)
     if output != "-":
-        print(f"lstm: {n} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
+        print(f"lstm: {len(notes)} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
 
 def train(
@@ -65,15 +63,15 @@ def train(
     output: o.Output,
     cfg,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out MIDI files or folders (default: the last --val-fraction of the pieces).")] = None,
-    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of pieces held out when no --val-data.")] = 0.1,
+    val_fraction: o.ValFraction = 0.1,
     transpose: Annotated[bool, typer.Option("--transpose/--no-transpose", help="Train on every piece in all 12 keys that stay in range.")] = True,
     drums: Annotated[bool, typer.Option("--drums/--no-drums", help="Keep drum tracks (MIDI channel 10).")] = False,
-    preset: Annotated[str, o.pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size.")] = "small",
-    hidden: Annotated[Optional[int], o.num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")] = None,
-    layers: Annotated[Optional[int], o.num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")] = None,
-    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")] = 0.25,
-    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")] = 64,
-    seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=1, help="Events per truncated-BPTT segment.")] = 128,
+    preset: o.Preset = "small",
+    hidden: o.Hidden = None,
+    layers: o.Layers = None,
+    dropout: o.Dropout = 0.25,
+    batch_size: o.BatchSize = 64,
+    seq_len: o.SeqLen = 128,
     **start,
 ):
     """``lstm train compose``: an event-level music model on any folder of MIDI files."""
@@ -82,8 +80,5 @@ def train(
 
     model = text.preset(preset, hidden=hidden, layers=layers, dropout=dropout)
     data_cfg = text.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
-    given = start.pop("given", set())
-    if "preset" in given:
-        given |= {"embed", "hidden", "layers"}
-    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    typed = o.typed_flags(start, model, vars(data_cfg))
     task.train(data, val_data, output, cfg, data_cfg, model, transpose=transpose, drums=drums, given=typed, **start)

@@ -54,15 +54,15 @@ def train(
     output: o.Output,
     cfg,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out text for validation (default: the last --val-fraction of --data).")] = None,
-    val_fraction: Annotated[float, o.num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of --data held out when no --val-data.")] = 0.1,
-    preset: Annotated[str, o.pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size (see README).")] = "medium",
-    embed: Annotated[Optional[int], o.num("--embed", kind=int, lo=1, help="Embedding size (default: from --preset).")] = None,
-    hidden: Annotated[Optional[int], o.num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")] = None,
-    layers: Annotated[Optional[int], o.num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")] = None,
-    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")] = 0.25,
+    val_fraction: o.ValFraction = 0.1,
+    preset: o.Preset = "medium",
+    embed: o.Embed = None,
+    hidden: o.Hidden = None,
+    layers: o.Layers = None,
+    dropout: o.Dropout = 0.25,
     weight_drop: Annotated[float, o.num("--weight-drop", lo=0, hi=1, hi_open=True, help="DropConnect on the recurrent weights W_hh while training.")] = 0.0,
-    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")] = 64,
-    seq_len: Annotated[int, o.num("--seq-len", kind=int, lo=1, help="Characters per truncated-BPTT segment.")] = 128,
+    batch_size: o.BatchSize = 64,
+    seq_len: o.SeqLen = 128,
     input_noise: Annotated[float, o.num("--input-noise", lo=0, hi=1, help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
     **start,
 ):
@@ -73,8 +73,5 @@ def train(
                         weight_drop=weight_drop)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction,
                              input_noise=input_noise)
-    given = start.pop("given", set())
-    if "preset" in given:  # the preset stands for the sizes it sets
-        given |= {"embed", "hidden", "layers"}
-    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    typed = o.typed_flags(start, model, vars(data_cfg))
     task.train(data, val_data, output, cfg, data_cfg, model, given=typed, **start)

@@ -85,6 +85,26 @@ Bf16 = Annotated[Optional[bool], typer.Option("--bf16/--no-bf16", help="bf16 aut
 Resume = Annotated[Optional[str], typer.Option("--resume", help="Continue exactly from a training checkpoint (OUT.last.pt).")]
 Init = Annotated[Optional[str], typer.Option("--init", help="Start from these weights (fine-tuning); fresh optimizer.")]
 
+# Model and data flags of the tasks built on the char/event LSTM (text, compose).
+ValFraction = Annotated[float, num("--val-fraction", lo=0, hi=1, hi_open=True, help="Share of the data held out when no --val-data.")]
+Preset = Annotated[str, pick("--preset", values=("tiny", "small", "medium", "large"), help="Model size (see README).")]
+Embed = Annotated[Optional[int], num("--embed", kind=int, lo=1, help="Embedding size (default: from --preset).")]
+Hidden = Annotated[Optional[int], num("--hidden", kind=int, lo=1, help="LSTM units per layer (default: from --preset).")]
+Layers = Annotated[Optional[int], num("--layers", kind=int, lo=1, help="LSTM layers (default: from --preset).")]
+Dropout = Annotated[float, num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout on embeddings, between layers and before the output.")]
+BatchSize = Annotated[int, num("--batch-size", kind=int, lo=1, help="Parallel streams per batch.")]
+SeqLen = Annotated[int, num("--seq-len", kind=int, lo=1, help="Tokens per truncated-BPTT segment.")]
+
+
+def typed_flags(start: dict, *fields: dict) -> dict:
+    """Of the model and data ``fields`` (name -> value), those whose flags the user typed: the
+    ``given`` names that ``lstm train`` hands on in ``start`` (removed from it), with ``--preset``
+    standing for the sizes it sets. The task checks them against --init/--resume weights."""
+    given = set(start.pop("given", set()))
+    if "preset" in given:
+        given |= {"embed", "hidden", "layers"}
+    return {k: v for d in fields for k, v in d.items() if k in given}
+
 
 def parse_duration(text: Optional[str]) -> Optional[float]:
     """'90' or '90s' -> 90.0, '30m' -> 1800.0, '2h' -> 7200.0."""

@@ -123,6 +123,5 @@ def train(
                  dec_layers=dec_layers, dropout=dropout, max_len=max_len)
     data_cfg = task.TranslateData(vocab_size=vocab_size, batch_tokens=batch_tokens, val_fraction=val_fraction,
                                   label_smoothing=label_smoothing)
-    given = start.pop("given", set())
-    typed = {k: v for k, v in {**model, **vars(data_cfg)}.items() if k in given}
+    typed = o.typed_flags(start, model, vars(data_cfg))
     task.train(data, src, tgt, val_data, output, cfg, data_cfg, model, given=typed, **start)

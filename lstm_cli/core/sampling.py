@@ -118,7 +118,7 @@ class LSTMStream:
         self.logits += self.b_out
         return self.logits
 
-    def feed(self, ids) -> "np.ndarray":
+    def feed(self, ids):
         """Read the tokens ``ids`` (at least one); returns the logits after the last."""
         for idx in ids:
             logits = self.step(int(idx))

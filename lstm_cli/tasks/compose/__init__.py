@@ -14,7 +14,6 @@ priming with a piece, sampling until the length in beats is reached, writing a v
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -100,9 +99,9 @@ class ComposeJob(TextJob):
     task = "compose"
 
     def sample(self, model, random_seed: int) -> SampleFile:
-        midi, n = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
-                                texts=(f"training sample, seed {random_seed}",))
-        return SampleFile(".mid", midi, caption=f"{n} notes, 12 s")
+        midi, notes = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
+                                    texts=(f"training sample, seed {random_seed}",))
+        return SampleFile(".mid", midi, caption=f"{len(notes)} notes, 12 s")
 
 
 # Model flags that may change when fine-tuning from --init weights.
@@ -169,9 +168,9 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
                   temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
-                  program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, int]:
+                  program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, list]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
-    quarter notes per minute; returns its bytes and its number of notes. Pitches outside the
+    quarter notes per minute; returns its bytes and its notes. Pitches outside the
     model's range are never sampled; every note ends by the end."""
     import numpy as np
 
@@ -218,13 +217,14 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
             if now >= target:
                 break
     notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(events) if n.start < target]
-    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), len(notes)
+    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), notes
 
 
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
             temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
-            program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, int]:
-    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued) and its notes."""
+            program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, list, float]:
+    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes, and
+    where the primer ends (in beats; 0 without one)."""
     from lstm_cli.core import registry
 
     ckpt = registry.load(model, "compose")
@@ -237,6 +237,7 @@ def compose(model: str | None, seconds: float, primer: bytes | None = None, prim
             raise InputError(f"{primer_name} has no notes to continue (drums are left out)")
     name = model or registry.task("compose").default_model
     texts = (f"lstm compose --model {name} --random-seed {random_seed}", command) if command else ()
-    return compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo, program,
-                         random_seed, texts)
+    midi, piece = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
+                                program, random_seed, texts)
+    return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0
 
