@@ -129,7 +129,7 @@ checkpoints/en-fr.pt: $(RUNS)/en-fr.done
 	  --licence "public domain (WEB, Louis Segond 1910)" --recipe "make checkpoints/en-fr.pt"
 
 # Bach chorales: 282 for training (in all 12 keys), 35 whole chorales for validation, 35 for test.
-BACH_TIME ?= 40m
+BACH_TIME ?= 75m
 BACH_THREADS ?= 2
 $(RUNS)/bach.done: $(DATA)/bach/.done
 	LSTM_THREADS=$(BACH_THREADS) $(LSTM) train compose --data $(DATA)/bach/train --val-data $(DATA)/bach/val \
