@@ -5,6 +5,7 @@
 #   make bench         speed benchmarks (ratios against baselines measured in the same run)
 #   make bench-tinyshakespeare   the public char-level benchmark (BUDGET of training time)
 #   make tune-dynamic  dynamic evaluation's learning rate for it, on plays it lacks
+#   make audio-tools   install fluidsynth and a GM soundfont (Debian) for lstm compose --wav
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,7 +21,7 @@ BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1
 
-.PHONY: setup demo test checkpoints bench bench-tinyshakespeare tune-dynamic clean
+.PHONY: setup demo test checkpoints bench bench-tinyshakespeare tune-dynamic audio-tools clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +40,12 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Optional: lstm compose --wav renders audio through these (nothing else needs them).
+audio-tools:
+	@command -v fluidsynth >/dev/null && [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] && echo "fluidsynth and TimGM6mb.sf2 are installed" || \
+	  { command -v apt-get >/dev/null || { echo "audio-tools: install fluidsynth and a General MIDI .sf2 with your package manager"; exit 1; }; \
+	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends fluidsynth timgm6mb-soundfont; }
 
 # ---------------------------------------------------------------- data (PyPI packages, see DATA.md)
 

@@ -183,3 +183,39 @@ def test_pianoroll_picture(scale_model, tmp_path):
     blocked.write_text("x")
     r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o2.mid", "--pianoroll", blocked / "r.png")
     assert r.returncode == ExitCode.USAGE and not (tmp_path / "o2.mid").exists()
+
+
+def _has_synth() -> bool:
+    from lstm_cli.core.errors import MissingToolError
+    from lstm_cli.render import audio
+
+    try:
+        audio.synthesizer()
+        return True
+    except MissingToolError:
+        return False
+
+
+@pytest.mark.skipif(not _has_synth(), reason="no fluidsynth and GM soundfont here (make audio-tools installs them)")
+def test_wav_audio(scale_model, tmp_path):
+    import wave
+
+    out = tmp_path / "o.wav"
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", "--wav", out, "--length", 4, "--tempo", 120)
+    assert r.returncode == 0, r.stderr
+    with wave.open(str(out)) as w:
+        seconds = w.getnframes() / w.getframerate()
+        frames = w.readframes(w.getnframes())
+    assert 4 <= seconds <= 4 + 4  # the piece, then the synthesizer's release tail
+    assert any(frames[i] for i in range(0, len(frames), 97))  # sound, not silence
+
+
+def test_wav_without_a_synthesizer_is_one_line_before_any_work(scale_model, tmp_path):
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", "--wav", tmp_path / "o.wav",
+                 env={"LSTM_SOUNDFONT": str(tmp_path / "missing.sf2")})
+    assert r.returncode == ExitCode.DEVICE
+    assert r.stderr.startswith("lstm: error: LSTM_SOUNDFONT=") and "apt-get install fluidsynth" in r.stderr
+    assert "Traceback" not in r.stderr and not list(tmp_path.iterdir())
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", "--wav", tmp_path / "o.wav",
+                 env={"PATH": str(tmp_path)})
+    assert r.returncode == ExitCode.DEVICE and "fluidsynth program" in r.stderr and not list(tmp_path.iterdir())

@@ -30,6 +30,7 @@ def command(
     program: Annotated[int, o.num("--program", kind=int, lo=0, hi=127, help="General MIDI instrument (0: piano, 19: church organ, 52: choir).")] = 0,
     random_seed: o.RandomSeed = None,
     pianoroll: Annotated[Optional[str], typer.Option("--pianoroll", help="Also draw the piece as a piano roll PNG here.")] = None,
+    wav: Annotated[Optional[str], typer.Option("--wav", help="Also render the piece as audio here (needs fluidsynth and a GM soundfont).")] = None,
 ):
     """Compose music event by event and write it as MIDI (default model: bach)."""
     from lstm_cli.core.errors import InputError
@@ -39,6 +40,12 @@ def command(
     check_output(output, "--output", dash=True)
     if pianoroll is not None:
         check_output(pianoroll, "--pianoroll")
+    synth = None
+    if wav is not None:
+        from lstm_cli.render import audio
+
+        check_output(wav, "--wav")
+        synth = audio.synthesizer()
     data, name = None, None
     if primer is not None:
         name = "stdin" if primer == "-" else primer
@@ -54,6 +61,9 @@ def command(
 
         draw(notes, pianoroll, primer_beats=primer_beats)
         print(f"lstm: piano roll drawn to {pianoroll}", file=sys.stderr)
+    if synth is not None:
+        audio.render_wav(midi, wav, synth)
+        print(f"lstm: audio rendered to {wav}", file=sys.stderr)
     if output != "-":
         print(f"lstm: {len(notes)} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 

@@ -20,7 +20,7 @@ class ExitCode(IntEnum):
     BAD_CHECKPOINT = 4  # checkpoint unreadable, unsafe, foreign, of another task, newer format, sha256 mismatch
     UNKNOWN_MODEL = 5  # no shipped model of that name and no such file
     DIVERGED = 6  # training stopped on NaN or exploding loss (last good checkpoint kept)
-    DEVICE = 7  # --device cuda without a usable GPU
+    DEVICE = 7  # the machine lacks what was asked: --device cuda without a GPU, --wav without fluidsynth
     INTERRUPTED = 130  # SIGINT (Ctrl-C): training saved its state first
     TERMINATED = 143  # SIGTERM: training saved its state first
 
@@ -57,6 +57,12 @@ class DivergedError(LstmError):
 
 
 class DeviceError(LstmError):
+    code = ExitCode.DEVICE
+
+
+class MissingToolError(LstmError):
+    """An optional program the user asked for (fluidsynth for ``--wav``) is not installed."""
+
     code = ExitCode.DEVICE
 
 
