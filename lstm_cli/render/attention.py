@@ -35,3 +35,32 @@ def heatmap(src: list[str], tgt: list[str], att: list[list[float]], path: str) -
     d.rectangle([left - 1, top - 1, left + cell * len(src_pieces), top + cell * len(tgt)], outline="gray")
     render.save_png(img, path)
 
+
+
+def image_grid(image, words: list[str], maps: list[list[float]], path: str, cell: int = 128) -> None:
+    """Where a captioner looked (Xu et al. 2015, fig. 2): the image once per generated word, lit
+    where that word's attention weights (a square grid of them) are high and dimmed elsewhere,
+    the word underneath. ``image``: uint8 tensor (3, S, S). Written atomically as PNG."""
+    from PIL import Image, ImageDraw
+
+    font = render.font(14)
+    pic = Image.frombytes("RGB", (image.shape[2], image.shape[1]), image.permute(1, 2, 0).contiguous().numpy().tobytes())
+    pic = pic.resize((cell, cell), Image.NEAREST)
+    cols = min(len(words) + 1, 6)
+    rows = -(-(len(words) + 1) // cols)
+    label = 22
+    img = Image.new("RGB", (cols * (cell + 6) + 6, rows * (cell + label + 6) + 6), "white")
+    d = ImageDraw.Draw(img)
+    for k, (word, weights) in enumerate([("(image)", None)] + list(zip(words, maps))):
+        x, y = 6 + (k % cols) * (cell + 6), 6 + (k // cols) * (cell + label + 6)
+        shown = pic
+        if weights is not None:
+            side = round(len(weights) ** 0.5)
+            top = max(weights) or 1.0
+            light = Image.frombytes("L", (side, side), bytes(int(255 * min(w / top, 1.0)) for w in weights))
+            light = light.resize((cell, cell), Image.BILINEAR).point(lambda v: 60 + v * 195 // 255)
+            shown = Image.composite(pic, Image.new("RGB", (cell, cell), "black"), light)
+        img.paste(shown, (x, y))
+        text = render.printable(word, font)
+        d.text((x + (cell - d.textlength(text, font=font)) / 2, y + cell + 3), text, fill="black", font=font)
+    render.save_png(img, path)

@@ -1,0 +1,277 @@
+"""Image captioning: a CNN encoder and an attending LSTM decoder (Show, Attend and Tell; the model
+and its equations are in :mod:`.model`) write a sentence about a picture.
+
+What is special to this task: reading images with their captions (:mod:`.data`), a word
+vocabulary, batches of (image, caption) pairs, the encoder's own learning rate (through the
+trainer's parameter groups), decoding through the shared greedy and beam search
+(``core/sampling.py``), and the scores: exact match, BLEU-4 and, for the generated scenes of the
+shipped ``shapes`` model (:mod:`.shapes`), accuracy per attribute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from lstm_cli.core import sampling
+from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.task import Job
+from lstm_cli.tasks.caption import data as D
+from lstm_cli.tasks.caption.model import CaptionConfig, CaptionNet, build_model
+
+__all__ = ["build_model", "train", "evaluate", "Captioner", "load_captioner"]
+
+
+@dataclass
+class CaptionData:
+    batch_size: int = 64  # (image, caption) pairs per step
+    vocab_size: int = 5000  # words kept, specials included
+    min_count: int = 1  # a word seen fewer times is <unk>
+    val_fraction: float = 0.05  # images held out when no --val-data
+    encoder_lr_scale: float = 1.0  # the CNN's learning rate, relative to the decoder's
+
+
+def load_images(items, size: int, log=print, what: str = "--data"):
+    """uint8 images (N, 3, size, size) and their captions; an unreadable image is skipped with a
+    warning line."""
+    images, captions, bad = [], [], 0
+    for path, caps in items:
+        try:
+            images.append(D.load_image(path, size))
+        except InputError as e:
+            log(f"lstm: warning: skipping {e.message}")
+            bad += 1
+            continue
+        captions.append(caps)
+    if not images:
+        raise InputError(f"{what}: no readable image ({bad} unreadable)")
+    log(f"{what}: {len(images):,} images, {sum(map(len, captions)):,} captions"
+        + (f" ({bad} image(s) skipped)" if bad else ""))
+    return torch.stack(images), captions
+
+
+def pairs_of(captions: list[list[str]], index: dict[str, int], max_len: int) -> list[tuple[int, list[int]]]:
+    return [(i, D.encode(index, c, max_len)) for i, cs in enumerate(captions) for c in cs]
+
+
+def pad_batch(images: torch.Tensor, pairs, device=None):
+    """-> images (B, 3, S, S), words in (B, T) starting with BOS, words out (B, T) ending in EOS."""
+    T = max(len(ids) for _, ids in pairs)
+    w_in = torch.full((len(pairs), T), D.PAD, dtype=torch.long)
+    w_out = torch.full((len(pairs), T), D.PAD, dtype=torch.long)
+    for b, (_, ids) in enumerate(pairs):
+        w_in[b, 0], w_in[b, 1: len(ids)] = D.BOS, torch.tensor(ids[:-1], dtype=torch.long)
+        w_out[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    imgs = images[torch.tensor([i for i, _ in pairs])]
+    return imgs.to(device), w_in.to(device), w_out.to(device)
+
+
+@torch.no_grad()
+def loss_on(model: CaptionNet, images, pairs, bf16: bool = False, batch: int = 128) -> float:
+    """Mean nats per word (EOS included) under teacher forcing."""
+    model.eval()
+    dev = next(model.parameters()).device
+    total, count = 0.0, 0
+    for k in range(0, len(pairs), batch):
+        imgs, w_in, w_out = pad_batch(images, pairs[k: k + batch], dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(imgs, w_in)
+        total += F.cross_entropy(logits.float().flatten(0, 1), w_out.flatten(), ignore_index=D.PAD,
+                                 reduction="sum").item()
+        count += int((w_out != D.PAD).sum())
+    return total / max(count, 1)
+
+
+class CaptionJob(Job):
+    """What the trainer drives for captioning (core/task.py): no state carried across batches."""
+
+    task = "caption"
+
+    def __init__(self, model: CaptionNet, vocab: list[str], images, pairs, val_images, val_pairs,
+                 data: CaptionData, random_seed: int, note: str = ""):
+        self.model, self.vocab, self.data, self.data_note = model, vocab, data, note
+        self.config = asdict(model.cfg)
+        self.images, self.pairs, self.val_images, self.val_pairs = images, pairs, val_images, val_pairs
+        h = hashlib.sha256("\n".join(vocab).encode())
+        h.update(images.numpy().tobytes()[:: 997])
+        h.update(repr(pairs).encode())
+        self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
+        self.seed, self.rank, self.world = random_seed, 0, 1
+        self.steps_per_epoch = max(len(pairs) // data.batch_size, 1)
+        self._epoch, self._order = -1, None
+
+    def shard(self, rank: int, world: int) -> None:
+        if self.data.batch_size < world:
+            raise UsageError(f"--batch-size {self.data.batch_size} is smaller than {world} processes")
+        self.rank, self.world = rank, world
+
+    def _batch(self, step: int):
+        epoch, k = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
+            self._order, self._epoch = torch.randperm(len(self.pairs), generator=g).tolist(), epoch
+        idx = self._order[k * self.data.batch_size: (k + 1) * self.data.batch_size] or self._order[: self.data.batch_size]
+        return [self.pairs[i] for i in idx[self.rank:: self.world]]
+
+    def loss(self, model, step: int, carry):
+        dev = next(model.parameters()).device
+        imgs, w_in, w_out = pad_batch(self.images, self._batch(step), dev)
+        logits = model(imgs, w_in)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), w_out.flatten(), ignore_index=D.PAD)
+        return loss, int((w_out != D.PAD).sum()), None
+
+    def held_out_loss(self, model, bf16: bool) -> float | None:
+        return loss_on(model, self.val_images, self.val_pairs, bf16) if self.val_pairs else None
+
+    def sample(self, model, random_seed: int) -> str:
+        if not self.val_pairs:
+            return ""
+        shown = sorted({i for i, _ in self.val_pairs})[:3]
+        hyps = Captioner(model, self.vocab).caption(self.val_images[shown], beam=1)
+        refs = {i: D.detokenize([self.vocab[w] for w in ids[:-1]]) for i, ids in reversed(self.val_pairs)}
+        return "\n".join(f"{h[0].text}\n  (reference: {refs[i]})" for i, h in zip(shown, hyps))
+
+    def param_groups(self, model) -> list[dict]:
+        enc = list(model.encoder.parameters())
+        ids = {id(p) for p in enc}
+        return [{"params": enc, "lr_scale": self.data.encoder_lr_scale},
+                {"params": [p for p in model.parameters() if id(p) not in ids]}]
+
+
+# Model flags that may change when fine-tuning from --init weights; the sizes may not.
+TUNABLE = ("dropout",)
+
+
+def train(data: str, val_data: str | None, out: str, cfg, data_cfg: CaptionData, model_cfg: dict,
+          given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train caption``: a folder of images with their captions (see :func:`data.read_captioned`)."""
+    from lstm_cli.core.task import train_task
+
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    items = D.read_captioned(data)
+    val_items = D.read_captioned(val_data) if val_data else None
+
+    def make(start: dict | None, data_cfg: CaptionData, cfg) -> CaptionJob:
+        size = (start["config"] if start else model_cfg).get("image_size", CaptionConfig.image_size)
+        images, captions = load_images(items, size, log)
+        if val_items is not None:
+            val_images, val_captions = load_images(val_items, size, log, what="--val-data")
+        else:  # the last images, with all their captions
+            n_val = int(len(captions) * data_cfg.val_fraction) if len(captions) >= 20 else 0
+            cut = len(captions) - n_val
+            images, val_images = images[:cut], images[cut:]
+            captions, val_captions = captions[:cut], captions[cut:]
+        if start is not None:
+            model, vocab = build_model(start["config"]), list(start["vocab"])
+            model.load_state_dict(start["state_dict"])
+        else:
+            vocab = D.build_vocab([c for cs in captions for c in cs], data_cfg.vocab_size, data_cfg.min_count)
+            model = CaptionNet(CaptionConfig(vocab_size=len(vocab), **model_cfg))
+        index = {w: i for i, w in enumerate(vocab)}
+        pairs = pairs_of(captions, index, model.cfg.max_len)
+        val_pairs = pairs_of(val_captions, index, model.cfg.max_len)
+        log(f"training on {len(captions):,} images ({len(pairs):,} captions), validating on "
+            f"{len(val_captions):,}; vocabulary {len(vocab):,} words")
+        if len(pairs) < data_cfg.batch_size:
+            log(f"lstm: warning: only {len(pairs)} captions, fewer than one batch of {data_cfg.batch_size}")
+        return CaptionJob(model, vocab, images, pairs, val_images, val_pairs, data_cfg, cfg.random_seed, data)
+
+    return train_task("caption", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume,
+                      threads=threads)
+
+
+# ---------------------------------------------------------------- decoding
+
+
+@dataclass
+class Hypothesis:
+    text: str
+    score: float  # log-probability / length penalty
+    words: list[str]  # as generated, </s> included
+    attention: list[list[float]] | None = None  # per word, the L grid weights
+
+
+class Captioner:
+    def __init__(self, model: CaptionNet, vocab: list[str], device=None):
+        self.model, self.vocab = model.eval(), vocab
+        self.device = device or next(model.parameters()).device
+
+    @torch.no_grad()
+    def caption(self, images: torch.Tensor, beam: int = 3, n_best: int = 1, alpha: float = 0.0,
+                attention: bool = False) -> list[list[Hypothesis]]:
+        """Captions for uint8 ``images`` (B, 3, S, S): greedy at ``beam`` 1, else beam search."""
+        model, k = self.model, max(beam, 1)
+        a, keys, state = model.encode(images.to(self.device))
+        if k > 1:  # each image's features and state, once per beam
+            a, keys = a.repeat_interleave(k, 0), keys.repeat_interleave(k, 0)
+            state = sampling.map_state(lambda t: t.repeat_interleave(k, 0), state)
+
+        def step(y, state):
+            logits, state, alpha_t = model.step(y, state, a, keys)
+            return logits.float().log_softmax(-1), state, alpha_t
+
+        common = dict(max_steps=model.cfg.max_len + 1, bos=D.BOS, eos=D.EOS, pad=D.PAD, alpha=alpha,
+                      keep_extra=attention)
+        hyps = (sampling.greedy(step, state, images.shape[0], **common) if k == 1 else
+                sampling.beam_search(step, state, images.shape[0], k, n_best=n_best, **common))
+        return [[Hypothesis(D.detokenize([self.vocab[i] for i in ids if i > D.EOS]), score,
+                            [self.vocab[i] for i in ids], att) for ids, score, att in h] for h in hyps]
+
+
+def load_captioner(model: str | None, device: str = "auto") -> Captioner:
+    from lstm_cli.core import registry
+    from lstm_cli.core.runtime import pick_device, set_threads
+
+    set_threads(0)
+    ckpt = registry.load(model, "caption")
+    net = build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    dev = pick_device(device)
+    return Captioner(net.to(dev), list(ckpt["vocab"]), dev)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def collapsed(hyps: list[str], refs: list[list[str]]) -> str | None:
+    """A warning when one caption is given to many images whose references differ (the classic
+    collapse of a captioner to its commonest sentence), else None."""
+    top, n = Counter(hyps).most_common(1)[0]
+    if n > max(5, 0.1 * len(hyps)) and len({rs[0] for rs in refs}) > 2 * len(set(hyps)):
+        return f"{n} of {len(hyps)} images got the same caption ({top!r}): the model may have collapsed"
+    return None
+
+
+def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 3) -> dict:
+    """``lstm eval``: exact match (the caption equals one of the references, word for word),
+    BLEU-4 (sacrebleu, all references) and, when every reference is a ``shapes`` caption, accuracy
+    per attribute (:func:`shapes.attribute_scores`). Warns when many images get one caption."""
+    import sacrebleu
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks.caption import shapes
+
+    cap = load_captioner(model, device)
+    images, refs = load_images(D.read_captioned(data), cap.model.cfg.image_size,
+                               log=lambda m: print(m, file=sys.stderr))
+    hyps = []
+    for k in range(0, len(images), 64):
+        hyps += [h[0].text for h in cap.caption(images[k: k + 64], beam=beam)]
+    exact = sum(D.words(h) in [D.words(r) for r in rs] for h, rs in zip(hyps, refs))
+    most = max(len(rs) for rs in refs)
+    streams = [[rs[j] if j < len(rs) else rs[0] for rs in refs] for j in range(most)]
+    out = {"metric": "exact_match", "exact_match": round(100 * exact / len(hyps), 2),
+           "bleu4": round(sacrebleu.corpus_bleu(hyps, streams).score, 2)}
+    if all(shapes.parse(r) is not None for rs in refs for r in rs):
+        out.update(shapes.attribute_scores(hyps, [rs[0] for rs in refs]))
+    warning = collapsed(hyps, refs)
+    if warning:
+        print(f"lstm: warning: {warning}", file=sys.stderr)
+    out.update({"images": len(hyps), "beam": beam, "distinct_captions": len(set(hyps)),
+                "model": model or registry.task("caption").default_model})
+    return out
