@@ -153,7 +153,7 @@ checkpoints/bach.pt: $(RUNS)/bach.done
 
 # Generated captioned scenes: 40,000 for training; validation and "seen" test scenes use only
 # combinations training holds, every "unseen" test scene one it never shows (tasks/caption/shapes.py).
-SHAPES_TIME ?= 60m
+SHAPES_STEPS ?= 3000
 SHAPES_THREADS ?= 2
 $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 	$(BIN)/python scripts/corpora.py shapes - $(DATA)/shapes
@@ -161,7 +161,7 @@ $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 
 $(RUNS)/shapes.done: $(DATA)/shapes/.done
 	LSTM_THREADS=$(SHAPES_THREADS) $(LSTM) train caption --data $(DATA)/shapes/train --val-data $(DATA)/shapes/val \
-	  -o $(RUNS)/shapes.pt --max-time $(SHAPES_TIME) --eval-every 250 --sample-every 1000 --log-every 50 \
+	  -o $(RUNS)/shapes.pt --max-steps $(SHAPES_STEPS) --eval-every 250 --sample-every 1000 --log-every 50 \
 	  --save-every 100 $(call resume,shapes)
 	touch $@
 

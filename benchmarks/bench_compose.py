@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--held-out", default=str(ROOT / "build/data/bach/test"))
     ap.add_argument("--pieces", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--temperature", type=float, default=None, help="default: lstm compose's")
     a = ap.parse_args()
 
     import torch
@@ -109,11 +110,13 @@ def main() -> None:
     net.load_state_dict(ckpt["state_dict"])
     net.eval()
 
-    generated = [ev.read_midi(task.compose_bytes(net, ckpt["vocab"], a.seconds, random_seed=s)[0], "generated")
+    temperature = task.TEMPERATURE if a.temperature is None else a.temperature
+    generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, random_seed=s)[1]
                  for s in range(a.pieces)]
     train, held = stats(load_folder(a.train)), stats(load_folder(a.held_out))
     gen = stats(generated)
-    print(f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at default settings, against "
+    print(f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at temperature {temperature:g}"
+          f"{' (the default)' if temperature == task.TEMPERATURE else ''}, against "
           f"{len(load_folder(a.held_out))} held-out pieces; yardstick: held-out against training (margin {MARGIN})")
     print(f"   {'statistic':22s} {'generated~held-out':>19s} {'held-out~training':>18s}  verdict")
     for k in gen["hist"]:

@@ -109,8 +109,11 @@ def test_stdout_stdin_and_the_seed(scale_model, tmp_path):
 
 def test_training_writes_midi_samples(scale_model):
     samples = sorted((scale_model.parent / "scale.samples").iterdir())
-    assert [p.name for p in samples] == ["step-000150.mid", "step-000300.mid"]
-    assert notes_of(samples[-1].read_bytes())
+    assert [p.name for p in samples] == ["step-000150.mid", "step-000150.png", "step-000300.mid", "step-000300.png"]
+    assert notes_of(samples[-2].read_bytes())
+    from PIL import Image
+
+    assert Image.open(samples[-1]).width > 100  # its piano roll
 
 
 def test_eval_per_event_and_per_quarter_note(scale_model, scales):
@@ -219,3 +222,12 @@ def test_wav_without_a_synthesizer_is_one_line_before_any_work(scale_model, tmp_
     r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", "--wav", tmp_path / "o.wav",
                  env={"PATH": str(tmp_path)})
     assert r.returncode == ExitCode.DEVICE and "fluidsynth program" in r.stderr and not list(tmp_path.iterdir())
+
+
+def test_cli_default_temperature_is_the_benchmarked_one():
+    import inspect
+
+    from lstm_cli.cli import compose as cli
+    from lstm_cli.tasks import compose as task
+
+    assert inspect.signature(cli.command).parameters["temperature"].default == task.TEMPERATURE

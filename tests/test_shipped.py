@@ -99,11 +99,35 @@ def test_shakespeare_reads_like_a_play():
     assert len(speakers) >= 3, r.stdout
 
 
+def test_golden_piece():
+    """The default compose model at a fixed seed: the notes (pitch, velocity, start, end in beats)
+    are pinned, not the bytes; the piece is valid and as long as asked."""
+    import json
+
+    from lstm_cli.tasks.compose import events as ev
+
+    r = run_lstm("compose", "-o", "-", "--length", "20", "--random-seed", "1", "--tempo", "90", input=b"")
+    assert r.returncode == 0, r.stderr
+    notes = ev.read_midi(r.stdout, "golden.mid")
+    got = [[n.pitch, n.velocity, round(n.start, 4), round(n.end, 4)] for n in notes]
+    path = GOLDEN / "bach.notes.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got) + "\n")
+    assert got == json.loads(path.read_text())
+    assert 20 * 90 / 60 - 4 <= max(n.end for n in notes) <= 20 * 90 / 60  # within one bar of 20 s
+
+
 def test_held_out_metrics_recorded():
     for name, e in registry.manifest().items():
         if e["task"] == "text":
             assert e["metric"]["name"] == "nats_per_char"
             assert 0.5 < e["metric"]["value"] < 2.0, (name, e["metric"])
+        elif e["task"] == "compose":
+            assert e["metric"]["name"] == "nats_per_event" and 0.2 < e["metric"]["value"] < 2.0, (name, e["metric"])
+            assert "nats_per_quarter_note" in e["metric"]["details"]
+        elif e["task"] == "caption":
+            assert e["metric"]["name"] == "exact_match" and 0 <= e["metric"]["value"] <= 100, (name, e["metric"])
+            assert {"bleu4", "colour_accuracy", "relation_accuracy"} <= set(e["metric"]["details"])
         else:
             assert e["metric"]["name"] == "bleu" and 0 < e["metric"]["value"] <= 100, (name, e["metric"])
             assert "chrf" in e["metric"]["details"] and "bleu_greedy" in e["metric"]["details"]

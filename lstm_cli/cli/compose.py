@@ -65,7 +65,9 @@ def command(
         audio.render_wav(midi, wav, synth)
         print(f"lstm: audio rendered to {wav}", file=sys.stderr)
     if output != "-":
-        print(f"lstm: {len(notes)} notes, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
+        new = sum(n.start >= primer_beats for n in notes)
+        made = f"{len(notes)} notes" if primer is None else f"{len(notes) - new} notes of primer, then {new} new"
+        print(f"lstm: {made}, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
 
 def train(

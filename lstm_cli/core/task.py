@@ -26,12 +26,14 @@ from lstm_cli.core.errors import UsageError
 @dataclass
 class SampleFile:
     """What :meth:`Job.sample` returns when a sample is a file (a MIDI, a PNG), not text: the
-    trainer writes ``data`` atomically to ``OUT.samples/step-NNNNNN<suffix>`` and shows the path
-    and ``caption``."""
+    trainer writes ``data`` atomically to ``OUT.samples/step-NNNNNN<suffix>`` (and each of
+    ``extra``, suffix -> bytes, beside it: a piano roll of the MIDI) and shows the paths and
+    ``caption``."""
 
     suffix: str  # ".mid", ".png", ...
     data: bytes
     caption: str = ""
+    extra: dict = dataclasses.field(default_factory=dict)
 
 
 class Job:

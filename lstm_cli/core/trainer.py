@@ -378,10 +378,14 @@ def _show_sample(ui, out: Path, step: int, sample) -> None:
     from lstm_cli.core.task import SampleFile
 
     if isinstance(sample, SampleFile):
-        path = out.with_name(out.stem + ".samples") / f"step-{step:06d}{sample.suffix}"
-        with atomic_open(path, "wb") as f:
-            f.write(sample.data)
-        ui.sample(step, f"{sample.caption}\n-> {path}" if sample.caption else f"-> {path}")
+        stem = out.with_name(out.stem + ".samples") / f"step-{step:06d}"
+        paths = []
+        for suffix, data in {sample.suffix: sample.data, **sample.extra}.items():
+            paths.append(stem.with_name(stem.name + suffix))
+            with atomic_open(paths[-1], "wb") as f:
+                f.write(data)
+        shown = "\n".join(f"-> {p}" for p in paths)
+        ui.sample(step, f"{sample.caption}\n{shown}" if sample.caption else shown)
     elif sample:
         ui.sample(step, sample)
 

@@ -8,8 +8,21 @@ from lstm_cli import render
 NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
 
-def pianoroll(notes, path: str, primer_beats: float = 0.0, px_per_beat: int = 24, px_per_pitch: int = 6) -> None:
+def pianoroll(notes, path: str, primer_beats: float = 0.0) -> None:
     """Draw ``notes`` (tasks/compose/events.Note, times in beats) to a PNG at ``path``, atomically."""
+    render.save_png(picture(notes, primer_beats), path)
+
+
+def png_bytes(notes, primer_beats: float = 0.0) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    picture(notes, primer_beats).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def picture(notes, primer_beats: float = 0.0, px_per_beat: int = 24, px_per_pitch: int = 6):
+    """The piano roll as a pillow image."""
     from PIL import Image, ImageDraw
 
     lo = min((n.pitch for n in notes), default=60) - 2
@@ -36,4 +49,4 @@ def pianoroll(notes, path: str, primer_beats: float = 0.0, px_per_beat: int = 24
         shade = int(200 - 160 * n.velocity / 127)
         colour = (shade, shade, shade) if n.start < primer_beats else (shade // 3, shade // 2, 255 - shade // 2)
         d.rectangle([x0, y, max(x1, x0 + 1), y + px_per_pitch - 2], fill=colour)
-    render.save_png(img, path)
+    return img

@@ -25,6 +25,7 @@ from lstm_cli.tasks.text import CharLSTM, TextConfig, TextData, TextJob, build_m
 
 __all__ = ["build_model", "train", "evaluate", "compose"]
 
+TEMPERATURE = 1.0  # lstm compose's default (benchmarks/bench_compose.py measures at it)
 SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between pieces
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -99,9 +100,11 @@ class ComposeJob(TextJob):
     task = "compose"
 
     def sample(self, model, random_seed: int) -> SampleFile:
+        from lstm_cli.render.pianoroll import png_bytes
+
         midi, notes = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
                                     texts=(f"training sample, seed {random_seed}",))
-        return SampleFile(".mid", midi, caption=f"{len(notes)} notes, 12 s")
+        return SampleFile(".mid", midi, caption=f"{len(notes)} notes, 12 s", extra={".png": png_bytes(notes)})
 
 
 # Model flags that may change when fine-tuning from --init weights.
@@ -167,7 +170,7 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
 
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
-                  temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+                  temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
                   program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, list]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
     quarter notes per minute; returns its bytes and its notes. Pitches outside the
@@ -221,7 +224,7 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
 
 
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
-            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+            temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
             program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, list, float]:
     """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes, and
     where the primer ends (in beats; 0 without one)."""
