@@ -23,7 +23,9 @@ def evaluate(
     **options,
 ):
     """Print held-out metrics (text: nats/char and bits/char; translate: BLEU and chrF of beam 5
-    and greedy decoding on a source<TAB>reference TSV).
+    and greedy decoding on a source<TAB>reference TSV; compose: nats per event and per quarter
+    note on a folder of MIDI files; caption: exact match, BLEU-4 and, on generated shapes, accuracy
+    per attribute, on a folder of images with captions.tsv or captions.json).
 
     With --dynamic-lr, a text model learns from the text while it reads it (Krause et al. 2018):
     each segment is scored first, then the model takes one gradient step on it, so every
