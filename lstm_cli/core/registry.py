@@ -40,6 +40,8 @@ TASKS: dict[str, Task] = {
                     "Music event by event (MIDI files in, MIDI out), Performance RNN's encoding in beats."),
     "caption": Task("lstm_cli.tasks.caption", "lstm_cli.cli.caption", "shapes",
                     "A CNN encoder and an attending LSTM decoder describe images (Show, Attend and Tell)."),
+    "write": Task("lstm_cli.tasks.write", "lstm_cli.cli.write", "hershey",
+                  "Handwriting synthesis (Graves 2013): pen strokes from text, through a soft window over the letters."),
 }
 PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
 

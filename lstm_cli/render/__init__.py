@@ -1,5 +1,6 @@
-"""Pictures (pillow): attention heatmaps (``attention.py``), and in time handwriting strokes and
-training curves. This file holds what they share: a font that can write the labels, atomic PNGs."""
+"""Pictures (pillow): attention (``attention.py``), piano rolls (``pianoroll.py``), handwriting
+(``strokes.py``); and audio (``audio.py``). This file holds what the pictures share: a font that
+can write the labels, PNG bytes, atomic PNG files."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def printable(text: str, f) -> str:
         plain = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode("ascii")
         out.append(c if ord(c) < 128 else plain or "?")
     return "".join(out)
+
+
+def png_bytes(img) -> bytes:
+    """A pillow image as PNG file bytes (a training sample the trainer writes, say)."""
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def save_png(img, path: str) -> None:

@@ -14,11 +14,7 @@ def pianoroll(notes, path: str, primer_beats: float = 0.0) -> None:
 
 
 def png_bytes(notes, primer_beats: float = 0.0) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    picture(notes, primer_beats).save(buf, format="PNG")
-    return buf.getvalue()
+    return render.png_bytes(picture(notes, primer_beats))
 
 
 def picture(notes, primer_beats: float = 0.0, px_per_beat: int = 24, px_per_pitch: int = 6):

@@ -1,0 +1,282 @@
+"""Handwriting synthesis (Graves 2013, section 5): text in, pen strokes out. The model and its
+equations are in :mod:`.model`; reading strokes and the offset encoding in :mod:`.strokes`; the
+synthetic Hershey-font handwriting of the shipped model in :mod:`.hershey`.
+
+What is special to this task: whole samples (no state carried between batches) in batches of
+similar length with a mask, a loss that goes negative (a density), file samples (the writing and
+the window's alignment as PNGs), and writing: sampling with a bias, Graves' stop rule, priming
+with a sample of someone's writing for its style.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+
+import torch
+
+from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.task import Job, SampleFile
+from lstm_cli.tasks.write import strokes as S
+from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixture, nll
+
+__all__ = ["build_model", "train", "evaluate", "write"]
+
+STYLES = 8  # held-out samples kept in the checkpoint for --style N
+
+
+@dataclass
+class WriteData:
+    batch_size: int = 32  # samples per step
+    val_fraction: float = 0.05
+
+
+def alphabet_of(texts: list[str]) -> str:
+    return "".join(sorted({c for t in texts for c in t}))
+
+
+def encode_text(alphabet: str, text: str) -> list[int]:
+    """Character ids, 0 for a character outside ``alphabet``."""
+    index = {c: i + 1 for i, c in enumerate(alphabet)}
+    return [index.get(c, 0) for c in text]
+
+
+def scale_of(samples) -> list[float]:
+    """The standard deviation of dx and dy over the samples' moves (pen-up jumps included)."""
+    n = sx = sy = sxx = syy = 0.0
+    for _, st in samples:
+        for dx, dy, _ in S.to_offsets(st):
+            n, sx, sy, sxx, syy = n + 1, sx + dx, sy + dy, sxx + dx * dx, syy + dy * dy
+    return [math.sqrt(max(sxx / n - (sx / n) ** 2, 1e-12)), math.sqrt(max(syy / n - (sy / n) ** 2, 1e-12))]
+
+
+def tensors(samples, cfg: WriteConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each sample as (text ids (U,), normalised offsets (T, 3))."""
+    out = []
+    for text, st in samples:
+        off = torch.tensor(S.to_offsets(st), dtype=torch.float32)
+        off[:, 0] /= cfg.scale[0]
+        off[:, 1] /= cfg.scale[1]
+        out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off))
+    return out
+
+
+def pad(batch, device=None):
+    """-> inputs x (B, T-1, 3), targets (B, T-1, 3) (the next point), point mask (B, T-1),
+    text (B, U), text mask (B, U)."""
+    B = len(batch)
+    T = max(o.shape[0] for _, o in batch)
+    U = max(t.shape[0] for t, _ in batch)
+    seq = torch.zeros(B, T, 3)
+    pm = torch.zeros(B, T - 1)
+    text = torch.zeros(B, U, dtype=torch.long)
+    tm = torch.zeros(B, U, dtype=torch.bool)
+    for b, (t, o) in enumerate(batch):
+        seq[b, : o.shape[0]] = o
+        pm[b, : o.shape[0] - 1] = 1
+        text[b, : t.shape[0]] = t
+        tm[b, : t.shape[0]] = True
+    return [v.to(device) for v in (seq[:, :-1], seq[:, 1:], pm, text, tm)]
+
+
+def make_batches(items, batch_size: int) -> list[list[int]]:
+    """Indices grouped by similar length (sorted, then cut): little padding."""
+    order = sorted(range(len(items)), key=lambda i: items[i][1].shape[0])
+    return [order[k: k + batch_size] for k in range(0, len(order), batch_size)]
+
+
+@torch.no_grad()
+def loss_on(model: WriteNet, items) -> float:
+    """Mean negative log-likelihood per pen point (nats; negative is possible: a density)."""
+    model.eval()
+    dev = next(model.parameters()).device
+    total = count = 0.0
+    for idx in make_batches(items, 64):
+        x, y, pm, text, tm = pad([items[i] for i in idx], dev)
+        out, _, _ = model(x, text, tm)
+        total += float(nll(out, y, pm, model.cfg.mixture)) * float(pm.sum())
+        count += float(pm.sum())
+    return total / max(count, 1)
+
+
+class WriteJob(Job):
+    """What the trainer drives for handwriting (core/task.py): no state carried across batches."""
+
+    task = "write"
+
+    def __init__(self, model: WriteNet, items, val_items, styles: list, data: WriteData, random_seed: int,
+                 note: str = ""):
+        self.model, self.data, self.data_note = model, data, note
+        self.config, self.vocab = asdict(model.cfg), {"styles": styles}
+        self.items, self.val, self.styles = items, val_items, styles
+        self.batches = make_batches(items, data.batch_size)
+        h = hashlib.sha256(model.cfg.alphabet.encode())
+        for t, o in items:
+            h.update(t.numpy().tobytes())
+            h.update(o.numpy().tobytes()[::101])
+        self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
+        self.seed = random_seed
+        self._epoch, self._order = -1, None
+
+    def loss(self, model, step: int, carry):
+        epoch, k = divmod(step, len(self.batches))
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
+            self._order, self._epoch = torch.randperm(len(self.batches), generator=g).tolist(), epoch
+        dev = next(model.parameters()).device
+        x, y, pm, text, tm = pad([self.items[i] for i in self.batches[self._order[k]]], dev)
+        out, _, _ = model(x, text, tm)
+        return nll(out, y, pm, self.model.cfg.mixture), int(pm.sum()), None
+
+    def held_out_loss(self, model, bf16: bool) -> float | None:
+        return loss_on(model, self.val) if self.val else None
+
+    def sample(self, model, random_seed: int) -> SampleFile:
+        from lstm_cli.render import strokes as draw
+
+        text = (self.styles[0]["text"] if self.styles else "hello")[:40]
+        st, phi = write_strokes(model, text, bias=0.75, random_seed=random_seed)
+        return SampleFile(".png", draw.png_bytes(st), caption=f"{text!r}: {sum(map(len, st))} points",
+                          extra={".window.png": draw.window_png_bytes(phi, text)})
+
+
+# Model flags that may change when fine-tuning from --init weights; the sizes may not.
+TUNABLE = ("dropout",)
+
+
+def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: WriteData, model_cfg: dict,
+          given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train write``: stroke samples (JSON lines or IAM-OnDB), the shared trainer."""
+    from lstm_cli.core.task import train_task
+
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    samples = S.read_samples(data, log)
+    val = S.read_samples(val_data, log, what="--val-data") if val_data else None
+    if val is None:  # the last samples
+        n_val = int(len(samples) * data_cfg.val_fraction) if len(samples) >= 20 else 0
+        samples, val = samples[: len(samples) - n_val], samples[len(samples) - n_val:]
+
+    def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
+        if start is not None:
+            model = build_model(start["config"])
+            model.load_state_dict(start["state_dict"])
+            styles = start["vocab"]["styles"]
+        else:
+            model = WriteNet(WriteConfig(alphabet=alphabet_of([t for t, _ in samples]), scale=scale_of(samples),
+                                         **model_cfg))
+            styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
+        return WriteJob(model, tensors(samples, model.cfg), tensors(val, model.cfg), styles, data_cfg,
+                        cfg.random_seed, ", ".join(data))
+
+    return train_task("write", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume, threads=threads)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
+    """``lstm eval``: negative log-likelihood per pen point of held-out samples (nats)."""
+    from lstm_cli.core import registry
+    from lstm_cli.core.runtime import pick_device, set_threads
+
+    set_threads(0)
+    ckpt = registry.load(model, "write")
+    net = build_model(ckpt["config"]).to(pick_device(device))
+    net.load_state_dict(ckpt["state_dict"])
+    samples = S.read_samples([data], log=lambda m: print(m, file=sys.stderr))
+    items = tensors(samples, net.cfg)
+    return {"metric": "nats_per_point", "nats_per_point": round(loss_on(net, items), 4), "samples": len(items),
+            "points": sum(o.shape[0] for _, o in items), "model": model or registry.task("write").default_model}
+
+
+# ---------------------------------------------------------------- writing
+
+
+@torch.no_grad()
+def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: int | None = None,
+                  style: tuple[str, list] | None = None, max_points: int | None = None):
+    """Sample pen strokes for ``text``, after priming with ``style`` = (its text, its strokes) if
+    given: the network reads the style's strokes with its text first, so it goes on in that hand.
+    Stops when the window has passed the last character (phi just past the text exceeds phi on
+    every character: Graves' rule) or after ``max_points``. -> (strokes, phi rows over ``text``)."""
+    model.eval()
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(random_seed if random_seed is not None else torch.seed() % (2 ** 63))
+    prefix = style[0] + " " if style else ""
+    ids = torch.tensor([encode_text(cfg.alphabet, prefix + text)])
+    tm = torch.ones_like(ids, dtype=torch.bool)
+    x, state = torch.zeros(1, 1, 3), None
+    if style:
+        off = tensors([style], cfg)[0][1][None]  # (1, T, 3)
+        _, _, state = model(off, ids, tm)
+        x = off[:, -1:]
+    U = ids.shape[1]
+    points, phis = [], []
+    for _ in range(max_points or 40 * len(text) + 100):
+        y, phi, state = model(x, ids, tm, state)
+        e, log_pi, mx, my, lsx, lsy, rho = mixture(y[0, 0], cfg.mixture, bias)
+        j = int(torch.multinomial(log_pi.exp(), 1, generator=g))
+        z1, z2 = torch.randn(2, generator=g).tolist()
+        sx, sy, r = math.exp(float(lsx[j])), math.exp(float(lsy[j])), float(rho[j])
+        dx = float(mx[j]) + sx * z1
+        dy = float(my[j]) + sy * (r * z1 + math.sqrt(max(1 - r * r, 0.0)) * z2)
+        up = float(float(torch.rand(1, generator=g)) < float(torch.sigmoid(e)))
+        points.append((dx * cfg.scale[0], dy * cfg.scale[1], up))
+        row = phi[0, 0]
+        phis.append(row[len(prefix):].tolist())
+        x = torch.tensor([[[dx, dy, up]]])
+        if float(row[U]) > float(row[:U].max()):
+            break
+    return S.to_strokes(points), phis
+
+
+def _style(ckpt: dict, style: str | None):
+    """--style: None, a shipped example's number, or a JSON-lines stroke file (its first sample)."""
+    if style is None:
+        return None
+    styles = ckpt["vocab"].get("styles", [])
+    if style.isdigit():
+        k = int(style)
+        if not 0 <= k < len(styles):
+            raise UsageError(f"--style {k}: this model keeps styles 0 to {len(styles) - 1}")
+        return styles[k]["text"], [[tuple(p) for p in s] for s in styles[k]["strokes"]]
+    from pathlib import Path
+
+    samples = S.read_jsonl(Path(style)) if Path(style).is_file() else None
+    if not samples:
+        raise InputError(f"--style {style}: not a style number or a JSON-lines stroke file with a sample")
+    return samples[0]
+
+
+def write(model: str | None, text: str, output: str, bias: float = 0.75, style: str | None = None,
+          width: int = 800, strokes_out: str | None = None, random_seed: int | None = None) -> int:
+    """``lstm write``: ``text`` as handwriting, drawn to ``output`` (.png or .svg); the strokes as
+    JSON lines to ``strokes_out`` if given. Returns the number of pen points."""
+    from lstm_cli.core import registry
+    from lstm_cli.core.fileio import atomic_open, write_payload
+    from lstm_cli.core.runtime import set_threads
+    from lstm_cli.render import strokes as draw
+
+    set_threads(0)
+    ckpt = registry.load(model, "write")
+    net = build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    if not text.strip():
+        raise InputError("nothing to write: the text is empty")
+    unknown = sorted({c for c in text if c not in net.cfg.alphabet})
+    if unknown:
+        raise InputError(f"the model cannot write {''.join(unknown)!r}",
+                         hint=f"it knows: {net.cfg.alphabet!r}")
+    st, _ = write_strokes(net, text, bias, random_seed, _style(ckpt, style))
+    if output.lower().endswith(".svg"):
+        with atomic_open(output, "wb") as f:
+            f.write(draw.svg_text(st, width).encode())
+    else:
+        draw.png(st, output, width)
+    if strokes_out is not None:
+        row = json.dumps({"text": text, "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in st]})
+        write_payload(strokes_out, (row + "\n").encode(), what="JSON lines") if strokes_out != "-" else print(row)
+    return sum(map(len, st))

@@ -1,0 +1,181 @@
+"""lstm write: the stroke formats (JSON lines, IAM-OnDB XML), the offset encoding, the model's
+window and mixture density, a tiny model trained on a toy hand, the command and its bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from conftest import run_lstm
+from lstm_cli.core.errors import ExitCode, InputError
+from lstm_cli.tasks.write import strokes as S
+
+# ---------------------------------------------------------------- a toy hand
+
+
+def _letter(c: str, x: float, rng: random.Random) -> list[list[tuple[float, float]]]:
+    """'o' a small loop, 'l' a tall stroke, 'v' a vee; jittered."""
+    j = lambda v: v + rng.gauss(0, 0.15)  # noqa: E731
+    if c == "o":
+        return [[(j(x + 3 + 3 * math.cos(a / 8 * 2 * math.pi)), j(-3 + 3 * math.sin(a / 8 * 2 * math.pi))) for a in range(9)]]
+    if c == "l":
+        return [[(j(x + 1), j(-10)), (j(x + 1.5), j(-5)), (j(x + 2), j(0))]]
+    if c == "v":
+        return [[(j(x), j(-6)), (j(x + 2), j(0)), (j(x + 4), j(-6))]]
+    return []
+
+
+def toy_sample(text: str, rng: random.Random):
+    strokes, x = [], 0.0
+    for c in text:
+        strokes += _letter(c, x, rng)
+        x += 7 if c != " " else 5
+    return text, strokes
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    rng = random.Random(0)
+    d = tmp_path_factory.mktemp("hand")
+    words = ["lo", "vo", "ol", "lov", "vol", "olv", "lol", "ovo", "vl"]
+    for name, n in (("train", 160), ("val", 20)):
+        with open(d / f"{name}.jsonl", "w") as f:
+            for _ in range(n):
+                text, st = toy_sample(" ".join(rng.choice(words) for _ in range(rng.randint(1, 2))), rng)
+                f.write(json.dumps({"text": text, "strokes": st}) + "\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def write_model(toy_data, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from lstm_cli.cli.app import app
+
+    out = tmp_path_factory.mktemp("wm") / "hand.pt"
+    args = ["train", "write", "--data", toy_data / "train.jsonl", "--val-data", toy_data / "val.jsonl", "-o", out,
+            "--hidden", "32", "--layers", "2", "--window", "3", "--mixture", "4", "--batch-size", "16",
+            "--max-steps", "120", "--lr", "5e-3", "--warmup", "10", "--eval-every", "40", "--sample-every", "120",
+            "--log-every", "40", "--random-seed", "0"]
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+# ---------------------------------------------------------------- formats
+
+
+def test_offsets_round_trip():
+    st = [[(3.0, 4.0), (5.0, 4.5)], [(9.0, 1.0)], [(10.0, 2.0), (11.0, 2.0), (12.5, 0.0)]]
+    off = S.to_offsets(st)
+    assert off[0] == (0.0, 0.0, 0.0) and [o[2] for o in off] == [0, 1, 1, 0, 0, 1]
+    back = S.to_strokes(off)
+    assert [[(x + 3, y + 4) for x, y in s] for s in back] == st
+
+
+def test_jsonl_and_iam_readers(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "hi", "strokes": [[[0, 0], [1, 1]]]}\n\n')
+    assert S.read_jsonl(tmp_path / "a.jsonl") == [("hi", [[(0.0, 0.0), (1.0, 1.0)]])]
+    (tmp_path / "b.jsonl").write_text('{"text": "hi"}\n')
+    with pytest.raises(InputError, match=r"b.jsonl:1: not a stroke sample"):
+        S.read_jsonl(tmp_path / "b.jsonl")
+    iam = tmp_path / "iam"
+    (iam / "ascii" / "a01" / "a01-000").mkdir(parents=True)
+    (iam / "lineStrokes" / "a01" / "a01-000").mkdir(parents=True)
+    (iam / "ascii" / "a01" / "a01-000" / "a01-000u.txt").write_text(
+        "OCR:\n\nA MOVE to stop\n\nCSR:\n\nA MOVE to stop\nMr. Gaitskell\n")
+    xml = ('<?xml version="1.0"?><WhiteboardCaptureSession><StrokeSet>'
+           '<Stroke colour="black"><Point x="10" y="20" time="0"/><Point x="12" y="21" time="1"/></Stroke>'
+           '<Stroke colour="black"><Point x="15" y="20" time="2"/></Stroke></StrokeSet></WhiteboardCaptureSession>')
+    for k in (1, 2, 3):  # line 3 has no transcription
+        (iam / "lineStrokes" / "a01" / "a01-000" / f"a01-000u-0{k}.xml").write_text(xml)
+    notes = []
+    samples = S.read_samples([str(iam)], log=notes.append)
+    assert [t for t, _ in samples] == ["A MOVE to stop", "Mr. Gaitskell"]
+    assert samples[0][1] == [[(10.0, 20.0), (12.0, 21.0)], [(15.0, 20.0)]]
+    assert any("without a transcription" in n for n in notes)
+    with pytest.raises(InputError, match="no .jsonl files"):
+        S.read_samples([str(tmp_path / "iam" / "ascii")], log=notes.append)
+
+
+def test_window_moves_forward_and_state_continues():
+    import torch
+
+    from lstm_cli.tasks.write.model import WriteConfig, WriteNet, mixture, nll
+
+    torch.manual_seed(0)
+    net = WriteNet(WriteConfig(alphabet="lov ", hidden=16, layers=3, window=2, mixture=3))
+    x = torch.randn(2, 30, 3)
+    x[..., 2] = (torch.rand(2, 30) < 0.2).float()
+    text = torch.tensor([[1, 2, 3, 4], [2, 3, 0, 0]])
+    tm = text != 0
+    y, phi, _ = net(x, text, tm)
+    assert y.shape == (2, 30, 1 + 6 * 3) and phi.shape == (2, 30, 5)
+    assert float(phi[1, :, 2:4].detach().abs().max()) == 0.0  # padding is never read
+    y1, _, s = net(x[:, :12], text, tm)
+    y2, _, _ = net(x[:, 12:], text, tm, s)
+    assert torch.allclose(torch.cat([y1, y2], 1), y, atol=1e-5)
+    loss = nll(y, x, torch.ones(2, 30), 3)
+    assert torch.isfinite(loss)
+    # the bias sharpens: smaller sigmas, weights closer to one component
+    _, lp0, _, _, ls0, _, _ = mixture(y[0, 0].detach(), 3, 0.0)
+    _, lp2, _, _, ls2, _, _ = mixture(y[0, 0].detach(), 3, 2.0)
+    assert bool((ls2 < ls0).all()) and float(lp2.exp().max()) >= float(lp0.exp().max())
+
+
+# ---------------------------------------------------------------- a tiny model and the command
+
+
+def test_training_lowers_the_held_out_loss(write_model, toy_data):
+    """Against the same network untrained, the held-out loss falls by more than a nat per point."""
+    import torch
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks import write as task
+
+    ck = registry.load(str(write_model), "write")
+    trained = task.build_model(ck["config"])
+    trained.load_state_dict(ck["state_dict"])
+    torch.manual_seed(0)
+    fresh = task.build_model(ck["config"])
+    val = task.tensors(S.read_jsonl(toy_data / "val.jsonl"), trained.cfg)
+    assert task.loss_on(trained, val) < task.loss_on(fresh, val) - 1.0
+    assert ck["vocab"]["styles"] and ck["config"]["alphabet"] == " lov"
+    samples = sorted((write_model.parent / "hand.samples").iterdir())
+    assert [p.name for p in samples] == ["step-000120.png", "step-000120.window.png"]
+
+
+def test_write_png_svg_strokes_and_seed(write_model, tmp_path):
+    png = tmp_path / "h.png"
+    r = run_lstm("write", "lov", "-m", write_model, "-o", png, "--random-seed", 1, "--strokes", "-")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["text"] == "lov" and row["strokes"] and all(len(p) == 2 for s in row["strokes"] for p in s)
+    r2 = run_lstm("write", "lov", "-m", write_model, "-o", tmp_path / "h2.png", "--random-seed", 1, "--strokes", "-")
+    assert r2.stdout == r.stdout  # the seed decides
+    from PIL import Image
+
+    assert Image.open(png).width == 800
+    svg = tmp_path / "h.svg"
+    r = run_lstm("write", "lo", "-m", write_model, "-o", svg, "--style", "0", "--width", 300)
+    assert r.returncode == 0, r.stderr
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(svg).getroot()
+    assert root.get("width") == "300" and root.tag.endswith("svg")
+
+
+def test_write_bad_input(write_model, tmp_path):
+    out = tmp_path / "x.png"
+    for args, code, needle in [(["lov!"], ExitCode.BAD_INPUT, "cannot write '!'"),
+                               (["  "], ExitCode.BAD_INPUT, "empty"),
+                               (["lo", "--style", "99"], ExitCode.USAGE, "styles 0 to"),
+                               (["lo", "--style", str(tmp_path / "none.jsonl")], ExitCode.BAD_INPUT, "--style")]:
+        r = run_lstm("write", *args, "-m", write_model, "-o", out)
+        assert r.returncode == code and needle in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        assert not out.exists()
+    r = run_lstm("write", "lo", "-m", write_model, "-o", tmp_path / "x.jpg")
+    assert r.returncode == ExitCode.USAGE
