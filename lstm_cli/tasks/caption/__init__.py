@@ -98,7 +98,7 @@ class CaptionJob(Job):
         self.config = asdict(model.cfg)
         self.images, self.pairs, self.val_images, self.val_pairs = images, pairs, val_images, val_pairs
         h = hashlib.sha256("\n".join(vocab).encode())
-        h.update(images.numpy().tobytes()[:: 997])
+        h.update(images.flatten()[:: 997].numpy().tobytes())  # a sample of the pixels, without a copy of all
         h.update(repr(pairs).encode())
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
         self.seed, self.rank, self.world = random_seed, 0, 1

@@ -278,5 +278,8 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
         draw.png(st, output, width)
     if strokes_out is not None:
         row = json.dumps({"text": text, "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in st]})
-        write_payload(strokes_out, (row + "\n").encode(), what="JSON lines") if strokes_out != "-" else print(row)
+        if strokes_out == "-":
+            print(row)
+        else:
+            write_payload(strokes_out, (row + "\n").encode(), what="JSON lines")
     return sum(map(len, st))
