@@ -49,7 +49,7 @@ BLOCKS = console_blocks(README)
 
 def test_the_readme_has_examples_of_every_command():
     shown = {cmd for block in BLOCKS for cmd, _ in block}
-    for command in ("generate", "translate", "compose", "caption", "eval", "train text", "export", "models", "info", "--version"):
+    for command in ("generate", "translate", "compose", "caption", "inspect", "eval", "train text", "export", "models", "info", "--version"):
         assert any(f"lstm {command}" in c for c in shown), command
 
 

@@ -10,11 +10,15 @@ import unicodedata
 _FONTS = ("DejaVuSans.ttf", "NotoSans-Regular.ttf", "LiberationSans-Regular.ttf", "Arial Unicode.ttf", "arial.ttf")
 
 
-def font(size: int = 13):
-    """A Unicode TrueType font if the system has one, else pillow's built-in (ASCII) font."""
+_MONO = ("DejaVuSansMono.ttf", "NotoSansMono-Regular.ttf", "LiberationMono-Regular.ttf", "Menlo.ttc", "cour.ttf")
+
+
+def font(size: int = 13, mono: bool = False):
+    """A Unicode TrueType font if the system has one (fixed-width with ``mono``), else pillow's
+    built-in (ASCII) font."""
     from PIL import ImageFont
 
-    for name in _FONTS:
+    for name in _MONO if mono else _FONTS:
         try:
             return ImageFont.truetype(name, size)
         except OSError:
