@@ -198,6 +198,7 @@ checkpoints/hershey.pt: $(RUNS)/hershey.done
 
 bench: setup $(DATA)/bach/.done
 	$(BIN)/python benchmarks/bench_text.py
+	$(BIN)/python benchmarks/bench_write.py
 	@if [ -f checkpoints/bach.pt ]; then $(BIN)/python benchmarks/bench_compose.py --train $(DATA)/bach/train --held-out $(DATA)/bach/test; \
 	else echo "bench_compose: no shipped bach model yet (make checkpoints/bach.pt)"; fi
 

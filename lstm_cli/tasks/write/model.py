@@ -35,7 +35,7 @@ KAPPA_SCALE = 25.0
 @dataclass
 class WriteConfig:
     alphabet: str = ""  # the characters the model can write; index 0 is "unknown"
-    hidden: int = 400
+    hidden: int = 256  # the paper: 400
     layers: int = 3
     window: int = 10  # K, Gaussian components of the window
     mixture: int = 20  # M, bivariate Gaussians of the output
