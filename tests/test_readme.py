@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
+USAGE = (ROOT / "docs" / "usage.md").read_text()  # the README's longer examples, run the same way
 
 
 def console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
@@ -45,6 +46,7 @@ def pattern(expected: list[str]) -> re.Pattern:
 
 
 BLOCKS = console_blocks(README)
+ALL_BLOCKS = BLOCKS + console_blocks(USAGE)
 
 
 def test_the_readme_has_examples_of_every_command():
@@ -61,7 +63,7 @@ def test_pattern_matching():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b[0][0][:40])
+@pytest.mark.parametrize("block", ALL_BLOCKS, ids=lambda b: b[0][0][:40])
 def test_readme_example(block, tmp_path):
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
