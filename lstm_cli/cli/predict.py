@@ -1,0 +1,112 @@
+"""``lstm predict``: the next element(s) of a sequence of numbers or letters (tasks/sequences.py)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from lstm_cli.cli import options as o
+
+DEFAULT_MODEL = "sequences"
+
+
+def predict(
+    elements: Annotated[Optional[list[str]], typer.Argument(help="The sequence: whole numbers or letters (6 7 8). None, or -: one sequence per line from stdin, one answer per line.", show_default=False)] = None,
+    model: o.Model = None,
+    n: Annotated[int, o.num("-n", "--count", kind=int, lo=1, hi=50, help="How many next elements to predict (each read back before the next).")] = 1,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities.")] = False,
+    top: Annotated[int, o.num("--top", kind=int, lo=1, hi=20, help="With --explain: how many alternatives.")] = 5,
+    score: Annotated[Optional[str], typer.Option("--score", help="Instead: score the model on a file of sequences, one per line (FAMILY<TAB> before it groups them): how often it predicts each line's last element exactly.")] = None,
+    json_out: o.Json = False,
+):
+    """Predict what comes next: 6 7 8 -> 9, but 2 4 8 -> 16 (default model: sequences).
+    The model reads the whole sequence, so the same last element can lead to different answers."""
+    from lstm_cli.core import registry
+    from lstm_cli.core.fileio import read_text, stdout_pipe
+    from lstm_cli.tasks import sequences, text
+
+    net, vocab = text.from_checkpoint(registry.load(model or DEFAULT_MODEL, "text"))
+    predictor = sequences.Predictor(net, vocab)
+    if score is not None:
+        return _score(predictor, read_text(score), score, json_out)
+    args = elements or ["-"]
+    if args == ["-"]:
+        lines = [(i + 1, ln) for i, ln in enumerate(read_text("-").splitlines()) if ln.strip()]
+        if not lines:
+            from lstm_cli.core.errors import InputError
+
+            raise InputError("stdin holds no sequence: give one per line, e.g. 6 7 8")
+        batch = True
+    else:
+        lines, batch = [(0, " ".join(args))], False
+    failed = 0
+    with stdout_pipe() as out:
+        for number, ln in lines:
+            what = f"line {number}" if batch else "the sequence"
+            try:
+                items = sequences.parse([ln], what)
+                nexts = []
+                for _ in range(n):
+                    if explain and not nexts:
+                        cands = predictor.candidates(items, top)
+                    nexts.append(predictor.next(items + nexts))
+            except Exception as e:  # noqa: BLE001 - one bad line of many: say so and go on
+                from lstm_cli.core.errors import LstmError
+
+                if not batch or not isinstance(e, LstmError):
+                    raise
+                print(f"lstm: error: {e.message}", file=sys.stderr)
+                out.write("\n")
+                failed += 1
+                continue
+            out.write(" ".join(nexts) + "\n")
+            if explain:
+                _explain(items, cands, out)
+            out.flush()
+    if failed:
+        from lstm_cli.core.errors import ExitCode
+
+        return int(ExitCode.BAD_INPUT)
+
+
+def _explain(items, cands, out) -> None:
+    shown = " ".join(items)
+    if out.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"after {shown}", title_justify="left")
+        table.add_column("next", justify="right")
+        table.add_column("probability", justify="right")
+        for c, p in cands:
+            table.add_row(c, f"{100 * p:.1f}%")
+        Console(file=out).print(table)
+    else:
+        for c, p in cands:
+            out.write(f"  {c}\t{p:.4f}\n")
+
+
+def _score(predictor, content: str, path: str, json_out: bool):
+    import json
+
+    from lstm_cli.core.errors import InputError
+    from lstm_cli.tasks import sequences
+
+    rows = []
+    for i, ln in enumerate(content.splitlines()):
+        if not ln.strip():
+            continue
+        fam, _, seq = ln.rpartition("\t")
+        items = sequences.parse([seq], f"{path} line {i + 1}")
+        rows.append((fam or "all", " ".join(items)))
+    if not rows:
+        raise InputError(f"{path} holds no sequence")
+    result = sequences.accuracy(predictor, rows)
+    if json_out:
+        print(json.dumps(result, indent=2))
+        return
+    width = max(map(len, result))
+    for fam, r in result.items():
+        print(f"{fam:<{width}}  {r['accuracy']:6.2f}%  ({r['correct']} of {r['total']})")

@@ -1,0 +1,229 @@
+"""``lstm predict``: the next element of a sequence, from a char model trained on generated ones.
+
+The article's opening example: after 6 7 8 comes 9, after 2 4 8 comes 16. The last input is 8 both
+times; only the context tells them apart. An LSTM that reads the whole sequence can tell.
+
+Representation. A sequence is one line of text, its elements in decimal (or letters) separated by
+spaces, ``6 7 8 9 10``, and the model is the text task's char-rnn as it is, trained on lines
+drawn from the families below. So nothing new is trained or sampled: ``lstm train text`` learns
+it, ``lstm generate --model sequences`` writes sequences of its own, and a user can teach it new
+families with a file of lines. Reading digits one by one lets it handle any number of any size it
+has learnt to compute, with no fixed number vocabulary (a token per number could never say a
+number it had not seen).
+
+Prediction reads a newline (a line's start), the given elements and a space, then searches for
+the likeliest *whole next element*: a beam over characters, ended by a space or a newline; its
+probability is the product of its characters'. ``--explain`` shows the runners-up.
+
+Families (:func:`draw`), with the parameter ranges held out of training (:data:`HELD_OUT`): a
+held-out sequence has a parameter in a held-out range, and no training sequence has one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from lstm_cli.core.errors import InputError
+
+FAMILIES = ("arithmetic", "geometric", "squares", "cubes", "fibonacci", "periodic", "alphabet")
+WEIGHTS = (0.30, 0.20, 0.08, 0.05, 0.15, 0.10, 0.12)
+CAP = 10**6  # every element of a generated sequence has |x| < CAP
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+# Parameter ranges no training sequence has; every held-out sequence has at least one of them.
+HELD_OUT = {
+    "arithmetic": "start in [700, 800) or step in {-41, -23, -7, 7, 23, 41}",
+    "geometric": "|start| in [11, 14)",
+    "squares": "first root in [150, 170)",
+    "cubes": "first root in [20, 24)",
+    "fibonacci": "first element in [100, 110)",
+    "periodic": "first element in [500, 550)",
+    "alphabet": "first letter k, l or m",
+}
+ARITH_STEPS_OUT = {-41, -23, -7, 7, 23, 41}
+
+
+def _params(family: str, rng: random.Random) -> tuple[tuple, bool]:
+    """Draw a family's parameters; -> (params, held_out)."""
+    if family == "arithmetic":
+        a, d = rng.randint(-500, 2000), rng.choice([x for x in range(-60, 61) if x])
+        return (a, d), 700 <= a < 800 or d in ARITH_STEPS_OUT
+    if family == "geometric":
+        a = rng.choice([x for x in range(-30, 31) if x])
+        r = rng.choice((-4, -3, -2, 2, 3, 4, 5, 6, 7, 8, 9, 10))
+        return (a, r), 11 <= abs(a) < 14
+    if family == "squares":
+        k = rng.randint(-20, 300)
+        return (k,), 150 <= k < 170
+    if family == "cubes":
+        k = rng.randint(-10, 60)
+        return (k,), 20 <= k < 24
+    if family == "fibonacci":
+        a, b = rng.randint(-50, 200), rng.randint(-50, 200)
+        return (a, b), 100 <= a < 110
+    if family == "periodic":
+        p = rng.choice((2, 3))
+        vals = [rng.randint(-99, 999) for _ in range(p)]
+        while len(set(vals)) < p:
+            vals = [rng.randint(-99, 999) for _ in range(p)]
+        return tuple(vals), 500 <= vals[0] < 550
+    if family == "alphabet":
+        step = rng.choice((1, 1, 2, 3))
+        start = rng.randrange(26 - 4 * step)
+        return (start, step, rng.random() < 0.3), LETTERS[start] in "klm"
+    raise ValueError(family)
+
+
+def _elements(family: str, params: tuple, n: int) -> list:
+    if family == "arithmetic":
+        a, d = params
+        return [a + i * d for i in range(n)]
+    if family == "geometric":
+        a, r = params
+        return [a * r**i for i in range(n)]
+    if family == "squares":
+        return [(params[0] + i) ** 2 for i in range(n)]
+    if family == "cubes":
+        return [(params[0] + i) ** 3 for i in range(n)]
+    if family == "fibonacci":
+        out = list(params)
+        while len(out) < n:
+            out.append(out[-1] + out[-2])
+        return out[:n]
+    if family == "periodic":
+        return [params[i % len(params)] for i in range(n)]
+    start, step, upper = params
+    letters = LETTERS.upper() if upper else LETTERS
+    return [letters[start + i * step] for i in range(n) if start + i * step < 26]
+
+
+def draw(rng: random.Random, held_out: bool, family: str | None = None, lengths=(5, 10)) -> tuple[str, list]:
+    """One sequence of a family (drawn by :data:`WEIGHTS` if not given), from the held-out
+    parameter ranges or from the training ones, with a length in ``lengths`` (fewer if its
+    elements would pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
+    while True:
+        fam = family or rng.choices(FAMILIES, WEIGHTS)[0]
+        params, out = _params(fam, rng)
+        if out != held_out:
+            continue
+        xs = _elements(fam, params, rng.randint(*lengths))
+        if fam != "alphabet":
+            xs = [x for x in _capped(xs)]
+        if len(xs) >= 4:
+            return fam, xs
+
+
+def _capped(xs):
+    for x in xs:
+        if abs(x) >= CAP:
+            return
+        yield x
+
+
+def line(xs: list) -> str:
+    return " ".join(str(x) for x in xs)
+
+
+def corpus(n: int, held_out: bool, seed: int) -> list[tuple[str, str]]:
+    """``n`` (family, line) pairs; the same for the same arguments on any machine."""
+    rng = random.Random(seed)
+    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out) for _ in range(n))]
+
+
+# ---------------------------------------------------------------- reading and predicting
+
+TOKEN = re.compile(r"[-+]?\d+|[A-Za-z]")
+
+
+def parse(words: list[str], what: str = "the sequence") -> list[str]:
+    """Elements from the command line or a line of stdin (spaces or commas between them): whole
+    numbers, or single letters, not mixed; at least two."""
+    items = [w for part in words for w in re.split(r"[\s,]+", part.strip()) if w]
+    if not items:
+        raise InputError(f"{what} is empty: give at least two elements, e.g. 6 7 8")
+    bad = [w for w in items if not TOKEN.fullmatch(w)]
+    if bad:
+        raise InputError(f"{what}: '{bad[0]}' is not a whole number or a single letter",
+                         hint="give whole numbers (6 7 8) or letters (a b c)")
+    kinds = {w.isalpha() for w in items}
+    if len(kinds) > 1:
+        raise InputError(f"{what} mixes numbers and letters: give one kind")
+    if len(items) < 2:
+        raise InputError(f"{what} has one element ({items[0]}): give at least two, so there is a pattern to continue")
+    return [str(int(w)) if not w.isalpha() else w for w in items]
+
+
+class Predictor:
+    """The next element of a sequence under a text model, by beam search over its characters."""
+
+    END = (" ", "\n")
+
+    def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12):
+        from lstm_cli.tasks.text import Sampler
+
+        self.sampler, self.vocab = Sampler(net, vocab), vocab
+        self.beam, self.max_chars = beam, max_chars
+        self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
+
+    def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next elements with their probabilities, likeliest first."""
+        import numpy as np
+
+        s = self.sampler
+        text = line(items) + " "
+        ids = self.vocab.encode(text, what="the sequence", hint="the model knows digits, '-' and letters").tolist()
+        s.reset()
+        logits = s.feed([self.vocab.index["\n"]] + ids)
+        chars = self.vocab.chars
+        live = [(0.0, "", s.state(), _log_softmax(logits))]  # (log p, text so far, state, next log p)
+        done: list[tuple[float, str]] = []
+        for _ in range(self.max_chars):
+            grown = []
+            for lp, txt, state, logp in live:
+                if txt:  # the element ends here: followed by a space or a newline
+                    done.append((lp + np.logaddexp.reduce(logp[self.ends]), txt))
+                for i in np.argsort(-logp)[: self.beam]:
+                    if int(i) not in self.ends:
+                        grown.append((lp + logp[i], txt + chars[i], state))
+            grown.sort(key=lambda g: -g[0])
+            grown = grown[: self.beam]
+            done.sort(key=lambda d: -d[0])
+            if not grown or (len(done) >= k and grown[0][0] < done[k - 1][0]):
+                break
+            live = []
+            for lp, txt, state in grown:
+                s.set_state(state)
+                logp = _log_softmax(s.step(self.vocab.index[txt[-1]]))
+                live.append((lp, txt, s.state(), logp))
+        return [(t, float(np.exp(lp))) for lp, t in done[:k]]
+
+    def next(self, items: list[str]) -> str:
+        cands = self.candidates(items, k=1)
+        if not cands:
+            raise InputError("the model found no next element for this sequence")
+        return cands[0][0]
+
+
+def _log_softmax(z):
+    import numpy as np
+
+    z = z.astype(np.float64)
+    m = z.max()
+    return z - m - np.log(np.exp(z - m).sum())
+
+
+def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | None = None) -> dict[str, dict]:
+    """Per family: the share of ``rows`` (family, line) whose last element (or, with ``given``,
+    the element after the first ``given``) the predictor gets exactly right."""
+    stats: dict[str, list[int]] = {}
+    for fam, text in rows:
+        items = text.split()
+        cut = len(items) - 1 if given is None else given
+        if cut >= len(items) or cut < 2:
+            continue
+        ok = predictor.next(items[:cut]) == items[cut]
+        s = stats.setdefault(fam, [0, 0])
+        s[0] += ok
+        s[1] += 1
+    return {f: {"correct": c, "total": t, "accuracy": round(100.0 * c / t, 2)} for f, (c, t) in stats.items()}

@@ -1,0 +1,208 @@
+"""lstm predict: the sequence families and their held-out split, the search for the next element,
+context that decides it (6 7 8 -> 9, 2 4 8 -> 16), and bad input."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+from conftest import run_lstm, train_args
+from lstm_cli.core.errors import ExitCode, InputError
+from lstm_cli.tasks import sequences as S
+from lstm_cli.tasks import text
+
+
+def _params_of(fam: str, xs: list) -> dict:
+    """Re-derive a line's parameters from its elements (independently of the generator)."""
+    if fam == "arithmetic":
+        return {"start": xs[0], "step": xs[1] - xs[0]}
+    if fam == "geometric":
+        return {"start": xs[0], "ratio": xs[1] // xs[0]}
+    if fam in ("squares", "cubes"):
+        p = 2 if fam == "squares" else 3
+        r = round(abs(xs[0]) ** (1 / p)) * (1 if xs[0] >= 0 or p == 2 else -1)
+        if fam == "squares" and len(xs) > 1 and (r + 1) ** 2 != xs[1]:
+            r = -r  # a negative root: the squares fall at first
+        return {"root": r}
+    if fam == "fibonacci":
+        return {"first": xs[0]}
+    if fam == "periodic":
+        return {"first": xs[0]}
+    return {"letter": xs[0].lower()}
+
+
+def _held(fam: str, p: dict) -> bool:
+    return {
+        "arithmetic": lambda: 700 <= p["start"] < 800 or p["step"] in S.ARITH_STEPS_OUT,
+        "geometric": lambda: 11 <= abs(p["start"]) < 14,
+        "squares": lambda: 150 <= p["root"] < 170,
+        "cubes": lambda: 20 <= p["root"] < 24,
+        "fibonacci": lambda: 100 <= p["first"] < 110,
+        "periodic": lambda: 500 <= p["first"] < 550,
+        "alphabet": lambda: p["letter"] in "klm",
+    }[fam]()
+
+
+def _rule_holds(fam: str, xs: list) -> bool:
+    if fam == "arithmetic":
+        return all(b - a == xs[1] - xs[0] for a, b in zip(xs, xs[1:]))
+    if fam == "geometric":
+        return all(b * xs[0] == a * xs[1] for a, b in zip(xs, xs[1:]))
+    if fam == "fibonacci":
+        return all(c == a + b for a, b, c in zip(xs, xs[1:], xs[2:]))
+    if fam in ("squares", "cubes"):
+        p = 2 if fam == "squares" else 3
+        k = _params_of(fam, xs)["root"]
+        return xs == [(k + i) ** p for i in range(len(xs))]
+    if fam == "periodic":
+        return any(all(xs[i] == xs[i % q] for i in range(len(xs))) for q in (2, 3))
+    return all(ord(b) - ord(a) == ord(xs[1]) - ord(xs[0]) > 0 for a, b in zip(xs, xs[1:]))
+
+
+@pytest.mark.parametrize("held_out", [False, True])
+def test_generated_sequences_follow_their_rule_and_split(held_out):
+    rows = S.corpus(3000, held_out, seed=5)
+    assert rows == S.corpus(3000, held_out, seed=5)  # the same on any machine
+    assert {f for f, _ in rows} == set(S.FAMILIES)
+    for fam, ln in rows:
+        xs = [x if x.isalpha() else int(x) for x in ln.split()]
+        assert len(xs) >= 4
+        assert all(isinstance(x, str) or abs(x) < S.CAP for x in xs)
+        assert _rule_holds(fam, xs), (fam, ln)
+        assert _held(fam, _params_of(fam, xs)) == held_out, (fam, ln)
+
+
+def test_parse():
+    assert S.parse(["6 7 8"]) == ["6", "7", "8"]
+    assert S.parse(["1,", "-2,", "+3"]) == ["1", "-2", "3"]  # commas and a plus sign
+    assert S.parse(["a b", "c"]) == ["a", "b", "c"]
+    for bad, says in ((["6", "x7"], "not a whole number"), ([" "], "empty"), (["5"], "one element"),
+                      (["1", "b"], "mixes"), (["1.5", "2"], "not a whole number")):
+        with pytest.raises(InputError, match=says):
+            S.parse(bad)
+
+
+@pytest.fixture(scope="module")
+def random_net():
+    torch.manual_seed(0)
+    vocab = text.Vocab(" \n-0123456789")
+    net = text.CharLSTM(text.TextConfig(vocab_size=len(vocab.chars), embed=8, hidden=16, layers=2)).eval()
+    return net, vocab
+
+
+def _exact_prob(net, vocab, prefix: str, answer: str) -> float:
+    """p(answer, then a space or a newline | newline + prefix), from the torch model in one pass."""
+    ids = vocab.encode("\n" + prefix + answer)
+    with torch.no_grad():
+        logp = torch.log_softmax(net(ids[None])[0][0].double(), -1)  # (T, V)
+    n0 = 1 + len(prefix)
+    lp = sum(logp[n0 - 1 + i, vocab.index[c]].item() for i, c in enumerate(answer))
+    last = logp[n0 - 1 + len(answer)]
+    return math.exp(lp) * (last[vocab.index[" "]].exp().item() + last[vocab.index["\n"]].exp().item())
+
+
+def test_candidates_carry_their_exact_probability(random_net):
+    net, vocab = random_net
+    p = S.Predictor(net, vocab, beam=6)
+    cands = p.candidates(["12", "-3", "4"], k=5)
+    assert 1 <= len(cands) <= 5
+    probs = [q for _, q in cands]
+    assert probs == sorted(probs, reverse=True)
+    assert len({c for c, _ in cands}) == len(cands)
+    for c, q in cands:
+        assert c and " " not in c and "\n" not in c
+        assert q == pytest.approx(_exact_prob(net, vocab, "12 -3 4 ", c), rel=1e-4)
+    assert p.next(["12", "-3", "4"]) == cands[0][0]
+    assert p.candidates(["12", "-3", "4"], k=5) == cands  # the search starts afresh every time
+
+
+def test_beam_finds_the_best_of_all_short_answers(random_net):
+    """Against brute force over every answer of 1-2 characters: no such answer is likelier
+    than the one found."""
+    net, vocab = random_net
+    best = S.Predictor(net, vocab, beam=13).candidates(["7", "7"], k=1)[0][1]
+    chars = "-0123456789"
+    for a in chars:
+        assert _exact_prob(net, vocab, "7 7 ", a) <= best * (1 + 1e-6)
+        for b in chars:
+            assert _exact_prob(net, vocab, "7 7 ", a + b) <= best * (1 + 1e-6)
+
+
+def context_corpus(n: int, seed: int) -> str:
+    """Two families that share their last elements: counting (6 7 8 9) and doubling (2 4 8 16)."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(n):
+        if rng.random() < 0.5:
+            a = rng.randint(0, 12)
+            lines.append(" ".join(str(a + i) for i in range(rng.randint(4, 7))))
+        else:
+            a = rng.randint(1, 3)
+            lines.append(" ".join(str(a * 2**i) for i in range(rng.randint(4, 6))))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def context_model(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from lstm_cli.cli.app import app
+
+    d = tmp_path_factory.mktemp("seq")
+    (d / "train.txt").write_text(context_corpus(4000, 0))
+    out = d / "seq.pt"
+    r = CliRunner().invoke(app, [str(a) for a in train_args(d / "train.txt", out, steps=300)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_the_context_decides_the_next_element(context_model):
+    """The article's example: the same last element 8, two different answers."""
+    r = run_lstm("predict", "6", "7", "8", "-m", context_model)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "9\n"
+    r = run_lstm("predict", "2", "4", "8", "-m", context_model, "-n", "2")
+    assert r.stdout == "16 32\n"
+    r = run_lstm("predict", "-m", context_model, input="3 4 5\n\n1 2 4 8\n")
+    assert r.stdout == "6\n16\n"
+
+
+def test_explain_and_score(context_model, tmp_path):
+    r = run_lstm("predict", "3", "6", "12", "-m", context_model, "--explain", "--top", "3")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "24" and len(lines) == 4
+    probs = [float(ln.split("\t")[1]) for ln in lines[1:]]
+    assert lines[1].split("\t")[0].strip() == "24"
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    f = tmp_path / "held.tsv"
+    f.write_text("count\t4 5 6 7\ncount\t9 10 11 12\ndouble\t3 6 12 24\n")
+    r = run_lstm("predict", "-m", context_model, "--score", f, "--json")
+    import json
+
+    got = json.loads(r.stdout)
+    assert got["count"]["total"] == 2 and got["double"]["total"] == 1
+    assert got["double"]["accuracy"] == 100.0
+
+
+@pytest.mark.parametrize("args, stdin, says", [
+    (["six", "7"], None, "not a whole number"),
+    (["5"], None, "one element"),
+    (["a", "1"], None, "mixes"),
+    ([], "", "no sequence"),
+    (["-"], "\n \n", "no sequence"),
+])
+def test_bad_input_is_one_line_and_exit_3(context_model, args, stdin, says):
+    r = run_lstm("predict", *args, "-m", context_model, input=stdin)
+    assert r.returncode == ExitCode.BAD_INPUT
+    assert says in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_a_bad_line_among_good_ones(context_model):
+    r = run_lstm("predict", "-m", context_model, input="6 7 8\nfoo bar\n2 4 8\n")
+    assert r.returncode == ExitCode.BAD_INPUT
+    assert r.stdout == "9\n\n16\n"  # one answer line per input line, empty for the bad one
+    assert "line 2" in r.stderr
