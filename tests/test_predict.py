@@ -206,3 +206,26 @@ def test_a_bad_line_among_good_ones(context_model):
     assert r.returncode == ExitCode.BAD_INPUT
     assert r.stdout == "9\n\n16\n"  # one answer line per input line, empty for the bad one
     assert "line 2" in r.stderr
+
+
+def test_score_json_goes_into_the_manifest(context_model, tmp_path):
+    """`make checkpoints/sequences.pt`'s path: the per-family accuracy measured by predict --score
+    is kept in the shipped model's metric details; a bad details file stops the export first."""
+    import json
+
+    held = tmp_path / "held.tsv"
+    held.write_text("double\t3 6 12 24\ncount\t4 5 6 7\n")
+    score = tmp_path / "seq.accuracy.json"
+    r = run_lstm("predict", "-m", context_model, "--score", held, "--json")
+    score.write_text(r.stdout)
+    (tmp_path / "test.txt").write_text("3 6 12 24\n4 5 6 7\n" * 20)
+    r = run_lstm("export", context_model, "-o", tmp_path / "ship" / "s.pt", "--name", "s",
+                 "--eval-data", tmp_path / "test.txt", "--details", score)
+    assert r.returncode == 0, r.stderr
+    entry = json.loads((tmp_path / "ship" / "manifest.json").read_text())["s"]
+    assert entry["metric"]["name"] == "nats_per_char"
+    assert entry["metric"]["details"]["accuracy"]["double"]["total"] == 1
+    (tmp_path / "bad.json").write_text("{not json")
+    r = run_lstm("export", context_model, "-o", tmp_path / "other.pt", "--details", tmp_path / "bad.json")
+    assert r.returncode == ExitCode.BAD_INPUT and "not a readable JSON" in r.stderr
+    assert not (tmp_path / "other.pt").exists()

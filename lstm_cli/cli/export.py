@@ -20,6 +20,7 @@ def export(
     recipe: Annotated[str, typer.Option("--recipe", help="The command that rebuilds it.")] = "",
     calibrate: Annotated[Optional[str], typer.Option("--calibrate", help="Held-out text to fit the softmax temperature on (text models): the output layer is scaled so the model is as confident as it is right there.")] = None,
     storage: Annotated[str, o.pick("--storage", values=("float32", "float16", "int8"), help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
+    details: Annotated[Optional[str], typer.Option("--details", help="A JSON file of further held-out measurements of these weights (e.g. lstm predict --score --json); kept in the metric's details under the file name's last part (sequences.accuracy.json: accuracy).")] = None,
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance (and, with
@@ -31,5 +32,5 @@ def export(
     check_output(output, "--output")
     entry = export_checkpoint(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
                             licence=licence, description=description, recipe=recipe, storage=storage,
-                            calibrate=calibrate)
+                            calibrate=calibrate, details=details)
     show_dict(entry, json_out, title=f"exported {output}")

@@ -12,15 +12,24 @@ from lstm_cli.core.errors import UsageError
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
            licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
-           calibrate: str | None = None) -> dict:
+           calibrate: str | None = None, details: str | None = None) -> dict:
     """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
     ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
     for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
     file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
-    the manifest beside it. Returns the entry."""
+    the manifest beside it. ``details``: a JSON file of further held-out measurements of the same
+    weights by a task's own command (``lstm predict --score --json``), kept in the metric's
+    details. Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
+    if details:
+        from lstm_cli.core.errors import InputError
+
+        try:
+            extra = json.loads(Path(details).read_text())
+        except (OSError, ValueError) as e:
+            raise InputError(f"--details {details}: not a readable JSON file ({e})") from None
     ckpt = checkpoint.strip(checkpoint.load(registry.resolve(src)))
     if calibrate:
         module = registry.task_module(ckpt["task"])
@@ -38,6 +47,9 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
         name_ = metrics["metric"]
         meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
                           "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
+    if details:
+        meta.setdefault("metric", {}).setdefault("details", {})[Path(details).stem.split(".")[-1]] = extra
+    if eval_data or details:
         checkpoint.save(ckpt, out)
     out_path = Path(out)
     entry = {"file": out_path.name, "sha256": registry.sha256_file(out_path), "task": ckpt["task"],
