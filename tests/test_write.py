@@ -179,3 +179,46 @@ def test_write_bad_input(write_model, tmp_path):
         assert not out.exists()
     r = run_lstm("write", "lo", "-m", write_model, "-o", tmp_path / "x.jpg")
     assert r.returncode == ExitCode.USAGE
+
+
+def test_write_a_page_gif_attention_and_stdout(write_model, tmp_path):
+    """Long text is wrapped into lines (one JSON row of strokes each, stacked on the page), -o -
+    writes PNG bytes, --animate a GIF whose frames end with the whole page, --attention the window."""
+    from PIL import Image
+
+    gif, att = tmp_path / "pen.gif", tmp_path / "att.png"
+    r = run_lstm("write", "lov vol\nlo", "-m", write_model, "-o", "-", "--line-chars", 3, "--random-seed", 2,
+                 "--animate", gif, "--attention", att, input=b"")
+    assert r.returncode == 0, r.stderr
+    assert b"3 lines" in r.stderr
+    import io
+
+    raw = run_lstm("write", "lov vol\nlo", "-m", write_model, "-o", "-", "--line-chars", 3, "--random-seed", 2,
+                   input=b"").stdout
+    assert raw.startswith(b"\x89PNG")
+    page = Image.open(io.BytesIO(raw))
+    one = run_lstm("write", "lov", "-m", write_model, "-o", "-", "--random-seed", 2, input=b"").stdout
+    assert page.height > Image.open(io.BytesIO(one)).height  # three lines stand taller than one
+    g = Image.open(gif)
+    assert g.format == "GIF" and g.n_frames == 60
+    g.seek(g.n_frames - 1)
+    last = g.convert("L")
+    g.seek(0)
+    first = g.convert("L")
+    ink = lambda im: im.histogram()[:128].count(0) and sum(im.histogram()[:128])  # noqa: E731
+    assert 0 < ink(first) < ink(last)  # the pen draws more and more
+    assert Image.open(att).format == "PNG"
+    rows = run_lstm("write", "lov vol\nlo", "-m", write_model, "-o", tmp_path / "p.png", "--line-chars", 3,
+                    "--random-seed", 2, "--strokes", "-").stdout.splitlines()
+    assert [json.loads(x)["text"] for x in rows] == ["lov", "vol", "lo"]
+
+
+def test_write_oov_skip_and_page_limit(write_model, tmp_path):
+    out = tmp_path / "x.png"
+    r = run_lstm("write", "lo!v", "-m", write_model, "-o", out, "--oov", "skip", "--strokes", "-", "--random-seed", 0)
+    assert r.returncode == 0 and "left out" in r.stderr and json.loads(r.stdout)["text"] == "lov"
+    r = run_lstm("write", " ".join(["lov"] * 200), "-m", write_model, "-o", tmp_path / "y.png", "--line-chars", 5)
+    assert r.returncode == ExitCode.BAD_INPUT and "a page holds" in r.stderr
+    assert not (tmp_path / "y.png").exists()
+    r = run_lstm("write", "lo", "-m", write_model, "-o", "-", "--strokes", "-")
+    assert r.returncode == ExitCode.USAGE

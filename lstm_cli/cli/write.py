@@ -16,32 +16,41 @@ TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, s
 
 def command(
     text: Annotated[str, typer.Argument(help="The text to write; - reads it from stdin.", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="The picture: .png or .svg.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The picture: .png or .svg; - writes PNG to stdout.")],
     model: o.Model = None,
     bias: Annotated[float, o.num("--bias", lo=0, hi=10, help="Neater with more (Graves' sampling bias); 0: as sampled.")] = 0.75,
     style: Annotated[Optional[str], typer.Option("--style", help="Write in this style: a shipped example's number, or a JSON-lines stroke file (its first sample).")] = None,
     width: Annotated[int, o.num("--width", kind=int, lo=50, hi=10000, help="Picture width in pixels.")] = 800,
-    strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Also write the pen strokes as JSON lines here (- for stdout).")] = None,
+    line_chars: Annotated[int, o.num("--line-chars", kind=int, lo=1, hi=200, help="Wrap the words into lines of at most this many characters.")] = 40,
+    strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Also write the pen strokes as JSON lines here, one per line of text (- for stdout).")] = None,
+    animate: Annotated[Optional[str], typer.Option("--animate", help="Also write the pen writing it as an animated GIF here.")] = None,
+    attention: Annotated[Optional[str], typer.Option("--attention", help="Also draw the window over the first line's letters against time (PNG).")] = None,
+    oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
     random_seed: o.RandomSeed = None,
 ):
-    """Write text by hand, stroke by stroke (default model: hershey)."""
+    """Write text by hand, stroke by stroke (default model: hershey). Long text is wrapped into
+    lines, all in one hand."""
+    from lstm_cli.core.errors import UsageError
     from lstm_cli.core.fileio import check_output
     from lstm_cli.tasks import write as task
 
-    check_output(output, "--output")
-    if not output.lower().endswith((".png", ".svg")):
-        from lstm_cli.core.errors import UsageError
-
-        raise UsageError(f"--output must end in .png or .svg, got {output}")
-    if strokes_out is not None:
-        check_output(strokes_out, "--strokes", dash=True)
+    check_output(output, "--output", dash=True)
+    if output != "-" and not output.lower().endswith((".png", ".svg")):
+        raise UsageError(f"--output must end in .png or .svg (or be - for PNG on stdout), got {output}")
+    outs = [(p, f) for p, f in ((strokes_out, "--strokes"), (animate, "--animate"), (attention, "--attention")) if p]
+    for path, flag in outs:
+        check_output(path, flag, dash=flag == "--strokes")
+    if [output, strokes_out].count("-") > 1:
+        raise UsageError("only one of --output and --strokes can be - (stdout)")
     if text == "-":
         from lstm_cli.core.fileio import read_text
 
-        text = read_text("-").strip()
-    points = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
-                        random_seed=random_seed)
-    print(f"lstm: {points} pen points -> {output}", file=sys.stderr)
+        text = read_text("-")
+    lines, points = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
+                               random_seed=random_seed, oov=oov, animate=animate, attention=attention,
+                               line_chars=line_chars)
+    where = "stdout" if output == "-" else output
+    print(f"lstm: {lines} line{'s' if lines > 1 else ''}, {points} pen points -> {where}", file=sys.stderr)
 
 
 def train(

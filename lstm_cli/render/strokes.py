@@ -1,6 +1,7 @@
-"""Pen strokes as a picture: PNG (pillow, drawn at 3x and reduced for smooth lines) or SVG (one
-path per stroke), fitted to a width; and the attention window of handwriting synthesis (which
-letter the network was writing at each pen point: Graves 2013, fig. 13)."""
+"""Pen strokes as a picture: PNG (pillow, drawn at 3x and reduced for smooth lines), SVG (one
+path per stroke) or an animated GIF of the pen writing, fitted to a width; lines stacked into a
+page; and the attention window of handwriting synthesis (which letter the network was writing at
+each pen point: Graves 2013, fig. 13)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,50 @@ from lstm_cli import render
 MARGIN = 20
 
 
-def _fit(strokes, width: int):
+def stack(lines: list, gap: float = 0.6) -> list:
+    """Lines of strokes (each from its own origin) as one page: each line starts at x = 0 and
+    sits below the one before, ``gap`` times the median line height apart."""
+    spans = []
+    for st in lines:
+        ys = [p[1] for s in st for p in s] or [0.0]
+        spans.append((min(ys), max(ys)))
+    heights = sorted(b - a for a, b in spans)
+    space = gap * heights[len(heights) // 2] if heights else 0.0
+    page, top = [], 0.0
+    for st, (y0, y1) in zip(lines, spans):
+        xs = [p[0] for s in st for p in s] or [0.0]
+        x0 = min(xs)
+        page += [[(x - x0, y - y0 + top) for x, y in s] for s in st]
+        top += (y1 - y0) + space
+    return page
+
+
+def _fit(strokes, width: int, lines: int = 1):
     """Scale and shift the strokes into ``width`` pixels (a lone letter is not blown up past 4x
-    its height's share). -> (fitted strokes, (width, height))."""
+    a line's height's share; ``lines``: how many lines the strokes hold). -> (fitted strokes,
+    (width, height))."""
     pts = [p for s in strokes for p in s]
     if not pts:
         return [], (width, 2 * MARGIN)
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
     y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
     inner = width - 2 * MARGIN
-    k = min(inner / max(x1 - x0, 1e-6), inner / 4 / max(y1 - y0, 1e-6))
+    k = min(inner / max(x1 - x0, 1e-6), inner / 4 / max((y1 - y0) / max(lines, 1), 1e-6))
     fitted = [[(MARGIN + (x - x0) * k, MARGIN + (y - y0) * k) for x, y in s] for s in strokes]
     return fitted, (width, int((y1 - y0) * k + 2 * MARGIN))
 
 
-def picture(strokes, width: int = 800, pen: float = 2.5):
+def picture(strokes, width: int = 800, pen: float = 2.5, lines: int = 1):
     """The strokes in black on white, as a pillow image."""
+    fitted, size = _fit(strokes, width, lines)
+    return _draw(fitted, size, pen)
+
+
+def _draw(fitted, size, pen: float):
     from PIL import Image, ImageDraw
 
     ss = 3
-    fitted, (w, h) = _fit(strokes, width)
+    w, h = size
     img = Image.new("L", (w * ss, h * ss), 255)
     d = ImageDraw.Draw(img)
     r = pen * ss / 2
@@ -41,16 +66,33 @@ def picture(strokes, width: int = 800, pen: float = 2.5):
     return img.resize((w, h), Image.LANCZOS).convert("RGB")
 
 
-def png(strokes, path: str, width: int = 800) -> None:
-    render.save_png(picture(strokes, width), path)
+def png_bytes(strokes, width: int = 800, lines: int = 1) -> bytes:
+    return render.png_bytes(picture(strokes, width, lines=lines))
 
 
-def png_bytes(strokes, width: int = 800) -> bytes:
-    return render.png_bytes(picture(strokes, width))
+def gif_bytes(strokes, width: int = 800, lines: int = 1, frames: int = 60, ms: int = 60) -> bytes:
+    """The pen writing the strokes: ``frames`` frames of ``ms`` each, the last held for 2 s."""
+    import io
+
+    fitted, size = _fit(strokes, width, lines)
+    total = sum(map(len, fitted))
+    shots = []
+    for f in range(1, frames + 1):
+        left, part = round(total * f / frames), []
+        for s in fitted:
+            if left <= 0:
+                break
+            part.append(s[:left])
+            left -= len(s)
+        shots.append(_draw(part, size, 2.5).convert("P", palette=0))
+    buf = io.BytesIO()
+    shots[0].save(buf, format="GIF", save_all=True, append_images=shots[1:], loop=0,
+                  duration=[ms] * (frames - 1) + [2000])
+    return buf.getvalue()
 
 
-def svg_text(strokes, width: int = 800, pen: float = 2.5) -> str:
-    fitted, (w, h) = _fit(strokes, width)
+def svg_text(strokes, width: int = 800, pen: float = 2.5, lines: int = 1) -> str:
+    fitted, (w, h) = _fit(strokes, width, lines)
     paths = []
     for s in fitted:
         s = s if len(s) > 1 else s + s

@@ -251,10 +251,27 @@ def _style(ckpt: dict, style: str | None):
     return samples[0]
 
 
+LINE_CHARS = 40  # words are wrapped into lines of at most this many characters
+PAGE_LINES = 30  # a page: a longer text is refused
+
+
+def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
+    """The text's paragraphs (its lines), word-wrapped to ``line_chars``; blank lines dropped."""
+    import textwrap
+
+    return [ln for para in text.splitlines() for ln in textwrap.wrap(para, line_chars)]
+
+
 def write(model: str | None, text: str, output: str, bias: float = 0.75, style: str | None = None,
-          width: int = 800, strokes_out: str | None = None, random_seed: int | None = None) -> int:
-    """``lstm write``: ``text`` as handwriting, drawn to ``output`` (.png or .svg); the strokes as
-    JSON lines to ``strokes_out`` if given. Returns the number of pen points."""
+          width: int = 800, strokes_out: str | None = None, random_seed: int | None = None,
+          oov: str = "error", animate: str | None = None, attention: str | None = None,
+          line_chars: int = LINE_CHARS, log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int]:
+    """``lstm write``: ``text`` as handwriting on a page, drawn to ``output`` (.png or .svg; ``-``:
+    PNG to stdout). Long text is word-wrapped; every line after the first is primed with the line
+    before it (its text and its strokes), so the whole page keeps one hand, the one of ``style``
+    if given. Also: the strokes as JSON lines (one per line of text) to ``strokes_out``, the pen
+    writing as an animated GIF to ``animate``, the first line's window to ``attention``.
+    Returns (lines, pen points)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
     from lstm_cli.core.runtime import set_threads
@@ -264,22 +281,44 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
     ckpt = registry.load(model, "write")
     net = build_model(ckpt["config"])
     net.load_state_dict(ckpt["state_dict"])
-    if not text.strip():
-        raise InputError("nothing to write: the text is empty")
-    unknown = sorted({c for c in text if c not in net.cfg.alphabet})
-    if unknown:
+    alphabet = net.cfg.alphabet
+    unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
+    if unknown and oov == "error":
         raise InputError(f"the model cannot write {''.join(unknown)!r}",
-                         hint=f"it knows: {net.cfg.alphabet!r}")
-    st, _ = write_strokes(net, text, bias, random_seed, _style(ckpt, style))
+                         hint=f"use --oov skip to leave them out; it knows: {alphabet!r}")
+    if unknown:
+        log(f"lstm: warning: left out what the model cannot write: {''.join(unknown)!r}")
+        text = "".join(c for c in text if c in alphabet or c.isspace())
+    lines = lines_of(text, line_chars)
+    if not lines:
+        raise InputError("nothing to write: the text is empty")
+    if len(lines) > PAGE_LINES:
+        raise InputError(f"the text fills {len(lines)} lines of {line_chars} characters; a page holds {PAGE_LINES}",
+                         hint="write it in parts")
+    prime = _style(ckpt, style)
+    page, first_phi = [], None
+    for k, ln in enumerate(lines):
+        seed = None if random_seed is None else random_seed + k
+        st, phi = write_strokes(net, ln, bias, seed, prime)
+        first_phi = phi if first_phi is None else first_phi
+        page.append(st)
+        prime = (ln, st)
+    strokes = draw.stack(page)
+    n = len(lines)
     if output.lower().endswith(".svg"):
         with atomic_open(output, "wb") as f:
-            f.write(draw.svg_text(st, width).encode())
+            f.write(draw.svg_text(strokes, width, lines=n).encode())
     else:
-        draw.png(st, output, width)
+        write_payload(output, draw.png_bytes(strokes, width, lines=n), what="a PNG picture")
+    if animate is not None:
+        write_payload(animate, draw.gif_bytes(strokes, width, lines=n), what="a GIF")
+    if attention is not None:
+        write_payload(attention, draw.window_png_bytes(first_phi, lines[0]), what="a PNG picture")
     if strokes_out is not None:
-        row = json.dumps({"text": text, "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in st]})
+        rows = "".join(json.dumps({"text": ln, "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in st]}) + "\n"
+                       for ln, st in zip(lines, page))
         if strokes_out == "-":
-            print(row)
+            sys.stdout.write(rows)
         else:
-            write_payload(strokes_out, (row + "\n").encode(), what="JSON lines")
-    return sum(map(len, st))
+            write_payload(strokes_out, rows.encode(), what="JSON lines")
+    return n, sum(map(len, strokes))
