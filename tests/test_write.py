@@ -126,6 +126,68 @@ def test_window_moves_forward_and_state_continues():
     assert bool((ls2 < ls0).all()) and float(lp2.exp().max()) >= float(lp0.exp().max())
 
 
+def test_mixture_density_loss_against_a_direct_computation():
+    """nll = -log sum_j pi_j N2(dx, dy | mu_j, sigma_j, rho_j) - log Bernoulli(up | e), written
+    out with the bivariate normal's textbook density for one point."""
+    import torch
+
+    from lstm_cli.tasks.write.model import mixture, nll
+
+    torch.manual_seed(1)
+    M = 3
+    y = torch.randn(1, 1, 1 + 6 * M)
+    target = torch.tensor([[[0.3, -0.7, 1.0]]])
+    e, log_pi, mx, my, lsx, lsy, rho = (t[0, 0] for t in mixture(y, M))
+    dx, dy, up = target[0, 0].tolist()
+    density = 0.0
+    for j in range(M):
+        sx, sy, r = math.exp(lsx[j]), math.exp(lsy[j]), float(rho[j])
+        zx, zy = (dx - float(mx[j])) / sx, (dy - float(my[j])) / sy
+        z = zx * zx + zy * zy - 2 * r * zx * zy
+        density += math.exp(float(log_pi[j])) * math.exp(-z / (2 * (1 - r * r))) / (2 * math.pi * sx * sy * math.sqrt(1 - r * r))
+    p_up = 1 / (1 + math.exp(-float(e)))
+    direct = -math.log(density) - math.log(p_up if up else 1 - p_up)
+    assert float(nll(y, target, torch.ones(1, 1), M)) == pytest.approx(direct, rel=1e-5)
+
+
+class _Scripted:
+    """A stand-in network for write_strokes: the window passes the text's end at step ``past``,
+    and the pen lifts at the steps in ``ups`` (a huge end-of-stroke logit), else stays down."""
+
+    def __init__(self, past: int, ups: set, U: int = 3, M: int = 2):
+        from lstm_cli.tasks.write.model import WriteConfig
+
+        self.cfg = WriteConfig(alphabet="lov", hidden=4, layers=1, window=1, mixture=M)
+        self.past, self.ups, self.U, self.t = past, ups, U, 0
+
+    def eval(self):
+        return self
+
+    def __call__(self, x, ids, tm, state=None):
+        import torch
+
+        y = torch.zeros(1, 1, 1 + 6 * self.cfg.mixture)
+        y[0, 0, 0] = 50.0 if self.t in self.ups else -50.0
+        phi = torch.zeros(1, 1, ids.shape[1] + 1)
+        phi[0, 0, -1 if self.t >= self.past else 0] = 1.0
+        self.t += 1
+        return y, phi, state
+
+
+def test_sampling_stop_rule_and_cap():
+    from lstm_cli.tasks.write import FINISH_POINTS, write_strokes
+
+    def points(net, **kw):
+        st, phis = write_strokes(net, "lo", random_seed=0, **kw)
+        return sum(map(len, st)), len(phis)
+
+    assert points(_Scripted(past=10, ups={10}))[1] == 11  # passed the end with the pen up: stop there
+    assert points(_Scripted(past=10, ups={3, 14}))[1] == 15  # ... else at the end of that stroke
+    assert points(_Scripted(past=10, ups=set()))[1] == 11 + FINISH_POINTS  # ... at most this much later
+    assert points(_Scripted(past=10 ** 6, ups=set()), max_points=25) == (25, 25)  # the hard cap
+    assert points(_Scripted(past=10 ** 6, ups=set()))[1] == 40 * 2 + 100  # the default cap: 40 per letter + 100
+
+
 # ---------------------------------------------------------------- a tiny model and the command
 
 

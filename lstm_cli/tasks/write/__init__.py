@@ -26,6 +26,7 @@ from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixtu
 __all__ = ["build_model", "train", "evaluate", "write"]
 
 STYLES = 8  # held-out samples kept in the checkpoint for --style N
+FINISH_POINTS = 40  # after the window has passed the text, the pen may go on this long to end its stroke
 
 
 @dataclass
@@ -201,7 +202,8 @@ def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: i
     """Sample pen strokes for ``text``, after priming with ``style`` = (its text, its strokes) if
     given: the network reads the style's strokes with its text first, so it goes on in that hand.
     Stops when the window has passed the last character (phi just past the text exceeds phi on
-    every character: Graves' rule) or after ``max_points``. -> (strokes, phi rows over ``text``)."""
+    every character: Graves' rule) and the pen has lifted (at most :data:`FINISH_POINTS` later:
+    stopping at once cut the last letter short), or after ``max_points``. -> (strokes, phi rows over ``text``)."""
     model.eval()
     cfg = model.cfg
     g = torch.Generator().manual_seed(random_seed if random_seed is not None else torch.seed() % (2 ** 63))
@@ -214,7 +216,7 @@ def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: i
         _, _, state = model(off, ids, tm)
         x = off[:, -1:]
     U = ids.shape[1]
-    points, phis = [], []
+    points, phis, finishing = [], [], None
     for _ in range(max_points or 40 * len(text) + 100):
         y, phi, state = model(x, ids, tm, state)
         e, log_pi, mx, my, lsx, lsy, rho = mixture(y[0, 0], cfg.mixture, bias)
@@ -228,8 +230,14 @@ def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: i
         row = phi[0, 0]
         phis.append(row[len(prefix):].tolist())
         x = torch.tensor([[[dx, dy, up]]])
-        if float(row[U]) > float(row[:U].max()):
-            break
+        if finishing is not None:
+            finishing -= 1
+            if up or not finishing:
+                break
+        elif float(row[U]) > float(row[:U].max()):
+            if up:
+                break
+            finishing = FINISH_POINTS  # the window has passed the text: end the stroke being drawn
     return S.to_strokes(points), phis
 
 

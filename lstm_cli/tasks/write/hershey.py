@@ -32,9 +32,11 @@ def _resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[floa
     return out
 
 
-def write(fonts: dict, text: str, rng: random.Random) -> list[list[tuple[float, float]]]:
-    """``text`` as pen strokes in font units (about 21 per capital's height), y down."""
-    name = rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
+def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
+          clean: bool = False) -> list[list[tuple[float, float]]]:
+    """``text`` as pen strokes in font units (about 21 per capital's height), y down, in ``font``
+    (else one drawn by :data:`FONTS`); ``clean``: the font's own strokes, undistorted."""
+    name = font or rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
     font = fonts[name]
     slant = rng.uniform(-0.35, 0.15)  # x += slant * y (y up is negative): forward-leaning mostly
     sx = rng.uniform(0.85, 1.15)
@@ -42,6 +44,8 @@ def write(fonts: dict, text: str, rng: random.Random) -> list[list[tuple[float, 
     drift_a, drift_p, drift_phase = rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi)
     noise = rng.uniform(0.1, 0.45)
     step = rng.uniform(1.6, 2.6)
+    if clean:
+        sx, spacing = 1.0, 0.0
     strokes, x = [], 0.0
     for glyph in font.glyphs_for_text(text):
         for s in glyph.strokes:
@@ -55,6 +59,8 @@ def write(fonts: dict, text: str, rng: random.Random) -> list[list[tuple[float, 
             merged[-1] = merged[-1] + s[1:]
         else:
             merged.append(list(s))
+    if clean:
+        return merged
     out = []
     for s in merged:
         pts = _resample(s, step)

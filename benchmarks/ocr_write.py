@@ -1,0 +1,112 @@
+"""How legible is lstm write? Read its writing back with a reader that is not ours: Tesseract OCR.
+
+For held-out phrases (never trained on: the hershey test split), in each of the two hands the
+model learnt (joined cursive ``scripts``, print ``rowmans``):
+- ceiling: the phrase drawn straight from the Hershey font's own strokes (undistorted), with the
+  same renderer, read by Tesseract;
+- generated: the phrase written by the model, primed with a sample of that hand (a different
+  phrase in that font, as ``--style FILE`` does), at the given bias, read the same way.
+Character error rate (CER) = edit distance / reference length, summed over the phrases. Goal
+(issue 14): generated CER within 1.5x of the ceiling per hand, and below 0.05 for print.
+
+Needs Debian's tesseract-ocr and tesseract-ocr-eng (`make ocr-tools`); not a runtime dependency.
+
+    python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data build/data/hershey/test.jsonl \\
+        [--phrases 60] [--bias 0.75] [--out docs/examples/write-ocr]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def cer_counts(ref: str, hyp: str) -> tuple[int, int]:
+    """(Levenshtein distance between ``ref`` and ``hyp``, len(ref)), spaces folded to one."""
+    ref, hyp = " ".join(ref.split()), " ".join(hyp.split())
+    prev = list(range(len(hyp) + 1))
+    for i, a in enumerate(ref, 1):
+        cur = [i]
+        for j, b in enumerate(hyp, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))
+        prev = cur
+    return prev[-1], len(ref)
+
+
+def ocr(img, tmp: Path) -> str:
+    path = tmp / "line.png"
+    img.save(path)
+    out = subprocess.run(["tesseract", str(path), "-", "--psm", "7", "-l", "eng"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=str(ROOT / "checkpoints" / "hershey.pt"))
+    ap.add_argument("--data", default=str(ROOT / "build" / "data" / "hershey" / "test.jsonl"))
+    ap.add_argument("--fonts", default=str(next((ROOT / "build" / "downloads").glob("Hershey_Fonts-*.whl"), "")))
+    ap.add_argument("--phrases", type=int, default=60)
+    ap.add_argument("--bias", type=float, default=0.75)
+    ap.add_argument("--out", default="", help="also save each hand's first pictures here")
+    a = ap.parse_args()
+    if not shutil.which("tesseract"):
+        sys.exit("ocr_write: tesseract is not installed (make ocr-tools)")
+    sys.path.insert(0, a.fonts)
+    from HersheyFonts import HersheyFonts
+
+    from lstm_cli.core import checkpoint
+    from lstm_cli.render import strokes as draw
+    from lstm_cli.tasks.write import build_model, hershey, write_strokes
+
+    ck = checkpoint.load(a.model)
+    net = build_model(ck["config"])
+    net.load_state_dict(ck["state_dict"])
+    fonts = {}
+    for name in hershey.FONTS:
+        fonts[name] = HersheyFonts()
+        fonts[name].load_default_font(name)
+    texts = [json.loads(line)["text"] for line in open(a.data)]
+    rng = random.Random(0)
+    phrases = [t for t in texts if 8 <= len(t) <= 40][: a.phrases]
+    prime_text = "the quick brown fox"  # not a Shakespeare phrase
+    out = Path(a.out) if a.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in hershey.FONTS:
+            style = (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name))
+            err = {"ceiling": [0, 0], "generated": [0, 0]}
+            for k, text in enumerate(phrases):
+                clean = hershey.write(fonts, text, rng, font=name, clean=True)
+                gen, _ = write_strokes(net, text, a.bias, random_seed=k, style=style)
+                for kind, st in (("ceiling", clean), ("generated", gen)):
+                    img = draw.picture(st, 800)
+                    got = ocr(img, Path(tmp))
+                    e, n = cer_counts(text, got)
+                    err[kind][0] += e
+                    err[kind][1] += n
+                    if out and k < 3:
+                        img.save(out / f"{name}-{kind}-{k}.png")
+                    if k < 3:
+                        print(f"{name:8s} {kind:9s} {text!r} -> {got!r}", file=sys.stderr)
+            results[name] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
+            results[name]["ratio"] = round(results[name]["generated"] / max(results[name]["ceiling"], 1e-9), 2)
+    print(f"Tesseract character error rate on {len(phrases)} held-out phrases, bias {a.bias}:")
+    print(f"{'hand':10s} {'ceiling':>8s} {'generated':>10s} {'ratio':>6s}")
+    for name, r in results.items():
+        print(f"{name:10s} {r['ceiling']:8.3f} {r['generated']:10.3f} {r['ratio']:6.2f}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
