@@ -44,8 +44,8 @@ Held-out data is whole works, never trained on:
 - linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
   by a blank line; every 40th file from the 5th is validation, every 40th from the 25th is test.
 - sequences: generated integer and letter sequences (lstm_cli/tasks/sequences.py), one per line:
-  SEQUENCES_COUNTS of them; train.txt from the training parameter ranges, val.txt and test.txt
-  (test.tsv: the same lines with their family) from the held-out ranges, with other draws.
+  SEQUENCES_COUNTS of them; train.txt and val.txt (other draws) from the training parameter
+  ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
 - wikipedia and linux keep the characters that occur at least RARE times in the whole corpus; any other
   character is folded to ASCII by its Unicode decomposition where it has one (e -> e for an
   accented e), else dropped. So held-out text holds no character the model has not seen.
@@ -379,7 +379,7 @@ def linux(dl: Path, out: Path) -> None:
     _split_every(_common_chars(texts), out, 40, 5, 25)
 
 
-SEQUENCES_COUNTS = {"train": 300_000, "val": 3_000, "test": 3_000}
+SEQUENCES_COUNTS = {"train": 1_000_000, "val": 5_000, "test": 5_000}
 
 
 def sequences(dl: Path, out: Path) -> None:
@@ -387,7 +387,7 @@ def sequences(dl: Path, out: Path) -> None:
     from lstm_cli.tasks.sequences import corpus
 
     for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=1):
-        rows = corpus(n, held_out=split != "train", seed=seed)
+        rows = corpus(n, held_out=split == "test", seed=seed)
         (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
         if split == "test":
             (out / "test.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))

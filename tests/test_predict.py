@@ -36,12 +36,12 @@ def _params_of(fam: str, xs: list) -> dict:
 
 def _held(fam: str, p: dict) -> bool:
     return {
-        "arithmetic": lambda: 700 <= p["start"] < 800 or p["step"] in S.ARITH_STEPS_OUT,
-        "geometric": lambda: 11 <= abs(p["start"]) < 14,
-        "squares": lambda: 150 <= p["root"] < 170,
-        "cubes": lambda: 20 <= p["root"] < 24,
-        "fibonacci": lambda: 100 <= p["first"] < 110,
-        "periodic": lambda: 500 <= p["first"] < 550,
+        "arithmetic": lambda: 150 <= p["start"] < 200,
+        "geometric": lambda: 10 <= abs(p["start"]) <= 12,
+        "squares": lambda: 40 <= p["root"] < 50,
+        "cubes": lambda: 15 <= p["root"] < 18,
+        "fibonacci": lambda: 50 <= p["first"] < 60,
+        "periodic": lambda: 200 <= p["first"] < 250,
         "alphabet": lambda: p["letter"] in "klm",
     }[fam]()
 

@@ -31,47 +31,46 @@ WEIGHTS = (0.30, 0.20, 0.08, 0.05, 0.15, 0.10, 0.12)
 CAP = 10**6  # every element of a generated sequence has |x| < CAP
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
-# Parameter ranges no training sequence has; every held-out sequence has at least one of them.
+# Parameter ranges no training sequence has, beyond the training ranges (the alphabet's inside
+# them); every held-out sequence has one.
 HELD_OUT = {
-    "arithmetic": "start in [700, 800) or step in {-41, -23, -7, 7, 23, 41}",
-    "geometric": "|start| in [11, 14)",
-    "squares": "first root in [150, 170)",
-    "cubes": "first root in [20, 24)",
-    "fibonacci": "first element in [100, 110)",
-    "periodic": "first element in [500, 550)",
+    "arithmetic": "start in [150, 200) (training: [-50, 150))",
+    "geometric": "|start| in [10, 12] (training: 1-9)",
+    "squares": "first root in [40, 50) (training: [-10, 40))",
+    "cubes": "first root in [15, 18) (training: [-5, 15))",
+    "fibonacci": "first element in [50, 60) (training: [-20, 50))",
+    "periodic": "first element in [200, 250) (training: [-50, 200))",
     "alphabet": "first letter k, l or m",
 }
-ARITH_STEPS_OUT = {-41, -23, -7, 7, 23, 41}
 
 
-def _params(family: str, rng: random.Random) -> tuple[tuple, bool]:
-    """Draw a family's parameters; -> (params, held_out)."""
+def _params(family: str, rng: random.Random, held_out: bool) -> tuple:
+    """Draw a family's parameters from its training or its held-out ranges."""
+    h = held_out
     if family == "arithmetic":
-        a, d = rng.randint(-500, 2000), rng.choice([x for x in range(-60, 61) if x])
-        return (a, d), 700 <= a < 800 or d in ARITH_STEPS_OUT
+        a = rng.randrange(150, 200) if h else rng.randrange(-50, 150)
+        return a, rng.choice([x for x in range(-20, 21) if x])
     if family == "geometric":
-        a = rng.choice([x for x in range(-30, 31) if x])
-        r = rng.choice((-4, -3, -2, 2, 3, 4, 5, 6, 7, 8, 9, 10))
-        return (a, r), 11 <= abs(a) < 14
+        a = rng.choice((1, -1)) * (rng.randint(10, 12) if h else rng.randint(1, 9))
+        return a, rng.choice((-3, -2, 2, 3, 4, 5, 10))
     if family == "squares":
-        k = rng.randint(-20, 300)
-        return (k,), 150 <= k < 170
+        return (rng.randrange(40, 50) if h else rng.randrange(-10, 40),)
     if family == "cubes":
-        k = rng.randint(-10, 60)
-        return (k,), 20 <= k < 24
+        return (rng.randrange(15, 18) if h else rng.randrange(-5, 15),)
     if family == "fibonacci":
-        a, b = rng.randint(-50, 200), rng.randint(-50, 200)
-        return (a, b), 100 <= a < 110
+        return rng.randrange(50, 60) if h else rng.randrange(-20, 50), rng.randrange(-20, 50)
     if family == "periodic":
         p = rng.choice((2, 3))
-        vals = [rng.randint(-99, 999) for _ in range(p)]
-        while len(set(vals)) < p:
-            vals = [rng.randint(-99, 999) for _ in range(p)]
-        return tuple(vals), 500 <= vals[0] < 550
+        while True:
+            vals = [rng.randrange(200, 250) if h and i == 0 else rng.randrange(-50, 200) for i in range(p)]
+            if len(set(vals)) == p:
+                return tuple(vals)
     if family == "alphabet":
         step = rng.choice((1, 1, 2, 3))
-        start = rng.randrange(26 - 4 * step)
-        return (start, step, rng.random() < 0.3), LETTERS[start] in "klm"
+        while True:
+            start = rng.randrange(26 - 4 * step)
+            if (LETTERS[start] in "klm") == h:
+                return start, step, rng.random() < 0.3
     raise ValueError(family)
 
 
@@ -104,10 +103,7 @@ def draw(rng: random.Random, held_out: bool, family: str | None = None, lengths=
     elements would pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
     while True:
         fam = family or rng.choices(FAMILIES, WEIGHTS)[0]
-        params, out = _params(fam, rng)
-        if out != held_out:
-            continue
-        xs = _elements(fam, params, rng.randint(*lengths))
+        xs = _elements(fam, _params(fam, rng, held_out), rng.randint(*lengths))
         if fam != "alphabet":
             xs = [x for x in _capped(xs)]
         if len(xs) >= 4:
