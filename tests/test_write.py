@@ -99,6 +99,21 @@ def test_jsonl_and_iam_readers(tmp_path):
     assert any("without a transcription" in n for n in notes)
     with pytest.raises(InputError, match="no .jsonl files"):
         S.read_samples([str(tmp_path / "iam" / "ascii")], log=notes.append)
+    # malformed, truncated, absurd: one clear error for our format, a skipped file for IAM's
+    for k, bad in enumerate(['{"text": "hi", "strokes": [[[0, NaN]]]}', '{"text": "hi", "strokes": [[[1e30, 0]]]}',
+                             '{"text": "hi", "strokes": [[[0, 0], [1', '{"text": "hi", "strokes": [[[0, "a"]]]}']):
+        (tmp_path / f"bad{k}.jsonl").write_text(bad + "\n")
+        with pytest.raises(InputError, match=f"bad{k}.jsonl:1: not a stroke sample"):
+            S.read_jsonl(tmp_path / f"bad{k}.jsonl")
+    (iam / "lineStrokes" / "a01" / "a01-000" / "a01-000u-01.xml").write_text(xml[:90])  # truncated
+    (iam / "lineStrokes" / "a01" / "a01-000" / "a01-000u-02.xml").write_text(xml.replace('x="12"', 'x="inf"'))
+    notes = []
+    with pytest.raises(InputError, match="no usable stroke sample"):
+        S.read_samples([str(iam)], log=notes.append)
+    assert any("not XML" in n for n in notes) and any("without usable x and y" in n for n in notes)
+    (tmp_path / "empty.jsonl").write_text('{"text": "hi", "strokes": [[]]}\n')
+    with pytest.raises(InputError, match="no usable stroke sample"):
+        S.read_samples([str(tmp_path / "empty.jsonl")], log=notes.append)
 
 
 def test_window_moves_forward_and_state_continues():

@@ -24,6 +24,16 @@ from pathlib import Path
 from lstm_cli.core.errors import InputError
 
 MAX_POINTS = 3000  # a longer sample is skipped with a warning: bounded time and memory
+MAX_COORD = 1e6  # pen coordinates beyond this (or not finite) are refused: no tablet reports them
+
+
+def _checked(strokes: list) -> list:
+    """``strokes`` if every coordinate is finite and within MAX_COORD, else ValueError."""
+    for s in strokes:
+        for x, y in s:
+            if not (abs(x) <= MAX_COORD and abs(y) <= MAX_COORD):  # NaN fails both
+                raise ValueError(f"coordinate ({x:g}, {y:g}) is not a finite number within {MAX_COORD:g}")
+    return strokes
 
 
 def read_jsonl(path: Path) -> list[tuple[str, list]]:
@@ -38,7 +48,7 @@ def read_jsonl(path: Path) -> list[tuple[str, list]]:
             continue
         try:
             row = json.loads(line)
-            text, strokes = row["text"], [[(float(x), float(y)) for x, y in s] for s in row["strokes"]]
+            text, strokes = row["text"], _checked([[(float(x), float(y)) for x, y in s] for s in row["strokes"]])
             if not isinstance(text, str):
                 raise TypeError("text is not a string")
         except (ValueError, KeyError, TypeError) as e:
@@ -72,11 +82,14 @@ def read_iam(root: Path, log=print) -> list[tuple[str, list]]:
             continue
         try:
             tree = ET.parse(f)
+            strokes = _checked([[(float(p.get("x")), float(p.get("y"))) for p in s.iter("Point")]
+                                for s in tree.getroot().iter("Stroke")])
         except ET.ParseError as e:
             log(f"lstm: warning: skipping {f}: not XML ({e})")
             continue
-        strokes = [[(float(p.get("x")), float(p.get("y"))) for p in s.iter("Point")]
-                   for s in tree.getroot().iter("Stroke")]
+        except (TypeError, ValueError) as e:
+            log(f"lstm: warning: skipping {f}: a Point without usable x and y ({e})")
+            continue
         out.append((lines[k], [s for s in strokes if s]))
     if missing:
         log(f"lstm: warning: {missing} stroke file(s) without a transcription line skipped")
