@@ -168,6 +168,9 @@ def test_the_context_decides_the_next_element(context_model):
     assert r.stdout == "16 32\n"
     r = run_lstm("predict", "-m", context_model, input="3 4 5\n\n1 2 4 8\n")
     assert r.stdout == "6\n16\n"
+    for args in (["-3", "-2", "-1"], ["--", "-3", "-2", "-1"], ["-3 -2 -1"]):  # negative numbers are elements
+        r = run_lstm("predict", "-m", context_model, *args)  # (this toy model never saw a minus sign)
+        assert r.returncode == ExitCode.BAD_INPUT and "does not know: '-'" in r.stderr, (args, r.stderr)
 
 
 def test_explain_and_score(context_model, tmp_path):

@@ -62,7 +62,8 @@ def build_app() -> typer.Typer:
     app.command("info")(info.info)
     app.command("models")(models.models)
     app.command("inspect")(inspect.inspect)
-    app.command("predict")(predict.predict)
+    # Negative numbers (-3 -2 -1) are elements, not options: unknown "options" join the arguments.
+    app.command("predict", context_settings={"ignore_unknown_options": True})(predict.predict)
     app.command("export")(export.export)
     app.add_typer(train.build(registry.TASKS), name="train")
     return app

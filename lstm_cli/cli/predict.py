@@ -22,7 +22,8 @@ def predict(
     json_out: o.Json = False,
 ):
     """Predict what comes next: 6 7 8 -> 9, but 2 4 8 -> 16 (default model: sequences).
-    The model reads the whole sequence, so the same last element can lead to different answers."""
+    The model reads the whole sequence, so the same last element can lead to different answers.
+    Negative numbers work as they are: lstm predict -3 -1 1."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import sequences, text

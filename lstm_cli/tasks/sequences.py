@@ -168,7 +168,8 @@ class Predictor:
 
         s = self.sampler
         text = line(items) + " "
-        ids = self.vocab.encode(text, what="the sequence", hint="the model knows digits, '-' and letters").tolist()
+        known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
+        ids = self.vocab.encode(text, what="the sequence", hint=f"this model knows: {known}").tolist()
         s.reset()
         logits = s.feed([self.vocab.index["\n"]] + ids)
         chars = self.vocab.chars
