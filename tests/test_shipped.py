@@ -14,7 +14,7 @@ from conftest import ROOT, run_lstm
 from lstm_cli.core import registry
 
 GOLDEN = ROOT / "tests" / "golden"
-CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n"}
+CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n", "wikipedia": "The Eiffel Tower"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
