@@ -177,7 +177,7 @@ checkpoints/linux.pt: $(RUNS)/linux.done
 
 # Generated number and letter sequences for lstm predict (lstm_cli/tasks/sequences.py): val and
 # test draw from parameter ranges training never shows; per-family accuracy is kept in the manifest.
-SEQUENCES_TIME ?= 50m
+SEQUENCES_TIME ?= 25m
 SEQUENCES_THREADS ?= 2
 $(DATA)/sequences/.done: lstm_cli/tasks/sequences.py | setup
 	$(BIN)/python scripts/corpora.py sequences - $(DATA)/sequences

@@ -36,12 +36,12 @@ def _params_of(fam: str, xs: list) -> dict:
 
 def _held(fam: str, p: dict) -> bool:
     return {
-        "arithmetic": lambda: 150 <= p["start"] < 200,
-        "geometric": lambda: 10 <= abs(p["start"]) <= 12,
-        "squares": lambda: 40 <= p["root"] < 50,
-        "cubes": lambda: 15 <= p["root"] < 18,
-        "fibonacci": lambda: 50 <= p["first"] < 60,
-        "periodic": lambda: 200 <= p["first"] < 250,
+        "arithmetic": lambda: 60 <= p["start"] < 80,
+        "geometric": lambda: 60 <= p["start"] < 80,
+        "squares": lambda: 20 <= p["root"] < 25,
+        "cubes": lambda: 6 <= p["root"] < 8,
+        "fibonacci": lambda: 60 <= p["first"] < 80,
+        "periodic": lambda: 60 <= p["first"] < 80,
         "alphabet": lambda: p["letter"] in "klm",
     }[fam]()
 
