@@ -23,7 +23,9 @@ def test_shipped_models_match_manifest():
         path = registry.resolve(name, e["task"])
         assert path.stat().st_size <= 16 * 1024 * 1024
         assert registry.sha256_file(path) == e["sha256"]
-        assert e["metric"]["value"] > 0 and e["data"] and e["licence"] and e["recipe"]
+        assert e["metric"]["name"] and e["data"] and e["licence"] and e["recipe"]
+        # every metric is positive but the handwriting density's (nats per pen point can be < 0)
+        assert e["metric"]["value"] > 0 or (e["task"] == "write" and e["metric"]["value"] > -10), (name, e["metric"])
 
 
 def test_unknown_name_suggests():
