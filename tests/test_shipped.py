@@ -15,12 +15,12 @@ from lstm_cli.core import registry
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n", "wikipedia": "The Eiffel Tower"}
+SEEDS = {**CASES, "linux": "static int"}  # golden samples; CASES also get the one-letter-seed test
 
 
-@pytest.mark.parametrize("name", sorted(CASES) + ["linux"])
+@pytest.mark.parametrize("name", sorted(SEEDS))
 def test_golden_sample(name):
-    r = run_lstm("generate", "--model", name, "--seed", {**CASES, "linux": "static int"}[name], "-n", "300",
-                 "--random-seed", "1")
+    r = run_lstm("generate", "--model", name, "--seed", SEEDS[name], "-n", "300", "--random-seed", "1")
     assert r.returncode == 0, r.stderr
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("UPDATE_GOLDEN"):

@@ -25,6 +25,7 @@ def predict(
     The model reads the whole sequence, so the same last element can lead to different answers.
     Negative numbers work as they are: lstm predict -3 -1 1."""
     from lstm_cli.core import registry
+    from lstm_cli.core.errors import InputError
     from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import sequences, text
 
@@ -36,8 +37,6 @@ def predict(
     if args == ["-"]:
         lines = [(i + 1, ln) for i, ln in enumerate(read_text("-").splitlines()) if ln.strip()]
         if not lines:
-            from lstm_cli.core.errors import InputError
-
             raise InputError("stdin holds no sequence: give one per line, e.g. 6 7 8")
         batch = True
     else:
@@ -48,10 +47,11 @@ def predict(
             what = f"line {number}" if batch else "the sequence"
             try:
                 items = sequences.parse([ln], what)
-                nexts = []
-                for _ in range(n):
-                    if explain and not nexts:
-                        cands = predictor.candidates(items, top)
+                cands = predictor.candidates(items, top if explain else 1)  # the first search serves both
+                if not cands:
+                    raise InputError("the model found no next element for this sequence")
+                nexts = [cands[0][0]]
+                for _ in range(n - 1):
                     nexts.append(predictor.next(items + nexts))
             except Exception as e:  # noqa: BLE001 - one bad line of many: say so and go on
                 from lstm_cli.core.errors import LstmError

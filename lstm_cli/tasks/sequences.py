@@ -21,6 +21,7 @@ held-out sequence has a parameter in a held-out range, and no training sequence 
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 
@@ -113,24 +114,17 @@ def _elements(family: str, params: tuple, n: int) -> list:
     return [letters[start + i * step] for i in range(n) if start + i * step < 26]
 
 
-def draw(rng: random.Random, held_out: bool, family: str | None = None, lengths=(5, 10)) -> tuple[str, list]:
-    """One sequence of a family (drawn by :data:`WEIGHTS` if not given), from the held-out
-    parameter ranges or from the training ones, with a length in ``lengths`` (fewer if its
-    elements would pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
+def draw(rng: random.Random, held_out: bool) -> tuple[str, list]:
+    """One sequence of a family drawn by :data:`WEIGHTS`, from the held-out parameter ranges or
+    from the training ones, with 5-10 elements (fewer if its elements would pass :data:`CAP` or
+    the alphabet's end; never fewer than 4)."""
     while True:
-        fam = family or rng.choices(FAMILIES, WEIGHTS)[0]
-        xs = _elements(fam, _params(fam, rng, held_out), rng.randint(*lengths))
+        fam = rng.choices(FAMILIES, WEIGHTS)[0]
+        xs = _elements(fam, _params(fam, rng, held_out), rng.randint(5, 10))
         if fam != "alphabet":
-            xs = [x for x in _capped(xs)]
+            xs = list(itertools.takewhile(lambda x: abs(x) < CAP, xs))
         if len(xs) >= 4:
             return fam, xs
-
-
-def _capped(xs):
-    for x in xs:
-        if abs(x) >= CAP:
-            return
-        yield x
 
 
 def line(xs: list) -> str:

@@ -304,11 +304,11 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
         raise InputError(f"the text fills {len(lines)} lines of {line_chars} characters; a page holds {PAGE_LINES}",
                          hint="write it in parts")
     prime = _style(ckpt, style)
-    page, first_phi = [], None
+    page = []
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
         st, phi = write_strokes(net, ln, bias, seed, prime)
-        first_phi = phi if first_phi is None else first_phi
+        first_phi = phi if k == 0 else first_phi
         page.append(st)
         prime = (ln, st)
     strokes = draw.stack(page)
