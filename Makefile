@@ -22,7 +22,7 @@ BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1
 
-.PHONY: setup demo test checkpoints bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools bench-write-ocr clean
+.PHONY: setup demo test checkpoints docs-write bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools bench-write-ocr clean
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,13 @@ ocr-tools:
 	@command -v tesseract >/dev/null && echo "tesseract is installed" || \
 	  { command -v apt-get >/dev/null || { echo "ocr-tools: install tesseract-ocr (English) with your package manager"; exit 1; }; \
 	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng; }
+
+# The README's handwriting in both hands at two biases (redraw after rebuilding the hershey model).
+WRITE_EXAMPLE ?= the magic of long short-term memory
+docs-write: setup
+	for hand in cursive:4 print:1; do for bias in 0.75 2; do \
+	  $(LSTM) write "$(WRITE_EXAMPLE)" --style $${hand#*:} --bias $$bias --random-seed 1 --width 420 \
+	    -o docs/write-$${hand%:*}-bias$$bias.png || exit 1; done; done
 
 # Legibility of the shipped hershey model: Tesseract's character error rate, generated vs the font itself.
 bench-write-ocr: setup ocr-tools $(DATA)/hershey/.done

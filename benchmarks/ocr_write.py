@@ -12,7 +12,7 @@ Character error rate (CER) = edit distance / reference length, summed over the p
 Needs Debian's tesseract-ocr and tesseract-ocr-eng (`make ocr-tools`); not a runtime dependency.
 
     python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data build/data/hershey/test.jsonl \\
-        [--phrases 60] [--bias 0.75] [--out docs/examples/write-ocr]
+        [--phrases 60] [--bias 0.75] [--out DIR] [--hands rowmans] [--show 40]
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--phrases", type=int, default=60)
     ap.add_argument("--bias", type=float, default=0.75)
     ap.add_argument("--out", default="", help="also save each hand's first pictures here")
+    ap.add_argument("--hands", nargs="+", default=None, help="only these Hershey fonts (default: both)")
+    ap.add_argument("--show", type=int, default=3, help="print what Tesseract read for this many phrases per hand")
     a = ap.parse_args()
     if not shutil.which("tesseract"):
         sys.exit("ocr_write: tesseract is not installed (make ocr-tools)")
@@ -83,7 +85,7 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in hershey.FONTS:
+        for name in a.hands or hershey.FONTS:
             style = (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name))
             err = {"ceiling": [0, 0], "generated": [0, 0]}
             for k, text in enumerate(phrases):
@@ -97,7 +99,7 @@ def main() -> None:
                     err[kind][1] += n
                     if out and k < 3:
                         img.save(out / f"{name}-{kind}-{k}.png")
-                    if k < 3:
+                    if k < a.show:
                         print(f"{name:8s} {kind:9s} {text!r} -> {got!r}", file=sys.stderr)
             results[name] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
             results[name]["ratio"] = round(results[name]["generated"] / max(results[name]["ceiling"], 1e-9), 2)
