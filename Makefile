@@ -54,9 +54,13 @@ ocr-tools:
 	  { command -v apt-get >/dev/null || { echo "ocr-tools: install tesseract-ocr (English) with your package manager"; exit 1; }; \
 	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng; }
 
-# The README's handwriting in both hands at two biases (redraw after rebuilding the hershey model).
+# The handwriting pictures in README.md and docs/usage.md (redraw after rebuilding the hershey model).
 WRITE_EXAMPLE ?= the magic of long short-term memory
 docs-write: setup
+	$(LSTM) write "Long short-term memory networks can learn to write by hand, one stroke after another." \
+	  -o docs/write-hershey.png --random-seed 2
+	$(LSTM) write "the magic of lstm" -o docs/write-print.png --style 1 --bias 2 --random-seed 1 \
+	  --animate docs/write-pen.gif --attention docs/write-window.png
 	for hand in cursive:4 print:1; do for bias in 0.75 2; do \
 	  $(LSTM) write "$(WRITE_EXAMPLE)" --style $${hand#*:} --bias $$bias --random-seed 1 --width 420 \
 	    -o docs/write-$${hand%:*}-bias$$bias.png || exit 1; done; done
