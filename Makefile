@@ -250,6 +250,22 @@ checkpoints/bach.pt: $(RUNS)/bach.done
 	  --licence "music public domain; encodings distributed with music21 with the encoders' permission (BSD)" \
 	  --recipe "make checkpoints/bach.pt"
 
+# Palestrina's masses: 101 masses, 1,318 movements, split by mass (81 / 10 / 10). Not trained yet.
+PALESTRINA_TIME ?= 120m
+PALESTRINA_THREADS ?= 1
+$(RUNS)/palestrina.done: $(DATA)/palestrina/.done
+	LSTM_THREADS=$(PALESTRINA_THREADS) $(LSTM) train compose --data $(DATA)/palestrina/train --val-data $(DATA)/palestrina/val \
+	  -o $(RUNS)/palestrina.pt --preset small --dropout 0.3 --max-time $(PALESTRINA_TIME) --eval-every 250 \
+	  --sample-every 1000 --log-every 50 --save-every 100 $(call resume,palestrina)
+	touch $@
+
+checkpoints/palestrina.pt: $(RUNS)/palestrina.done
+	LSTM_THREADS=$(PALESTRINA_THREADS) $(LSTM) export $(RUNS)/palestrina.pt -o $@ --name palestrina --eval-data $(DATA)/palestrina/test \
+	  --description "Palestrina's masses, event-level 2x256 LSTM (Performance RNN events in beats, note values halved); 81 masses in all keys in range, 10 whole masses held out for validation and 10 for test" \
+	  --data-source "PyPI music21==10.5.1 (corpus/palestrina, Humdrum **kern converted to MIDI at build time)" \
+	  --licence "music public domain; encodings distributed with music21 (BSD)" \
+	  --recipe "make checkpoints/palestrina.pt"
+
 # Generated captioned scenes: 40,000 for training; validation and "seen" test scenes use only
 # combinations training holds, every "unseen" test scene one it never shows (tasks/caption/shapes.py).
 SHAPES_STEPS ?= 3000
