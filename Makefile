@@ -189,8 +189,9 @@ checkpoints/linux.pt: $(RUNS)/linux.done
 	  --data-source "Debian linux-source-6.1 (kernel/*.c)" \
 	  --licence "GPL-2.0 (the Linux kernel)" --recipe "make checkpoints/linux.pt"
 
-# Generated number and letter sequences for lstm predict (lstm_cli/tasks/sequences.py): val and
-# test draw from parameter ranges training never shows; per-family accuracy is kept in the manifest.
+# Generated number and letter sequences for lstm predict (lstm_cli/tasks/sequences.py): val draws
+# from the training ranges, test from ranges training never shows; its per-family accuracy is kept
+# in the manifest.
 SEQUENCES_TIME ?= 25m
 SEQUENCES_THREADS ?= 1
 $(DATA)/sequences/.done: lstm_cli/tasks/sequences.py | setup
