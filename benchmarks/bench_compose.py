@@ -88,6 +88,20 @@ def load_folder(folder: str):
     return [ev.read_midi(p.read_bytes(), str(p)) for p in sorted(Path(folder).rglob("*.mid"))]
 
 
+def compare(gen: dict, held: dict, train: dict, head: str) -> None:
+    """Print the table of part 1: each statistic, generated~held-out against held-out~training."""
+    print(head)
+    print(f"   {'statistic':22s} {'generated~held-out':>19s} {'held-out~training':>18s}  verdict")
+    for k in gen["hist"]:
+        d_gen, d_ref = tv(gen["hist"][k], held["hist"][k]), tv(held["hist"][k], train["hist"][k])
+        print(f"   {k:22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}")
+    d_gen, d_ref = abs(gen["out_of_key"] - held["out_of_key"]), abs(held["out_of_key"] - train["out_of_key"])
+    print(f"   {'out-of-key share':22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}"
+          f"   (generated {gen['out_of_key']:.3f}, held-out {held['out_of_key']:.3f}, training {train['out_of_key']:.3f})")
+    print(f"   mean notes sounding on a beat: generated {gen['polyphony']:.2f}, held-out {held['polyphony']:.2f}, "
+          f"training {train['polyphony']:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="bach")
@@ -95,7 +109,8 @@ def main() -> None:
     ap.add_argument("--held-out", default=str(ROOT / "build/data/bach/test"))
     ap.add_argument("--pieces", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--temperature", type=float, default=None, help="default: lstm compose's")
+    ap.add_argument("--temperature", type=float, nargs="+", default=None,
+                    help="one or more (a table for each); default: lstm compose's")
     a = ap.parse_args()
 
     import torch
@@ -110,23 +125,15 @@ def main() -> None:
     net.load_state_dict(ckpt["state_dict"])
     net.eval()
 
-    temperature = task.TEMPERATURE if a.temperature is None else a.temperature
-    generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, random_seed=s)[1]
-                 for s in range(a.pieces)]
-    train, held = stats(load_folder(a.train)), stats(load_folder(a.held_out))
-    gen = stats(generated)
-    print(f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at temperature {temperature:g}"
-          f"{' (the default)' if temperature == task.TEMPERATURE else ''}, against "
-          f"{len(load_folder(a.held_out))} held-out pieces; yardstick: held-out against training (margin {MARGIN})")
-    print(f"   {'statistic':22s} {'generated~held-out':>19s} {'held-out~training':>18s}  verdict")
-    for k in gen["hist"]:
-        d_gen, d_ref = tv(gen["hist"][k], held["hist"][k]), tv(held["hist"][k], train["hist"][k])
-        print(f"   {k:22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}")
-    d_gen, d_ref = abs(gen["out_of_key"] - held["out_of_key"]), abs(held["out_of_key"] - train["out_of_key"])
-    print(f"   {'out-of-key share':22s} {d_gen:19.3f} {d_ref:18.3f}  {'ok' if d_gen <= d_ref + MARGIN else 'FAR'}"
-          f"   (generated {gen['out_of_key']:.3f}, held-out {held['out_of_key']:.3f}, training {train['out_of_key']:.3f})")
-    print(f"   mean notes sounding on a beat: generated {gen['polyphony']:.2f}, held-out {held['polyphony']:.2f}, "
-          f"training {train['polyphony']:.2f}")
+    held_pieces = load_folder(a.held_out)
+    train, held = stats(load_folder(a.train)), stats(held_pieces)
+    for temperature in a.temperature or [task.TEMPERATURE]:
+        generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, random_seed=s)[1]
+                     for s in range(a.pieces)]
+        compare(gen=stats(generated), held=held, train=train, head=(
+            f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at temperature {temperature:g}"
+            f"{' (the default)' if temperature == task.TEMPERATURE else ''}, against "
+            f"{len(held_pieces)} held-out pieces; yardstick: held-out against training (margin {MARGIN})"))
 
     # 2. speed: 60 s of music at 90 bpm
     t = time.perf_counter()

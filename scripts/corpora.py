@@ -39,9 +39,7 @@ Held-out data is whole works, never trained on:
   pair or shape-relation-shape triple that training never shows).
 - hershey: synthetic handwriting (lstm_cli/tasks/write/hershey.py) of distinct phrases of 1-5
   words cut from the plays, shuffled, then HERSHEY_COUNTS of them for train, val and test: a
-  phrase is in one split only. Then train-print.jsonl and val-print.jsonl for a last stage of
-  training: the train and val phrases written again, print for PRINT_SHARE of them, and some
-  capitalised (see _capitalise), since print capitals were what Tesseract misread most.
+  phrase is in one split only.
 - wikipedia: the lead sections of 10,033 articles, one paragraph block per article, articles
   sorted by title; every 50th from the 10th is validation, every 50th from the 35th is test.
 - linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
@@ -303,16 +301,6 @@ def shapes(dl: Path, out: Path) -> None:
 
 
 HERSHEY_COUNTS = {"train": 30_000, "val": 500, "test": 500}
-PRINT_SHARE = 0.6
-
-
-def _capitalise(text: str, rng) -> str:
-    """``text`` with every word capitalised (3 in 10), only its first letter (3 in 10), or as it is:
-    capitals are 4% of the phrases' letters, too few for a model to learn them well in print."""
-    u = rng.random()
-    if u < 0.3:
-        return " ".join(w[:1].upper() + w[1:] for w in text.split(" "))
-    return text[:1].upper() + text[1:] if u < 0.6 else text
 
 
 def _phrases(works: dict[str, str], rng) -> list[str]:
@@ -353,22 +341,14 @@ def hershey(dl: Path, out: Path) -> None:
     rng = random.Random(0)
     phrases = _phrases(_works(dl), rng)
     rng.shuffle(phrases)
-    def dump(name: str, texts: list[str], rng, font=lambda rng: None) -> None:
-        with open(out / f"{name}.jsonl", "w") as f:
-            for text in texts:
-                strokes = write(fonts, text, rng, font(rng))
-                f.write(json.dumps({"text": text, "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
-        print(f"{out / name}.jsonl: {len(texts):,} phrases", file=sys.stderr)
-
-    start, split_of = 0, {}
+    start = 0
     for split, count in HERSHEY_COUNTS.items():
-        split_of[split] = phrases[start: start + count]
-        dump(split, split_of[split], rng)
+        with open(out / f"{split}.jsonl", "w") as f:
+            for text in phrases[start: start + count]:
+                strokes = write(fonts, text, rng)
+                f.write(json.dumps({"text": text, "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
         start += count
-    rng = random.Random(1)
-    for split in ("train", "val"):
-        dump(f"{split}-print", [_capitalise(t, rng) for t in split_of[split]], rng,
-             lambda rng: "rowmans" if rng.random() < PRINT_SHARE else "scripts")
+        print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
 
 
 RARE = 100
