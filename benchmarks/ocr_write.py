@@ -12,7 +12,7 @@ Character error rate (CER) = edit distance / reference length, summed over the p
 Needs Debian's tesseract-ocr and tesseract-ocr-eng (`make ocr-tools`); not a runtime dependency.
 
     python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data build/data/hershey/test.jsonl \\
-        [--phrases 40] [--bias 0.75] [--out DIR] [--hands rowmans] [--show 40]
+        [--phrases 200] [--bias 0.75] [--out DIR] [--hands rowmans] [--show 40]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--model", default=str(ROOT / "checkpoints" / "hershey.pt"))
     ap.add_argument("--data", default=str(ROOT / "build" / "data" / "hershey" / "test.jsonl"))
     ap.add_argument("--fonts", default=str(next((ROOT / "build" / "downloads").glob("Hershey_Fonts-*.whl"), "")))
-    ap.add_argument("--phrases", type=int, default=40)
+    ap.add_argument("--phrases", type=int, default=200)
     ap.add_argument("--bias", type=float, default=0.75)
     ap.add_argument("--out", default="", help="also save each hand's first pictures here")
     ap.add_argument("--hands", nargs="+", default=None, help="only these Hershey fonts (default: both)")
