@@ -411,7 +411,7 @@ def linux(dl: Path, out: Path) -> None:
     _split_every(_common_chars(texts), out, 40, 5, 25)
 
 
-SEQUENCES_COUNTS = {"train": 1_000_000, "val": 5_000, "test": 5_000}
+SEQUENCES_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 5_000}
 
 
 def sequences(dl: Path, out: Path) -> None:

@@ -36,12 +36,12 @@ def _params_of(fam: str, xs: list) -> dict:
 
 def _held(fam: str, p: dict) -> bool:
     return {
-        "arithmetic": lambda: 60 <= p["start"] < 80,
-        "geometric": lambda: 60 <= p["start"] < 80,
+        "arithmetic": lambda: p["start"] in S.HELD_FIRST,
+        "geometric": lambda: p["start"] in S.HELD_FIRST,
         "squares": lambda: 20 <= p["root"] < 25,
         "cubes": lambda: 6 <= p["root"] < 8,
-        "fibonacci": lambda: 60 <= p["first"] < 80,
-        "periodic": lambda: 60 <= p["first"] < 80,
+        "fibonacci": lambda: p["first"] in S.HELD_FIRST,
+        "periodic": lambda: p["first"] in S.HELD_FIRST,
         "alphabet": lambda: p["letter"] in "klm",
     }[fam]()
 
@@ -73,6 +73,15 @@ def test_generated_sequences_follow_their_rule_and_split(held_out):
         assert all(isinstance(x, str) or abs(x) < S.CAP for x in xs)
         assert _rule_holds(fam, xs), (fam, ln)
         assert _held(fam, _params_of(fam, xs)) == held_out, (fam, ln)
+
+
+def test_held_out_starts_are_scattered():
+    """A tenth of the 2- and 3-digit numbers, of either sign, spread over the whole range: no
+    leading digit, last digit, length or sign tells a held-out start from a training one."""
+    pool = [x for x in range(-999, 1000) if abs(x) >= 10]
+    assert len(S.HELD_FIRST) == len(pool) // 10 and S.HELD_FIRST <= set(pool)
+    for key in (lambda x: str(abs(x))[0], lambda x: str(x)[-1], lambda x: len(str(abs(x))), lambda x: x < 0):
+        assert {key(x) for x in S.HELD_FIRST} == {key(x) for x in pool}
 
 
 def test_parse():
