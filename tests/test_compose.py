@@ -169,6 +169,22 @@ def test_training_skips_bad_files_with_a_warning(scales, tmp_path):
     assert "warning: skipping" in r.stderr and "broken.mid" in r.stderr and "4 pieces" in r.stderr
 
 
+def test_fine_tuning_on_higher_music_widens_the_pitch_range(scale_model, tmp_path):
+    """A model pretrained on one corpus and tuned on another may play the pitches of both."""
+    import torch
+
+    high = tmp_path / "high"
+    high.mkdir()
+    (high / "high.mid").write_bytes(ev.write_midi([ev.Note(n.pitch + 24, 80, n.start, n.end) for n in scale_notes(0)]))
+    out = tmp_path / "tuned.pt"
+    r = run_lstm("train", "compose", "--data", high, "-o", out, "--init", scale_model, "--max-steps", 2,
+                 "--batch-size", 4, "--seq-len", 16, "--sample-every", 0, "--no-transpose", "--val-fraction", 0)
+    assert r.returncode == 0, r.stderr
+    before = torch.load(scale_model, map_location="cpu", weights_only=False)["vocab"]["pitch_range"]
+    after = torch.load(out, map_location="cpu", weights_only=False)["vocab"]["pitch_range"]
+    assert (before, after) == ([60, 75], [60, 96])
+
+
 def test_a_text_model_is_not_a_compose_model(tiny_model, tmp_path):
     r = run_lstm("compose", "-m", tiny_model, "-o", tmp_path / "o.mid")
     assert r.returncode == ExitCode.BAD_CHECKPOINT

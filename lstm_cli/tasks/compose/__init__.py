@@ -129,12 +129,14 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
 
     def make(start: dict | None, data_cfg: TextData, cfg) -> ComposeJob:
-        if start is not None:
-            model, vocab = build_model(start["config"]), start["vocab"]
+        lo, hi = pitch_range(train_pieces)
+        if start is not None:  # fine-tuned on other music, the model may play the pitches of both
+            model = build_model(start["config"])
             model.load_state_dict(start["state_dict"])
+            lo, hi = min(lo, start["vocab"]["pitch_range"][0]), max(hi, start["vocab"]["pitch_range"][1])
         else:
             model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
-            vocab = vocab_record(pitch_range(train_pieces))
+        vocab = vocab_record((lo, hi))
         ids = join(train_pieces)
         fit_batch(data_cfg, ids.numel(), log, unit="events", what="music")
         return ComposeJob(model, vocab, ids, join(val) if val else None, data_cfg, ", ".join(data))
