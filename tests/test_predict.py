@@ -38,8 +38,8 @@ def _held(fam: str, p: dict) -> bool:
     return {
         "arithmetic": lambda: p["start"] in S.HELD_FIRST,
         "geometric": lambda: p["start"] in S.HELD_FIRST,
-        "squares": lambda: 20 <= p["root"] < 25,
-        "cubes": lambda: 6 <= p["root"] < 8,
+        "squares": lambda: p["root"] in S.HELD_SQUARE_ROOTS,
+        "cubes": lambda: p["root"] in S.HELD_CUBE_ROOTS,
         "fibonacci": lambda: p["first"] in S.HELD_FIRST,
         "periodic": lambda: p["first"] in S.HELD_FIRST,
         "alphabet": lambda: p["letter"] in "klm",
@@ -76,12 +76,16 @@ def test_generated_sequences_follow_their_rule_and_split(held_out):
 
 
 def test_held_out_starts_are_scattered():
-    """A tenth of the 2- and 3-digit numbers, of either sign, spread over the whole range: no
-    leading digit, last digit, length or sign tells a held-out start from a training one."""
-    pool = [x for x in range(-999, 1000) if abs(x) >= 10]
-    assert len(S.HELD_FIRST) == len(pool) // 10 and S.HELD_FIRST <= set(pool)
-    for key in (lambda x: str(abs(x))[0], lambda x: str(x)[-1], lambda x: len(str(abs(x))), lambda x: x < 0):
-        assert {key(x) for x in S.HELD_FIRST} == {key(x) for x in pool}
+    """A tenth of the 2- and 3-digit numbers (cube roots: 2-digit), of either sign, spread over
+    the whole range: no leading digit, last digit, length or sign tells a held-out start from a
+    training one (the 18 cube roots are too few to show every digit)."""
+    for held, digits in ((S.HELD_FIRST, 3), (S.HELD_SQUARE_ROOTS, 3), (S.HELD_CUBE_ROOTS, 2)):
+        pool = [x for x in range(1 - 10**digits, 10**digits) if abs(x) >= 10]
+        assert len(held) == len(pool) // 10 and held <= set(pool)
+        keys = (lambda x: str(abs(x))[0], lambda x: str(x)[-1], lambda x: len(str(abs(x))), lambda x: x < 0)
+        for key in keys if digits == 3 else keys[3:]:
+            assert {key(x) for x in held} == {key(x) for x in pool}
+    assert S.HELD_FIRST != S.HELD_SQUARE_ROOTS
 
 
 def test_parse():
