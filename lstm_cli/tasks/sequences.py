@@ -36,7 +36,7 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # says nothing about the family (an earlier model learnt which family starts where, and failed on
 # any other start): 1, 2 or 3 digits with equal odds, negative three times in ten. Held out: the
 # first elements in HELD_FIRST, a fixed random tenth of the numbers of 2 and 3 digits, which no
-# training sequence of any family starts with. They are scattered, not one block: a model that
+# training sequence of these families starts with. They are scattered, not one block: a model that
 # had never seen a line start with 60-79 learnt that as a rule, and was thrown by such a start
 # (70 75 80 -> 75). The squares and cubes count from a root drawn the same way (cubes: 1 or 2
 # digits), with their own scattered tenth held out: a few dozen roots, as there once were, are
