@@ -15,8 +15,8 @@ Prediction reads a newline (a line's start), the given elements and a space, the
 the likeliest *whole next element*: a beam over characters, ended by a space or a newline; its
 probability is the product of its characters'. ``--explain`` shows the runners-up.
 
-Families (:func:`draw`), with the parameter ranges held out of training (:data:`HELD_OUT`): a
-held-out sequence has a parameter in a held-out range, and no training sequence has one.
+Families (:func:`draw`), with the parameters held out of training (:data:`HELD_OUT`): a held-out
+sequence has a held-out parameter, and no training sequence of its family has one.
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         if start is not None:  # fine-tuned on other music, the model may play the pitches of both
             model = build_model(start["config"])
             model.load_state_dict(start["state_dict"])
-            lo, hi = min(lo, start["vocab"]["pitch_range"][0]), max(hi, start["vocab"]["pitch_range"][1])
+            start_lo, start_hi = start["vocab"]["pitch_range"]
+            lo, hi = min(lo, start_lo), max(hi, start_hi)
         else:
             model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
         vocab = vocab_record((lo, hi))
