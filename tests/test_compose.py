@@ -247,3 +247,34 @@ def test_cli_default_temperature_is_the_benchmarked_one():
     from lstm_cli.tasks import compose as task
 
     assert inspect.signature(cli.command).parameters["temperature"].default == task.TEMPERATURE
+
+
+def test_the_rest_cap_is_what_one_training_piece_in_100_holds():
+    from lstm_cli.tasks.compose import rest_cap
+
+    beat = ev.STEPS_PER_BEAT
+    silent = ev.encode([ev.Note(60, 80, 0.0, 1.0), ev.Note(60, 80, 4.0, 5.0)])  # a rest of three beats
+    plain = ev.encode(scale_notes(0, rounds=1))
+    assert rest_cap([plain] * 199 + [silent]) == beat  # one piece in 200: not enough; at least a beat
+    assert rest_cap([plain] * 197 + [silent] * 3) == 3 * beat
+
+
+def test_the_grammar_ends_a_rest_at_the_cap():
+    """Past the cap, time may not move until a note sounds; below it, only as far as the cap."""
+    import numpy as np
+
+    from lstm_cli.tasks.compose import _Grammar
+
+    g = _Grammar(60, 72, rest=12)
+    shifts = lambda: np.isfinite(g.mask[ev.SHIFT: ev.VELOCITY])  # noqa: E731
+    assert not shifts().any()  # nothing has sounded yet
+    g.track(ev.NOTE_ON + 64)
+    assert shifts().all()  # a note sounds: any shift
+    g.track(ev.NOTE_OFF + 64)
+    assert shifts().sum() == 12  # silent: at most the cap
+    g.track(ev.SHIFT + 7)  # eight steps of silence
+    assert shifts().sum() == 4 and np.isfinite(g.mask[ev.NOTE_ON + 64])
+    g.track(ev.SHIFT + 3)
+    assert not shifts().any()  # at the cap: a note must come next
+    g.track(ev.NOTE_ON + 60)
+    assert shifts().all()

@@ -122,3 +122,10 @@ def test_a_unison_is_one_note_and_a_restrike_is_two():
     assert [(n.pitch, n.start, n.end) for n in ev.decode(events)] == [(60, 0, 2), (64, 0, 2)]
     restrike = [ev.Note(64, 80, 0, 2), ev.Note(64, 80, 1, 2)]
     assert [(n.pitch, n.start, n.end) for n in ev.decode(ev.encode(restrike))] == [(64, 0, 1), (64, 1, 2)]
+
+
+def test_longest_rest_counts_silence_between_notes_only():
+    """Silence before the first note is not a rest; one between two notes is, however many SHIFTs."""
+    notes = [ev.Note(60, 80, 1.0, 2.0), ev.Note(62, 80, 2.0, 3.0), ev.Note(64, 80, 5.5, 6.0), ev.Note(65, 80, 6.5, 7.0)]
+    assert ev.longest_rest(ev.encode(notes)) == int(2.5 * ev.STEPS_PER_BEAT)
+    assert ev.longest_rest(ev.encode(notes[:2])) == 0

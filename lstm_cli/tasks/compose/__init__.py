@@ -13,6 +13,7 @@ priming with a piece, sampling until the length in beats is reached, writing a v
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -30,10 +31,21 @@ SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between piec
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
-def vocab_record(pitch_range: tuple[int, int]) -> dict:
-    """What a compose checkpoint stores as its vocabulary: the encoding and the pitches it knows."""
+def vocab_record(pitch_range: tuple[int, int], max_rest: int | None = None) -> dict:
+    """What a compose checkpoint stores as its vocabulary: the encoding, the pitches it knows and
+    the longest rest it may write inside a piece (:func:`rest_cap`)."""
     return {"encoding": "performance-beats", "steps_per_beat": ev.STEPS_PER_BEAT, "max_shift": ev.MAX_SHIFT,
-            "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range)}
+            "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range), "max_rest": max_rest}
+
+
+def rest_cap(pieces: list[list[int]]) -> int:
+    """The longest silence a composed piece may hold, in steps: the longest rest that at least one
+    training piece in 100 holds, and at least a beat. Training pieces are joined by the 8 silent
+    beats of SEPARATOR, so a model that falls silent for longer is ending its piece: asked for more
+    music, it has to go on (the 282 training chorales: 55 hold a rest of one beat, one of two)."""
+    longest = sorted(ev.longest_rest(p) for p in pieces)
+    one_in_100 = -(-len(longest) // 100)
+    return max(ev.STEPS_PER_BEAT, longest[-one_in_100])
 
 
 # ---------------------------------------------------------------- data
@@ -125,6 +137,10 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         n_val = int(len(pieces) * data_cfg.val_fraction) if len(pieces) >= 5 else 0
         pieces, val = pieces[: len(pieces) - n_val], pieces[len(pieces) - n_val:]
     train_pieces = augment(pieces) if transpose else pieces
+    # In a fixed random order: the trainer carries the state from piece to piece, and with a
+    # piece's transpositions one after another the model learnt to lean on the piece before,
+    # which held-out music does not have (bach: 0.745 nats/event on held-out chorales, 0.683 so).
+    random.Random(0).shuffle(train_pieces)
     log(f"training on {len(train_pieces):,} pieces" + (" (with transpositions)" if transpose else "")
         + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
 
@@ -137,7 +153,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
             lo, hi = min(lo, start_lo), max(hi, start_hi)
         else:
             model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
-        vocab = vocab_record((lo, hi))
+        vocab = vocab_record((lo, hi), rest_cap(pieces))
         ids = join(train_pieces)
         fit_batch(data_cfg, ids.numel(), log, unit="events", what="music")
         return ComposeJob(model, vocab, ids, join(val) if val else None, data_cfg, ", ".join(data))
@@ -172,57 +188,91 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
 # ---------------------------------------------------------------- composing
 
 
+# In training, every piece follows another (the trainer carries the state across), so a piece
+# begun from nothing starts where the model has never been: the shipped bach model's pieces came out
+# 80% in major from there, against 56% of the training chorales. So without a primer the model
+# first plays this many beats and throws them away; the piece it then begins follows one of its own.
+WARM_UP = 90.0
+
+
+class _Grammar:
+    """The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
+    NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one that
+    is. So the file never holds two note-ons on one pitch or a stray note-off. Time may move only
+    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long."""
+
+    def __init__(self, lo: int, hi: int, rest: int | None = None):
+        import numpy as np
+
+        self.lo, self.hi, self.rest, self.sounding, self.silent = lo, hi, rest, set(), 0
+        self.mask = np.zeros(ev.VOCAB_SIZE, np.float32)
+        self.mask[ev.NOTE_OFF: ev.VELOCITY] = -np.inf
+        self.mask[ev.NOTE_ON: ev.NOTE_ON + lo] = self.mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
+
+    def track(self, e: int) -> None:
+        m = self.mask
+        if e < ev.NOTE_OFF:
+            self.sounding.add(e)
+            m[ev.NOTE_ON + e], m[ev.NOTE_OFF + e] = -float("inf"), 0.0
+            self.silent = 0
+        elif e < ev.SHIFT and e - ev.NOTE_OFF in self.sounding:
+            p = e - ev.NOTE_OFF
+            self.sounding.discard(p)
+            m[ev.NOTE_OFF + p] = -float("inf")
+            m[ev.NOTE_ON + p] = 0.0 if self.lo <= p <= self.hi else -float("inf")
+        elif ev.SHIFT <= e < ev.VELOCITY and not self.sounding:
+            self.silent += e - ev.SHIFT + 1
+        else:
+            return
+        m[ev.SHIFT: ev.VELOCITY] = 0.0
+        if self.rest is not None and not self.sounding:
+            m[ev.SHIFT + max(self.rest - self.silent, 0): ev.VELOCITY] = -float("inf")
+
+
+def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng) -> list[int]:
+    """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
+    stuck model, eight events a step)."""
+    events, now = [], 0.0
+    limit = int(beats * ev.STEPS_PER_BEAT * 8) + 64
+    for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, rng, mask=grammar.mask):
+        events.append(e)
+        grammar.track(e)
+        if ev.SHIFT <= e < ev.VELOCITY:
+            now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
+            if now >= beats:
+                break
+    return events
+
+
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
                   temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
                   program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, list]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
-    quarter notes per minute; returns its bytes and its notes. Pitches outside the
-    model's range are never sampled; every note ends by the end."""
+    quarter notes per minute; returns its bytes and its notes. Pitches outside the model's range
+    are never sampled, no rest outlasts the checkpoint's ``max_rest`` (:func:`rest_cap`), and every
+    note ends by the end. Without a primer, the piece follows one the model plays first and throws
+    away (:data:`WARM_UP`)."""
     import numpy as np
 
     from lstm_cli.core.sampling import LSTMStream
 
     stream = LSTMStream(net.embed.weight, net.lstm, net.head)
     lo, hi = vocab["pitch_range"]
-    # The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
-    # NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one
-    # that is. So the file never holds two note-ons on one pitch or a stray note-off.
-    # Without a primer, time may move only once the first note has sounded.
-    mask = np.zeros(ev.VOCAB_SIZE, np.float32)
-    mask[ev.NOTE_OFF: ev.SHIFT] = -np.inf
-    mask[ev.NOTE_ON: ev.NOTE_ON + lo] = mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
+    rng = np.random.default_rng(random_seed)
     start = ev.encode(primer) if primer else []
-    sounding: set[int] = set()
-
-    if not start:  # a piece begins with a note, not with more of the silence before it
-        mask[ev.SHIFT: ev.VELOCITY] = -np.inf
-
-    def track(e: int) -> None:
-        if e < ev.NOTE_OFF:
-            mask[ev.SHIFT: ev.VELOCITY] = 0.0
-            sounding.add(e)
-            mask[ev.NOTE_ON + e], mask[ev.NOTE_OFF + e] = -np.inf, 0.0
-        elif e < ev.SHIFT and e - ev.NOTE_OFF in sounding:
-            p = e - ev.NOTE_OFF
-            sounding.discard(p)
-            mask[ev.NOTE_OFF + p] = -np.inf
-            mask[ev.NOTE_ON + p] = 0.0 if lo <= p <= hi else -np.inf
-
-    for e in start:
-        track(e)
-    offset = ev.beats(start)
-    target = offset + seconds * tempo / 60.0
     logits = stream.feed(SEPARATOR + start)
-    events, now = list(start), offset
-    limit = int(seconds * tempo / 60.0 * ev.STEPS_PER_BEAT * 8) + 64  # events; a stuck model stops
-    for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, random_seed, mask=mask):
-        events.append(e)
-        track(e)
-        if ev.SHIFT <= e < ev.VELOCITY:
-            now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
-            if now >= target:
-                break
-    notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(events) if n.start < target]
+    if not start:  # the model first plays a piece of its own and throws it away (WARM_UP)
+        warm = _Grammar(lo, hi)
+        _play(stream, logits, warm, WARM_UP, temperature, top_k, top_p, rng)
+        logits = stream.feed([ev.NOTE_OFF + p for p in sorted(warm.sounding)] + SEPARATOR)
+    grammar = _Grammar(lo, hi, vocab.get("max_rest"))
+    for e in start:
+        grammar.track(e)
+    beats = seconds * tempo / 60.0
+    events = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng)
+    target = ev.beats(start) + beats
+    notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(start + events)
+             if n.start < target]
     return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), notes
 
 

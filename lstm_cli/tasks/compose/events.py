@@ -153,6 +153,20 @@ def beats(events: list[int]) -> float:
     return sum(ev - SHIFT + 1 for ev in events if SHIFT <= ev < VELOCITY) / STEPS_PER_BEAT
 
 
+def longest_rest(events: list[int]) -> int:
+    """The longest silence between two notes of a piece (nothing sounding), in steps; 0 if none."""
+    sounding, silent, longest = set(), None, 0
+    for ev in events:
+        if ev < NOTE_OFF:
+            longest, silent = max(longest, silent or 0), 0
+            sounding.add(ev)
+        elif ev < SHIFT:
+            sounding.discard(ev - NOTE_OFF)
+        elif ev < VELOCITY and not sounding and silent is not None:
+            silent += ev - SHIFT + 1
+    return longest
+
+
 # ---------------------------------------------------------------- MIDI files
 
 
