@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -111,6 +112,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--temperature", type=float, nargs="+", default=None,
                     help="one or more (a table for each); default: lstm compose's")
+    ap.add_argument("--top-p", type=float, nargs="+", default=[1.0],
+                    help="one or more nucleus masses (a table for each); default: 1 (off), as lstm compose's")
     a = ap.parse_args()
 
     import torch
@@ -127,12 +130,13 @@ def main() -> None:
 
     held_pieces = load_folder(a.held_out)
     train, held = stats(load_folder(a.train)), stats(held_pieces)
-    for temperature in a.temperature or [task.TEMPERATURE]:
-        generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, random_seed=s)[1]
-                     for s in range(a.pieces)]
+    for temperature, top_p in itertools.product(a.temperature or [task.TEMPERATURE], a.top_p):
+        generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, top_p=top_p,
+                                        random_seed=s)[1] for s in range(a.pieces)]
         compare(gen=stats(generated), held=held, train=train, head=(
             f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at temperature {temperature:g}"
-            f"{' (the default)' if temperature == task.TEMPERATURE else ''}, against "
+            f"{'' if top_p == 1 else f', top-p {top_p:g}'}"
+            f"{' (the default)' if temperature == task.TEMPERATURE and top_p == 1 else ''}, against "
             f"{len(held_pieces)} held-out pieces; yardstick: held-out against training (margin {MARGIN})"))
 
     # 2. speed: 60 s of music at 90 bpm
