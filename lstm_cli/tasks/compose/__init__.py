@@ -31,7 +31,7 @@ SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between piec
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
-def vocab_record(pitch_range: tuple[int, int], max_rest: int | None = None) -> dict:
+def vocab_record(pitch_range: tuple[int, int], max_rest: int) -> dict:
     """What a compose checkpoint stores as its vocabulary: the encoding, the pitches it knows and
     the longest rest it may write inside a piece (:func:`rest_cap`)."""
     return {"encoding": "performance-beats", "steps_per_beat": ev.STEPS_PER_BEAT, "max_shift": ev.MAX_SHIFT,
