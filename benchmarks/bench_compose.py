@@ -11,6 +11,9 @@
    by the difference of the means. The goal: generated-vs-held-out <= held-out-vs-training + MARGIN.
 2. Speed: seconds to compose 60 s of music after the model is loaded (the shared LSTMStream
    sampler), against a plain loop that calls ``nn.LSTM`` once per event, in the same run.
+3. With ``--primed N``: does the model keep a key? Each held-out piece's first 8 beats are a
+   primer, continued N times; how often the next 15 beats are in the piece's key (the whole
+   piece's, by the profiles above), against how often the piece's own next 15 beats are.
 
     python benchmarks/bench_compose.py --model bach --train build/data/bach/train --held-out build/data/bach/test
 """
@@ -103,6 +106,26 @@ def compare(gen: dict, held: dict, train: dict, head: str) -> None:
           f"training {train['polyphony']:.2f}")
 
 
+def primed_keys(net, vocab, pieces, tries: int, temperature: float) -> None:
+    """Part 3: the key of 15 beats after an 8-beat primer, the model's against the piece's own."""
+    from lstm_cli.tasks import compose as task
+
+    def after(notes):
+        return [n for n in notes if 8 <= n.start < 23]
+
+    for major in (True, False):
+        own = [p for p in pieces if after(p) and key_of(p)[1] == major]
+        real = sum(key_of(after(p)) == key_of(p) for p in own)
+        kept = 0
+        for p in own:
+            for s in range(tries):
+                notes = after(task.compose_bytes(net, vocab, 15 * 60 / 90, [n for n in p if n.start < 8],
+                                                 temperature=temperature, random_seed=s)[1])
+                kept += bool(notes) and key_of(notes) == key_of(p)
+        print(f"   {'major' if major else 'minor'} pieces: beats 8-23 in the piece's key: generated {kept} of "
+              f"{tries * len(own)}, the pieces themselves {real} of {len(own)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="bach")
@@ -114,6 +137,8 @@ def main() -> None:
                     help="one or more (a table for each); default: lstm compose's")
     ap.add_argument("--top-p", type=float, nargs="+", default=[1.0],
                     help="one or more nucleus masses (a table for each); default: 1 (off), as lstm compose's")
+    ap.add_argument("--primed", type=int, default=0, metavar="N",
+                    help="part 3: continue each held-out piece's first 8 beats N times; does it keep the key?")
     a = ap.parse_args()
 
     import torch
@@ -157,6 +182,11 @@ def main() -> None:
     print(f"\n2. composing 60 s (90 bpm, {n} notes, ~{mid_events} events) after loading, 1 torch thread")
     print(f"   lstm compose (LSTMStream)   {ours:6.2f} s   ({60 / ours:5.0f}x real time)")
     print(f"   plain nn.LSTM per event     {mid_events / plain_rate:6.2f} s   ours / this = {mid_events / plain_rate / ours:.1f}x faster")
+
+    if a.primed:
+        temperature = (a.temperature or [task.TEMPERATURE])[0]
+        print(f"\n3. the first 8 beats of each held-out piece continued {a.primed} times (temperature {temperature:g})")
+        primed_keys(net, ckpt["vocab"], held_pieces, a.primed, temperature)
 
 
 if __name__ == "__main__":
