@@ -113,15 +113,17 @@ def primed_keys(net, vocab, pieces, tries: int, temperature: float) -> None:
     def after(notes):
         return [n for n in notes if 8 <= n.start < 23]
 
+    keyed = [(p, key_of(p)) for p in pieces if after(p)]
     for major in (True, False):
-        own = [p for p in pieces if after(p) and key_of(p)[1] == major]
-        real = sum(key_of(after(p)) == key_of(p) for p in own)
+        own = [(p, key) for p, key in keyed if key[1] == major]
+        real = sum(key_of(after(p)) == key for p, key in own)
         kept = 0
-        for p in own:
+        for p, key in own:
+            primer = [n for n in p if n.start < 8]
             for s in range(tries):
-                notes = after(task.compose_bytes(net, vocab, 15 * 60 / 90, [n for n in p if n.start < 8],
-                                                 temperature=temperature, random_seed=s)[1])
-                kept += bool(notes) and key_of(notes) == key_of(p)
+                notes = after(task.compose_bytes(net, vocab, 15 * 60 / 90, primer, temperature=temperature,
+                                                 random_seed=s)[1])
+                kept += bool(notes) and key_of(notes) == key
         print(f"   {'major' if major else 'minor'} pieces: beats 8-23 in the piece's key: generated {kept} of "
               f"{tries * len(own)}, the pieces themselves {real} of {len(own)}")
 
@@ -138,7 +140,8 @@ def main() -> None:
     ap.add_argument("--top-p", type=float, nargs="+", default=[1.0],
                     help="one or more nucleus masses (a table for each); default: 1 (off), as lstm compose's")
     ap.add_argument("--primed", type=int, default=0, metavar="N",
-                    help="part 3: continue each held-out piece's first 8 beats N times; does it keep the key?")
+                    help="part 3: continue each held-out piece's first 8 beats N times (at the first --temperature); "
+                         "does it keep the key?")
     a = ap.parse_args()
 
     import torch
