@@ -47,6 +47,8 @@ Held-out data is whole works, never trained on:
 - sequences: generated integer and letter sequences (lstm_cli/tasks/sequences.py), one per line:
   SEQUENCES_COUNTS of them; train.txt and val.txt (other draws) from the training parameter
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
+- sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
+  drawn with GEOMETRIC_WEIGHTS (geometric ~45%) from the training ranges.
 - wikipedia and linux keep the characters that occur at least RARE times in the whole corpus; any other
   character is folded to ASCII by its Unicode decomposition where it has one (e -> e for an
   accented e), else dropped. So held-out text holds no character the model has not seen.
@@ -412,6 +414,7 @@ def linux(dl: Path, out: Path) -> None:
 
 
 SEQUENCES_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 5_000}
+SEQUENCES_GEOMETRIC_COUNT = 2_000_000
 
 
 def sequences(dl: Path, out: Path) -> None:
@@ -426,6 +429,17 @@ def sequences(dl: Path, out: Path) -> None:
         print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
 
 
+def sequences_geometric(dl: Path, out: Path) -> None:
+    """Training lines for the last stage of ``sequences``: the mix GEOMETRIC_WEIGHTS, training
+    ranges only (its validation and test stay those of :func:`sequences`)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
+
+    rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=41, weights=GEOMETRIC_WEIGHTS)
+    (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
+    print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
@@ -434,4 +448,5 @@ if __name__ == "__main__":
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
-         "sequences": sequences, "palestrina": palestrina}[what](dl, out)
+         "sequences": sequences, "sequences-geometric": sequences_geometric,
+         "palestrina": palestrina}[what](dl, out)

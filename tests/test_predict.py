@@ -75,6 +75,17 @@ def test_generated_sequences_follow_their_rule_and_split(held_out):
         assert _held(fam, _params_of(fam, xs)) == held_out, (fam, ln)
 
 
+def test_geometric_mix_draws_by_its_weights_from_the_training_ranges():
+    """The last stage's data: the same rules and split, geometric near its 45% share."""
+    rows = S.corpus(3000, False, seed=6, weights=S.GEOMETRIC_WEIGHTS)
+    assert len(S.GEOMETRIC_WEIGHTS) == len(S.FAMILIES)
+    share = sum(f == "geometric" for f, _ in rows) / len(rows)
+    assert 0.40 < share < 0.50, share
+    for fam, ln in rows:
+        xs = [x if x.isalpha() else int(x) for x in ln.split()]
+        assert _rule_holds(fam, xs) and not _held(fam, _params_of(fam, xs)), (fam, ln)
+
+
 def test_held_out_starts_are_scattered():
     """A tenth of the 2- and 3-digit numbers (cube roots: 2-digit), of either sign, spread over
     the whole range: no leading digit, last digit, length or sign tells a held-out start from a
