@@ -132,9 +132,9 @@ def _elements(family: str, params: tuple, n: int) -> list:
 
 
 def draw(rng: random.Random, held_out: bool, weights: tuple = WEIGHTS) -> tuple[str, list]:
-    """One sequence of a family drawn by ``weights`` (one per :data:`FAMILIES`), from the held-out parameter ranges or
-    from the training ones, with 5-10 elements (fewer if its elements would pass :data:`CAP` or
-    the alphabet's end; never fewer than 4)."""
+    """One sequence of a family drawn by ``weights`` (one per :data:`FAMILIES`), from the held-out
+    parameter ranges or from the training ones, with 5-10 elements (fewer if its elements would
+    pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
     while True:
         fam = rng.choices(FAMILIES, weights)[0]
         xs = _elements(fam, _params(fam, rng, held_out), rng.randint(5, 10))
