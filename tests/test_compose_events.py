@@ -129,3 +129,51 @@ def test_longest_rest_counts_silence_between_notes_only():
     notes = [ev.Note(60, 80, 1.0, 2.0), ev.Note(62, 80, 2.0, 3.0), ev.Note(64, 80, 5.5, 6.0), ev.Note(65, 80, 6.5, 7.0)]
     assert ev.longest_rest(ev.encode(notes)) == int(2.5 * ev.STEPS_PER_BEAT)
     assert ev.longest_rest(ev.encode(notes[:2])) == 0
+
+
+def test_key_marks_open_a_piece_and_come_every_bar_and_decode_to_nothing():
+    rng = random.Random(5)
+    notes = random_notes(rng, 120)
+    events = ev.encode(notes)
+    keyed = ev.with_keys(events, (2, False))
+    mark = ev.key_event((2, False))
+    assert keyed[0] == mark and ev.name(mark) == "key14"
+    assert [e for e in keyed if e < ev.KEY] == events  # marks are only added
+    assert ev.decode(keyed) == ev.decode(events) and ev.beats(keyed) == ev.beats(events)
+    now, next_mark = 0, ev.KEY_EVERY
+    for a, b in zip(keyed[1:], keyed[2:] + [None]):  # a mark right after the shift that reaches each bar line
+        if ev.SHIFT <= a < ev.VELOCITY:
+            now += a - ev.SHIFT + 1
+            assert (b == mark) == (now >= next_mark)
+            if now >= next_mark:
+                next_mark = (now // ev.KEY_EVERY + 1) * ev.KEY_EVERY
+    assert now == ev.beats(events) * ev.STEPS_PER_BEAT and next_mark > ev.KEY_EVERY  # walked it all
+
+
+def test_transposing_moves_the_key_marks_with_the_notes():
+    events = ev.with_keys(ev.encode([ev.Note(69, 64, 0, 8)]), (9, False))  # A minor
+    down = ev.transpose(events, -2)
+    assert {e for e in down if e >= ev.KEY} == {ev.key_event((7, False))}  # G minor
+    up = ev.transpose(ev.with_keys(ev.encode([ev.Note(71, 64, 0, 1)]), (11, True)), 3)
+    assert up[0] == ev.key_event((2, True))  # B major + 3 = D major, round the octave
+
+
+def test_key_of_names_and_parsing():
+    from lstm_cli.tasks.compose.keys import key_name, key_of, midi_key, parse_key
+
+    def scale(tonic, steps):
+        return [ev.Note(60 + tonic + s, 80, i, i + (2 if s == 0 else 1)) for i, s in enumerate(steps)]
+
+    major, harmonic_minor = [0, 2, 4, 5, 7, 9, 11, 12, 7, 4, 0], [0, 2, 3, 5, 7, 8, 11, 12, 7, 3, 0]
+    assert key_of(scale(0, major)) == (0, True)
+    assert key_of(scale(9, harmonic_minor)) == (9, False)
+    assert key_of(scale(3, major)) == (3, True) and key_name((3, True)) == "Eb major"
+    assert key_of([]) == (0, True)
+    assert [parse_key(t) for t in ("D minor", "dm", "Eb", "F# major", "bbm", "b", "c#min")] == [
+        (2, False), (2, False), (3, True), (6, True), (10, False), (11, True), (1, False)]
+    assert [parse_key(t) for t in ("H", "E#x", "", "C major minor")] == [None] * 4
+    import mido
+
+    for tonic in range(12):  # mido accepts every name we write as a key signature
+        for is_major in (True, False):
+            mido.MetaMessage("key_signature", key=midi_key((tonic, is_major)))
