@@ -122,61 +122,9 @@ def test_eval_per_event_and_per_quarter_note(scale_model, scales):
     r = run_lstm("eval", "-m", scale_model, "--data", scales, "--json")
     assert r.returncode == 0, r.stderr
     m = json.loads(r.stdout)
-    assert m["metric"] == "nats_per_event" and m["nats_per_event"] < 1.5  # a scale is easy (uniform: 5.7)
+    assert m["metric"] == "nats_per_event" and m["nats_per_event"] < 1.0  # a scale is easy
     assert m["pieces"] == 4 and m["quarter_notes"] == pytest.approx(4 * 12 * 14 * 0.5)
     assert m["nats_per_quarter_note"] == pytest.approx(m["nats_per_event"] * m["events"] / m["quarter_notes"], rel=1e-3)
-
-
-def test_composing_in_a_key(scale_model, tmp_path):
-    """The model was trained with key marks (the default): --key is written into the file as its
-    key signature and into the regenerating command; without it the key is drawn and said."""
-    import mido
-
-    out = tmp_path / "d.mid"
-    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 4, "--key", "d minor", "--random-seed", 1)
-    assert r.returncode == 0, r.stderr
-    assert "in D minor" in r.stderr
-    msgs = [m for t in mido.MidiFile(out).tracks for m in t]
-    assert [m.key for m in msgs if m.type == "key_signature"] == ["Dm"]
-    assert any("--random-seed 1 --key 'D minor'" in m.text for m in msgs if m.type == "text")
-    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 4, "--random-seed", 1)
-    assert r.returncode == 0 and (" major -> " in r.stderr or " minor -> " in r.stderr)
-    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 4, "--key", "H major")
-    assert r.returncode == ExitCode.USAGE and "'H major' is not a key" in r.stderr and "Traceback" not in r.stderr
-
-
-def test_key_marks_are_fed_never_sampled_nor_scored():
-    import torch
-
-    from lstm_cli.tasks import compose as task
-    from lstm_cli.tasks.text import _unscored
-
-    g = task._Grammar(60, 72, size=ev.KEYED_VOCAB_SIZE)
-    assert g.mask.shape == (ev.KEYED_VOCAB_SIZE,) and (g.mask[ev.KEY:] == -float("inf")).all()
-    g.track(ev.key_event((0, True)))
-    assert (g.mask[ev.KEY:] == -float("inf")).all() and not g.sounding
-    y = torch.tensor([[60, ev.KEY + 3, ev.SHIFT]])
-    assert _unscored(y, ev.KEY).tolist() == [[60, -100, ev.SHIFT]]
-
-
-def test_a_model_without_key_marks(scales, scale_model, tmp_path):
-    """--no-keys trains one as before (288 events); it cannot be asked for a key, and fine-tuning
-    keeps whatever the model started with."""
-    import torch
-
-    plain = tmp_path / "plain.pt"
-    r = run_lstm("train", "compose", "--data", scales, "-o", plain, "--preset", "tiny", "--max-steps", 2,
-                 "--batch-size", 4, "--seq-len", 16, "--sample-every", 0, "--no-keys", "--no-transpose")
-    assert r.returncode == 0, r.stderr
-    ckpt = torch.load(plain, map_location="cpu", weights_only=False)
-    assert ckpt["config"]["vocab_size"] == ev.VOCAB_SIZE and ckpt["vocab"]["key_every"] == 0
-    r = run_lstm("compose", "-m", plain, "-o", tmp_path / "o.mid", "--length", 2)
-    assert r.returncode == 0 and " bpm -> " in r.stderr  # no key to tell
-    r = run_lstm("compose", "-m", plain, "-o", tmp_path / "o.mid", "--key", "C")
-    assert r.returncode == ExitCode.USAGE and "trained without key marks" in r.stderr
-    r = run_lstm("train", "compose", "--data", scales, "-o", tmp_path / "t.pt", "--init", scale_model, "--no-keys",
-                 "--max-steps", 1, "--batch-size", 4, "--seq-len", 16, "--sample-every", 0)
-    assert r.returncode == ExitCode.USAGE and "was trained with key marks" in r.stderr
 
 
 @pytest.mark.parametrize("content,needle", [

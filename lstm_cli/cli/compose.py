@@ -13,21 +13,6 @@ from lstm_cli.cli import options as o
 
 COMMAND = "compose"
 
-
-
-def _key(value: str | None):
-    """--key: a key name (``D minor``, ``Eb``, ``f#m``) -> (tonic, major)."""
-    if value is None:
-        return None
-    from lstm_cli.tasks.compose.keys import parse_key
-
-    key = parse_key(value)
-    if key is None:
-        raise typer.BadParameter(f"'{value}' is not a key: write a letter A-G, then # or b if any, then major or minor "
-                                 "(or m), e.g. 'D minor', 'Eb', 'f#m'")
-    return key
-
-
 EVAL_OPTIONS = {
     "drums": (Annotated[bool, typer.Option("--drums/--no-drums", help="Compose: keep drum tracks (MIDI channel 10).")], False),
 }
@@ -43,7 +28,6 @@ def command(
     top_p: Annotated[float, o.num("--top-p", lo=0, lo_open=True, hi=1, help="Sample only among the likeliest events holding this much probability.")] = 1.0,
     tempo: Annotated[float, o.num("--tempo", lo=10, hi=400, help="Quarter notes per minute.")] = 90.0,
     program: Annotated[int, o.num("--program", kind=int, lo=0, hi=127, help="General MIDI instrument (0: piano, 19: church organ, 52: choir).")] = 0,
-    key: Annotated[Optional[str], typer.Option("--key", callback=_key, metavar="KEY", help="The key to compose in, e.g. 'D minor', 'Eb', 'f#m' (default: the primer's, or drawn at random).")] = None,
     random_seed: o.RandomSeed = None,
     pianoroll: Annotated[Optional[str], typer.Option("--pianoroll", help="Also draw the piece as a piano roll PNG here.")] = None,
     wav: Annotated[Optional[str], typer.Option("--wav", help="Also render the piece as audio here (needs fluidsynth and a GM soundfont).")] = None,
@@ -69,9 +53,8 @@ def command(
             data = sys.stdin.buffer.read() if primer == "-" else open(primer, "rb").read()
         except OSError as e:
             raise InputError(f"cannot read --primer {primer}: {e.strerror}") from None
-    midi, notes, primer_beats, key_name = task.compose(model, length, data, name or "primer", temperature, top_k, top_p,
-                                                       tempo, program, random_seed,
-                                                       command=shlex.join(["lstm", *sys.argv[1:]]), key=key)
+    midi, notes, primer_beats = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
+                           random_seed, command=shlex.join(["lstm", *sys.argv[1:]]))
     write_payload(output, midi, what="MIDI bytes")
     if pianoroll is not None:
         from lstm_cli.render.pianoroll import pianoroll as draw
@@ -84,8 +67,7 @@ def command(
     if output != "-":
         new = sum(n.start >= primer_beats for n in notes)
         made = f"{len(notes)} notes" if primer is None else f"{len(notes) - new} notes of primer, then {new} new"
-        print(f"lstm: {made}, {length:g} s at {tempo:g} bpm{f' in {key_name}' if key_name else ''} -> {output}",
-              file=sys.stderr)
+        print(f"lstm: {made}, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
 
 def train(
@@ -96,7 +78,6 @@ def train(
     val_fraction: o.ValFraction = 0.1,
     transpose: Annotated[bool, typer.Option("--transpose/--no-transpose", help="Train on every piece in all 12 keys that stay in range.")] = True,
     drums: Annotated[bool, typer.Option("--drums/--no-drums", help="Keep drum tracks (MIDI channel 10).")] = False,
-    keys: Annotated[Optional[bool], typer.Option("--keys/--no-keys", help="Tell the model each piece's key (found from its notes) every bar, so it can compose in a key asked for [default: keys for a new model; as the --init/--resume model was].", show_default=False)] = None,
     preset: o.Preset = "small",
     hidden: o.Hidden = None,
     layers: o.Layers = None,
@@ -112,4 +93,4 @@ def train(
     model = text.preset(preset, hidden=hidden, layers=layers, dropout=dropout)
     data_cfg = text.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
     typed = o.typed_flags(start, model, vars(data_cfg))
-    task.train(data, val_data, output, cfg, data_cfg, model, transpose=transpose, drums=drums, keys=keys, given=typed, **start)
+    task.train(data, val_data, output, cfg, data_cfg, model, transpose=transpose, drums=drums, given=typed, **start)

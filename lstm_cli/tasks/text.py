@@ -166,21 +166,14 @@ def _read(model: CharLSTM, ids: torch.Tensor, streams: int, chunk: int, bf16: bo
             yield logits.float(), y
 
 
-def _unscored(y: torch.Tensor, fed_only: int | None) -> torch.Tensor:
-    """Targets with the ids at or above ``fed_only`` ruled out of the loss (cross_entropy's -100)."""
-    return y if fed_only is None else y.masked_fill(y >= fed_only, -100)
-
-
 @torch.no_grad()
 def loss_on(model: CharLSTM, ids: torch.Tensor, streams: int = 16, chunk: int = 256,
-            bf16: bool = False, fed_only: int | None = None) -> float:
-    """Mean nats/char of ``ids`` under ``model`` (read as :func:`_read` says); ids at or above
-    ``fed_only`` are read but not scored (:attr:`TextJob.fed_only`)."""
+            bf16: bool = False) -> float:
+    """Mean nats/char of ``ids`` under ``model`` (read as :func:`_read` says)."""
     total, count = 0.0, 0
     for logits, y in _read(model, ids, streams, chunk, bf16):
-        y = _unscored(y, fed_only).reshape(-1)
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y, reduction="sum").item()
-        count += int((y != -100).sum())
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+        count += y.numel()
     return total / max(count, 1)
 
 
@@ -226,7 +219,6 @@ class TextJob(Job):
 
     task = "text"
     carry_batch_dim = 1
-    fed_only: int | None = None  # ids at or above this are inputs only, never targets (compose's key marks)
 
     def __init__(self, model: CharLSTM, vocab, train: torch.Tensor, val: torch.Tensor | None,
                  data: TextData, data_note: str = ""):
@@ -270,14 +262,13 @@ class TextJob(Job):
             x = torch.where(swap, self.train[torch.randint(self.train.numel(), x.shape)], x)
         device = next(model.parameters()).device
         logits, state = model(x.to(device), carry)  # (B, T, V)
-        y = _unscored(y, self.fed_only)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.to(device).reshape(-1))
         return loss, y.numel(), tuple(t.detach() for t in state)
 
     def held_out_loss(self, model, bf16: bool) -> float | None:
         if self.val is None or self.val.numel() < 2:
             return None
-        return loss_on(model, self.val, bf16=bf16, fed_only=self.fed_only)
+        return loss_on(model, self.val, bf16=bf16)
 
     def sample(self, model, random_seed: int) -> str:
         s = Sampler(model, self.vocab_obj)

@@ -4,28 +4,24 @@ counted in beats: see :mod:`.events`).
 A piece is its event ids; pieces are joined by two bars' worth of silence (the document start the
 sampler primes with, as text joins documents with a newline) and cut into parallel streams for
 truncated BPTT exactly as text is: the model and the job are the text task's (an embedding, a
-stack of fused ``nn.LSTM`` layers, a head over the 288 events, or 312 with key marks), so training, validation, exact
+stack of fused ``nn.LSTM`` layers, a head over the 288 events), so training, validation, exact
 resume and the fast batch-1 sampler (``core.sampling.LSTMStream``) are shared, not copied. What
-is special here: reading MIDI folders (bad files skipped with a warning), key marks (each piece's
-key, found by its notes, told to the model every bar: :mod:`.keys`, :class:`.events.KeyMarks`),
-transposition augmentation, scores per event and per quarter note, the sample as a MIDI file, and
-composing: priming with a piece, sampling in a key until the length in beats is reached, writing a
-valid MIDI file.
+is special here: reading MIDI folders (bad files skipped with a warning), transposition
+augmentation, scores per event and per quarter note, the sample as a MIDI file, and composing:
+priming with a piece, sampling until the length in beats is reached, writing a valid MIDI file.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import sys
 from pathlib import Path
 
 import torch
 
-from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.errors import InputError
 from lstm_cli.core.task import SampleFile
 from lstm_cli.tasks.compose import events as ev
-from lstm_cli.tasks.compose.keys import key_name, key_of
 from lstm_cli.tasks.text import CharLSTM, TextConfig, TextData, TextJob, build_model, fit_batch, loss_on
 
 __all__ = ["build_model", "train", "evaluate", "compose"]
@@ -35,14 +31,11 @@ SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between piec
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
-def vocab_record(pitch_range: tuple[int, int], max_rest: int, key_every: int = 0, major_share: float = 0.5) -> dict:
-    """What a compose checkpoint stores as its vocabulary: the encoding, the pitches it knows, the
-    longest rest it may write inside a piece (:func:`rest_cap`) and, for a model trained with key
-    marks, how often they come (in steps) and the share of its training pieces in major (the odds
-    of a major key when none is asked for)."""
+def vocab_record(pitch_range: tuple[int, int], max_rest: int) -> dict:
+    """What a compose checkpoint stores as its vocabulary: the encoding, the pitches it knows and
+    the longest rest it may write inside a piece (:func:`rest_cap`)."""
     return {"encoding": "performance-beats", "steps_per_beat": ev.STEPS_PER_BEAT, "max_shift": ev.MAX_SHIFT,
-            "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range), "max_rest": max_rest,
-            "key_every": key_every, "major_share": round(major_share, 4)}
+            "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range), "max_rest": max_rest}
 
 
 def rest_cap(pieces: list[list[int]]) -> int:
@@ -93,13 +86,6 @@ def read_pieces(paths: list[str], drums: bool = False, log=print, what: str = "-
     return pieces
 
 
-def with_keys(pieces: list[list[int]], every: int) -> tuple[list[list[int]], float]:
-    """Each piece with its key marks (the key its notes are in, by :func:`.keys.key_of`), and the
-    share of pieces in major."""
-    keys = [key_of(ev.decode(p)) for p in pieces]
-    return [ev.with_keys(p, k, every) for p, k in zip(pieces, keys)], sum(k[1] for k in keys) / max(len(keys), 1)
-
-
 def join(pieces: list[list[int]]) -> torch.Tensor:
     return torch.tensor([e for p in pieces for e in SEPARATOR + p], dtype=torch.long)
 
@@ -125,14 +111,10 @@ class ComposeJob(TextJob):
 
     task = "compose"
 
-    @property
-    def fed_only(self) -> int | None:  # the composer feeds the key marks: they are never predicted
-        return ev.KEY if self.vocab.get("key_every") else None
-
     def sample(self, model, random_seed: int) -> SampleFile:
         from lstm_cli.render.pianoroll import png_bytes
 
-        midi, notes, _ = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
+        midi, notes = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
                                     texts=(f"training sample, seed {random_seed}",))
         return SampleFile(".mid", midi, caption=f"{len(notes)} notes, 12 s", extra={".png": png_bytes(notes)})
 
@@ -142,10 +124,9 @@ TUNABLE = ("dropout", "weight_drop")
 
 
 def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: TextData, model_cfg: dict,
-          transpose: bool = True, drums: bool = False, keys: bool | None = None, given: dict | None = None,
-          init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
-    """``lstm train compose``: MIDI files in (folders searched recursively), the shared trainer.
-    ``keys``: train with key marks (None: yes for a new model; as the --init or --resume model was)."""
+          transpose: bool = True, drums: bool = False, given: dict | None = None, init: str | None = None,
+          resume: str | None = None, threads: int = 0) -> dict:
+    """``lstm train compose``: MIDI files in (folders searched recursively), the shared trainer."""
     from lstm_cli.core.task import train_task
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -155,24 +136,15 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     else:  # the last pieces, whole: a piece is never split between training and validation
         n_val = int(len(pieces) * data_cfg.val_fraction) if len(pieces) >= 5 else 0
         pieces, val = pieces[: len(pieces) - n_val], pieces[len(pieces) - n_val:]
+    train_pieces = augment(pieces) if transpose else pieces
+    # In a fixed random order: the trainer carries the state from piece to piece, and with a
+    # piece's transpositions one after another the model learnt to lean on the piece before,
+    # which held-out music does not have (bach: 0.745 nats/event on held-out chorales, 0.683 so).
+    random.Random(0).shuffle(train_pieces)
+    log(f"training on {len(train_pieces):,} pieces" + (" (with transpositions)" if transpose else "")
+        + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
 
     def make(start: dict | None, data_cfg: TextData, cfg) -> ComposeJob:
-        every = ev.KEY_EVERY if keys or keys is None else 0
-        if start is not None:
-            every = start["vocab"].get("key_every", 0)
-            if keys is not None and keys != bool(every):
-                raise UsageError(f"--{'' if keys else 'no-'}keys: the model to start from was trained "
-                                 f"{'without' if keys else 'with'} key marks")
-        train_pieces, major_share = with_keys(pieces, every) if every else (pieces, 0.5)
-        val_pieces = with_keys(val, every)[0] if every else val
-        train_pieces = augment(train_pieces) if transpose else train_pieces
-        # In a fixed random order: the trainer carries the state from piece to piece, and with a
-        # piece's transpositions one after another the model learnt to lean on the piece before,
-        # which held-out music does not have (bach: 0.745 nats/event on held-out chorales, 0.683 so).
-        random.Random(0).shuffle(train_pieces)
-        log(f"training on {len(train_pieces):,} pieces" + (" (with transpositions)" if transpose else "")
-            + (f", key marks every {every // ev.STEPS_PER_BEAT} beats ({major_share:.0%} in major)" if every else "")
-            + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
         lo, hi = pitch_range(train_pieces)
         if start is not None:  # fine-tuned on other music, the model may play the pitches of both
             model = build_model(start["config"])
@@ -180,11 +152,11 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
             start_lo, start_hi = start["vocab"]["pitch_range"]
             lo, hi = min(lo, start_lo), max(hi, start_hi)
         else:
-            model = CharLSTM(TextConfig(vocab_size=ev.KEYED_VOCAB_SIZE if every else ev.VOCAB_SIZE, **model_cfg))
-        vocab = vocab_record((lo, hi), rest_cap(pieces), every, major_share)
+            model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
+        vocab = vocab_record((lo, hi), rest_cap(pieces))
         ids = join(train_pieces)
         fit_batch(data_cfg, ids.numel(), log, unit="events", what="music")
-        return ComposeJob(model, vocab, ids, join(val_pieces) if val_pieces else None, data_cfg, ", ".join(data))
+        return ComposeJob(model, vocab, ids, join(val) if val else None, data_cfg, ", ".join(data))
 
     return train_task("compose", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume,
                       threads=threads)
@@ -195,11 +167,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
 
 def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = False) -> dict:
     """``lstm eval``: negative log-likelihood of held-out MIDI, per event and per quarter note (the
-    second compares across encodings). For a model trained with key marks, each piece is marked
-    with the key its notes are in (:func:`.keys.key_of`), the marks are read but not scored, and
-    each piece pays for its key at the odds the composer draws it with (:func:`piece_key`): the
-    marks are a function of the notes, so this is the music's own likelihood, comparable with a
-    model's without marks."""
+    second compares across encodings)."""
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import pick_device, set_threads
 
@@ -208,19 +176,12 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
     net = build_model(ckpt["config"])
     net.load_state_dict(ckpt["state_dict"])
     pieces = read_pieces([data], drums, log=lambda m: print(m, file=sys.stderr), what="--data")
-    vocab = ckpt["vocab"]
-    every = vocab.get("key_every", 0)
-    ids = join(with_keys(pieces, every)[0] if every else pieces)
-    scored = int((ids < ev.KEY).sum()) - 1  # every id but the first is a target (loss_on)
-    total = loss_on(net.eval().to(pick_device(device)), ids, streams=min(16, len(pieces)),
-                    fed_only=ev.KEY if every else None) * scored
-    if every:
-        share = vocab.get("major_share", 0.5)
-        total += sum(math.log(12) - math.log(max(share if key_of(ev.decode(p))[1] else 1 - share, 1e-9)) for p in pieces)
+    ids = join(pieces)
+    nats = loss_on(net.eval().to(pick_device(device)), ids, streams=min(16, len(pieces)))
     quarters = sum(ev.beats(p) for p in pieces)
-    return {"metric": "nats_per_event", "nats_per_event": round(total / scored, 4),
-            "nats_per_quarter_note": round(total / max(quarters, 1e-9), 3),
-            "pieces": len(pieces), "events": scored, "quarter_notes": round(quarters, 1),
+    return {"metric": "nats_per_event", "nats_per_event": round(nats, 4),
+            "nats_per_quarter_note": round(nats * ids.numel() / max(quarters, 1e-9), 3),
+            "pieces": len(pieces), "events": int(ids.numel()), "quarter_notes": round(quarters, 1),
             "model": model or registry.task("compose").default_model}
 
 
@@ -238,15 +199,14 @@ class _Grammar:
     """The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
     NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one that
     is. So the file never holds two note-ons on one pitch or a stray note-off. Time may move only
-    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long. Key
-    marks are never sampled (the composer places them). ``size``: the model's number of ids."""
+    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long."""
 
-    def __init__(self, lo: int, hi: int, rest: int | None = None, size: int = ev.VOCAB_SIZE):
+    def __init__(self, lo: int, hi: int, rest: int | None = None):
         import numpy as np
 
         self.lo, self.hi, self.rest, self.sounding, self.silent = lo, hi, rest, set(), 0
-        self.mask = np.zeros(size, np.float32)
-        self.mask[ev.NOTE_OFF: ev.VELOCITY] = self.mask[ev.KEY:] = -np.inf
+        self.mask = np.zeros(ev.VOCAB_SIZE, np.float32)
+        self.mask[ev.NOTE_OFF: ev.VELOCITY] = -np.inf
         self.mask[ev.NOTE_ON: ev.NOTE_ON + lo] = self.mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
 
     def track(self, e: int) -> None:
@@ -269,96 +229,61 @@ class _Grammar:
             m[ev.SHIFT + max(self.rest - self.silent, 0): ev.VELOCITY] = -float("inf")
 
 
-def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng,
-          marks: ev.KeyMarks | None = None) -> list[int]:
+def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng) -> list[int]:
     """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
-    stuck model, eight events a step), with the key ``marks`` fed where they fall."""
-    from lstm_cli.core.sampling import pick
-
+    stuck model, eight events a step)."""
     events, now = [], 0.0
     limit = int(beats * ev.STEPS_PER_BEAT * 8) + 64
-    for k in range(limit):
-        e = pick(logits + grammar.mask, temperature, top_k, top_p, rng)
+    for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, rng, mask=grammar.mask):
+        events.append(e)
         grammar.track(e)
-        fed = [e, *marks.after(e)] if marks else [e]
-        events += fed
         if ev.SHIFT <= e < ev.VELOCITY:
             now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
             if now >= beats:
                 break
-        if k + 1 < limit:
-            logits = stream.feed(fed)
     return events
-
-
-def piece_key(vocab: dict, primer: list[ev.Note] | None, key: tuple[int, bool] | None, rng) -> tuple[int, bool] | None:
-    """The key to compose in: ``key`` if given, else the primer's, else drawn (any tonic; major at
-    the odds of the training pieces). None for a model trained without key marks."""
-    if not vocab.get("key_every"):
-        return None
-    if key is not None:
-        return key
-    if primer:
-        return key_of(primer)
-    return int(rng.integers(12)), bool(rng.random() < vocab.get("major_share", 0.5))
 
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
                   temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
-                  program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = (),
-                  key: tuple[int, bool] | None = None) -> tuple[bytes, list, tuple[int, bool] | None]:
+                  program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, list]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
-    quarter notes per minute; returns its bytes, its notes and its key (:func:`piece_key`; None
-    for a model without key marks). Pitches outside the model's range are never sampled, no rest
-    outlasts the checkpoint's ``max_rest`` (:func:`rest_cap`), and every note ends by the end.
-    Without a primer, the piece follows one the model plays first and throws away (:data:`WARM_UP`)."""
+    quarter notes per minute; returns its bytes and its notes. Pitches outside the model's range
+    are never sampled, no rest outlasts the checkpoint's ``max_rest`` (:func:`rest_cap`), and every
+    note ends by the end. Without a primer, the piece follows one the model plays first and throws
+    away (:data:`WARM_UP`)."""
     import numpy as np
 
     from lstm_cli.core.sampling import LSTMStream
 
     stream = LSTMStream(net.embed.weight, net.lstm, net.head)
     lo, hi = vocab["pitch_range"]
-    size, every = net.head.out_features, vocab.get("key_every", 0)
     rng = np.random.default_rng(random_seed)
-    key = piece_key(vocab, primer, key, rng)
     start = ev.encode(primer) if primer else []
-    if not start:  # the model first plays a piece of its own and throws it away (WARM_UP)
-        warm, marks = _Grammar(lo, hi, size=size), None
-        if every:  # in a key of its own, as the piece before a piece was in training
-            marks = ev.KeyMarks(piece_key(vocab, None, None, rng), every)
-        logits = stream.feed(SEPARATOR + ([marks.mark] if marks else []))
-        _play(stream, logits, warm, WARM_UP, temperature, top_k, top_p, rng, marks)
-        if warm.sounding:
-            stream.feed([ev.NOTE_OFF + p for p in sorted(warm.sounding)])
-    marks = ev.KeyMarks(key, every) if key else None
-    if marks:
-        start = [marks.mark] + marks.place(start)
     logits = stream.feed(SEPARATOR + start)
-    grammar = _Grammar(lo, hi, vocab.get("max_rest"), size=size)
+    if not start:  # the model first plays a piece of its own and throws it away (WARM_UP)
+        warm = _Grammar(lo, hi)
+        _play(stream, logits, warm, WARM_UP, temperature, top_k, top_p, rng)
+        logits = stream.feed([ev.NOTE_OFF + p for p in sorted(warm.sounding)] + SEPARATOR)
+    grammar = _Grammar(lo, hi, vocab.get("max_rest"))
     for e in start:
         grammar.track(e)
     beats = seconds * tempo / 60.0
-    events = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng, marks)
+    events = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng)
     target = ev.beats(start) + beats
     notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(start + events)
              if n.start < target]
-    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts, key=key), notes, key
+    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), notes
 
 
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
             temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
-            program: int = 0, random_seed: int | None = None, command: str = "",
-            key: tuple[int, bool] | None = None) -> tuple[bytes, list, float, str | None]:
-    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes,
-    where the primer ends (in beats; 0 without one) and the key it is in (None for a model
-    trained without key marks, which cannot be asked for one)."""
+            program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, list, float]:
+    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes, and
+    where the primer ends (in beats; 0 without one)."""
     from lstm_cli.core import registry
 
     ckpt = registry.load(model, "compose")
-    name = model or registry.task("compose").default_model
-    if key is not None and not ckpt["vocab"].get("key_every"):
-        raise UsageError(f"--key: model '{name}' was trained without key marks, so it cannot be asked for a key",
-                         hint="leave --key out, or train a model with --keys")
     net = build_model(ckpt["config"])
     net.load_state_dict(ckpt["state_dict"])
     notes = None
@@ -366,8 +291,9 @@ def compose(model: str | None, seconds: float, primer: bytes | None = None, prim
         notes = ev.read_midi(primer, primer_name)
         if not notes:
             raise InputError(f"{primer_name} has no notes to continue (drums are left out)")
-    asked = f" --key '{key_name(key)}'" if key is not None else ""
-    texts = (f"lstm compose --model {name} --random-seed {random_seed}{asked}", command) if command else ()
-    midi, piece, key = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
-                                     program, random_seed, texts, key)
-    return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0, key_name(key) if key else None
+    name = model or registry.task("compose").default_model
+    texts = (f"lstm compose --model {name} --random-seed {random_seed}", command) if command else ()
+    midi, piece = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
+                                program, random_seed, texts)
+    return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0
+

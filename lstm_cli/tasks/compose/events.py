@@ -17,13 +17,6 @@ and 8th-note triplets (4 steps) both land on the grid; MAX_SHIFT = 24 (two beats
 vocabulary small, a longer rest is several SHIFTs. Why 8 velocity bins: scores carry few dynamics;
 8 keep pp..ff apart at little cost. Vocabulary: 128 + 128 + 24 + 8 = 288 events.
 
-A model may also be told the piece's key: ``KEY(k)`` (24 more ids, tonic + 12 if minor) opens the
-piece and comes again after every ``KEY_EVERY`` steps of time (:class:`KeyMarks`). It is a mark,
-not music: decoding skips it, and a composer feeds it rather than samples it. Why marks and not
-one token at the start: a model trained by truncated backpropagation through 128 events (about
-13 beats of a chorale) did not learn to keep a key for longer (docs/models.md); a mark every bar
-keeps it in view.
-
 Reading takes type 0 and 1 files, any tracks and channels, tempo and time-signature changes
 (times stay in beats, so tempo changes do not move notes), running status and note-on with
 velocity 0 as note-off (both handled by mido), and leaves out drums (channel 10) unless asked.
@@ -42,9 +35,6 @@ MAX_SHIFT = 24
 VEL_BINS = 8
 NOTE_ON, NOTE_OFF, SHIFT, VELOCITY = 0, 128, 256, 256 + MAX_SHIFT
 VOCAB_SIZE = VELOCITY + VEL_BINS  # 288
-KEY = VOCAB_SIZE  # KEY(tonic + 12 * minor): a model trained with key marks has KEYED_VOCAB_SIZE ids
-KEYED_VOCAB_SIZE = KEY + 24
-KEY_EVERY = 4 * STEPS_PER_BEAT  # a key mark every 4 beats
 DRUM_CHANNEL = 9  # MIDI channel 10
 MAX_NOTES = 200_000  # a file claiming more is refused (bounded memory)
 MAX_BEATS = 100_000  # ~14 hours at 120 bpm: a file claiming days of silence is refused
@@ -66,9 +56,7 @@ def name(event: int) -> str:
         return f"off{event - NOTE_OFF}"
     if event < VELOCITY:
         return f"shift{event - SHIFT + 1}"
-    if event < KEY:
-        return f"vel{event - VELOCITY}"
-    return f"key{event - KEY}"
+    return f"vel{event - VELOCITY}"
 
 
 def velocity_bin(v: int) -> int:
@@ -78,42 +66,6 @@ def velocity_bin(v: int) -> int:
 def bin_velocity(b: int) -> int:
     """The loudness a bin stands for: its middle."""
     return min(127, (2 * b + 1) * 127 // (2 * VEL_BINS) + 1)
-
-
-# ---------------------------------------------------------------- key marks
-
-
-def key_event(key: tuple[int, bool]) -> int:
-    tonic, major = key
-    return KEY + tonic % 12 + (0 if major else 12)
-
-
-class KeyMarks:
-    """Where key marks go in a piece: ``key_event(key)`` first, then after each SHIFT that reaches
-    or passes the next multiple of ``every`` steps. :meth:`after` says what follows an event, so
-    training data (:func:`with_keys`) and the composer place the marks alike."""
-
-    def __init__(self, key: tuple[int, bool], every: int = KEY_EVERY):
-        self.mark, self.every, self.now, self.next = key_event(key), every, 0, every
-
-    def after(self, event: int) -> list[int]:
-        if not SHIFT <= event < VELOCITY:
-            return []
-        self.now += event - SHIFT + 1
-        if self.now < self.next:
-            return []
-        self.next = (self.now // self.every + 1) * self.every
-        return [self.mark]
-
-    def place(self, events: list[int]) -> list[int]:
-        """``events`` with the marks that fall after them (not the opening one)."""
-        return [x for e in events for x in (e, *self.after(e))]
-
-
-def with_keys(events: list[int], key: tuple[int, bool], every: int = KEY_EVERY) -> list[int]:
-    """The events of a piece in ``key``, opened by its key mark and marked every ``every`` steps."""
-    marks = KeyMarks(key, every)
-    return [marks.mark] + marks.place(events)
 
 
 # ---------------------------------------------------------------- notes <-> events
@@ -170,7 +122,7 @@ def decode(events: list[int]) -> list[Note]:
                 notes.append(Note(p, *_closed(open_.pop(p), now)))
         elif ev < VELOCITY:
             now += ev - SHIFT + 1
-        elif ev < KEY:
+        else:
             vel = bin_velocity(ev - VELOCITY)
     for p, started in open_.items():
         notes.append(Note(p, *_closed(started, now)))
@@ -183,8 +135,7 @@ def _closed(started: tuple[int, int], now: int) -> tuple[int, float, float]:
 
 
 def transpose(events: list[int], semitones: int) -> list[int] | None:
-    """The same events a number of semitones up or down (key marks too); None if a pitch would
-    leave 0..127."""
+    """The same events a number of semitones up or down; None if a pitch would leave 0..127."""
     out = []
     for ev in events:
         if ev < SHIFT:
@@ -192,9 +143,6 @@ def transpose(events: list[int], semitones: int) -> list[int] | None:
             if not 0 <= p < 128:
                 return None
             out.append(ev - ev % 128 + p)
-        elif ev >= KEY:
-            k = ev - KEY
-            out.append(KEY + (k % 12 + semitones) % 12 + k - k % 12)
         else:
             out.append(ev)
     return out
@@ -267,20 +215,15 @@ def _note(pitch: int, started: tuple[int, int], tick: int, tpb: int) -> Note:
 
 
 def write_midi(notes: list[Note], tempo_bpm: float = 100.0, program: int = 0, texts: tuple[str, ...] = (),
-               ticks_per_beat: int = 480, key: tuple[int, bool] | None = None) -> bytes:
-    """A type 1 MIDI file: a tempo track (tempo, 4/4, the ``key`` signature if given, the ``texts``
-    as text meta-events) and one track of the notes on channel 1 with ``program`` (General MIDI,
-    0 = piano)."""
+               ticks_per_beat: int = 480) -> bytes:
+    """A type 1 MIDI file: a tempo track (tempo, 4/4, the ``texts`` as text meta-events) and one
+    track of the notes on channel 1 with ``program`` (General MIDI, 0 = piano)."""
     import mido
-
-    from lstm_cli.tasks.compose.keys import midi_key
 
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     meta = mido.MidiTrack()
     meta.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0))
     meta.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    if key is not None:
-        meta.append(mido.MetaMessage("key_signature", key=midi_key(key), time=0))
     for t in texts:
         meta.append(mido.MetaMessage("text", text=t, time=0))
     mid.tracks.append(meta)
