@@ -55,16 +55,18 @@ def key_of(notes) -> tuple[int, bool]:
 
 
 def stats(pieces) -> dict:
-    """Pooled histograms (counts) and the mean out-of-key share of a list of pieces (lists of notes)."""
+    """Pooled histograms (counts), the mean out-of-key share and the share in major of a list of
+    pieces (lists of notes)."""
     import numpy as np
 
     h = {"pitch class": np.zeros(24), "top-voice interval": np.zeros(25), "duration": np.zeros(len(DURATIONS) + 1),
          "polyphony": np.zeros(8)}
-    out_of_key = []
+    out_of_key, majors = [], []
     for notes in pieces:
         if not notes:
             continue
         tonic, major = key_of(notes)
+        majors.append(major)
         for n in notes:
             h["pitch class"][(n.pitch - tonic) % 12 + (0 if major else 12)] += 1
             h["duration"][np.searchsorted(DURATIONS, n.end - n.start - 1e-6)] += 1
@@ -78,7 +80,7 @@ def stats(pieces) -> dict:
         scale = MAJOR_SCALE if major else MINOR_SCALE
         total = sum(n.end - n.start for n in notes)
         out_of_key.append(sum(n.end - n.start for n in notes if (n.pitch - tonic) % 12 not in scale) / total)
-    return {"hist": h, "out_of_key": float(np.mean(out_of_key)),
+    return {"hist": h, "out_of_key": float(np.mean(out_of_key)), "major": float(np.mean(majors)),
             "polyphony": float((h["polyphony"] * np.arange(8)).sum() / h["polyphony"].sum())}
 
 
@@ -104,6 +106,7 @@ def compare(gen: dict, held: dict, train: dict, head: str) -> None:
           f"   (generated {gen['out_of_key']:.3f}, held-out {held['out_of_key']:.3f}, training {train['out_of_key']:.3f})")
     print(f"   mean notes sounding on a beat: generated {gen['polyphony']:.2f}, held-out {held['polyphony']:.2f}, "
           f"training {train['polyphony']:.2f}")
+    print(f"   pieces in major: generated {gen['major']:.0%}, held-out {held['major']:.0%}, training {train['major']:.0%}")
 
 
 def primed_keys(net, vocab, pieces, tries: int, temperature: float) -> None:
