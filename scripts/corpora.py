@@ -440,6 +440,18 @@ def sequences_geometric(dl: Path, out: Path) -> None:
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
 
+def sequences_wide(dl: Path, out: Path) -> None:
+    """Training lines for a stage after :func:`sequences_geometric`: the same mix, but first
+    elements of up to 4 digits, and no geometric line on the path of a held-out one."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
+
+    rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=43, weights=GEOMETRIC_WEIGHTS,
+                  digits=4)
+    (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
+    print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
+
+
 if __name__ == "__main__":
     what, dl, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     out.mkdir(parents=True, exist_ok=True)
@@ -449,4 +461,5 @@ if __name__ == "__main__":
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
+         "sequences-wide": sequences_wide,
          "palestrina": palestrina}[what](dl, out)

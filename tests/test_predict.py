@@ -86,6 +86,27 @@ def test_geometric_mix_draws_by_its_weights_from_the_training_ranges():
         assert _rule_holds(fam, xs) and not _held(fam, _params_of(fam, xs)), (fam, ln)
 
 
+def test_wide_starts_keep_geometric_lines_off_held_out_paths():
+    """First elements of up to 4 digits; no geometric line shares three elements in a row with
+    any held-out geometric line (the paths through HELD_FIRST, before and after the start)."""
+    rows = S.corpus(6000, False, seed=7, weights=S.GEOMETRIC_WEIGHTS, digits=4)
+    held = set()
+    for h in S.HELD_FIRST:
+        for r in S.RATIOS:
+            xs = [h * r**i for i in range(10) if abs(h * r**i) < S.CAP]
+            held.update(tuple(xs[i:i + 3]) for i in range(len(xs) - 2))
+    geometric = 0
+    for fam, ln in rows:
+        xs = [x if x.isalpha() else int(x) for x in ln.split()]
+        assert _rule_holds(fam, xs), (fam, ln)
+        if fam == "geometric":
+            geometric += 1
+            assert not held.intersection(tuple(xs[i:i + 3]) for i in range(len(xs) - 2)), ln
+    starts = [abs(int(ln.split()[0])) for fam, ln in rows if fam == "geometric"]
+    assert max(starts) >= 1000 and geometric > 1500
+    assert S.corpus(500, False, seed=8, digits=3) == S.corpus(500, False, seed=8)
+
+
 def test_held_out_starts_are_scattered():
     """A tenth of the 2- and 3-digit numbers (cube roots: 2-digit), of either sign, spread over
     the whole range: no leading digit, last digit, length or sign tells a held-out start from a

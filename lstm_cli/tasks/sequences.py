@@ -80,23 +80,42 @@ def _first(rng: random.Random, held_out: bool, held: frozenset = HELD_FIRST, dig
             return x
 
 
-def _params(family: str, rng: random.Random, held_out: bool) -> tuple:
-    """Draw a family's parameters from its training or its held-out ranges."""
+RATIOS = (-3, -2, 2, 3, 4, 5, 10)
+
+
+def _on_held_path(a: int, r: int) -> bool:
+    """Whether a geometric line from ``a`` with ratio ``r`` runs along a held-out one: ``a`` is
+    h * r**k for some h in HELD_FIRST and k >= 1, so its elements are that line's later ones."""
+    while a % r == 0 and abs(a) >= 10:
+        a //= r
+        if a in HELD_FIRST:
+            return True
+    return False
+
+
+def _params(family: str, rng: random.Random, held_out: bool, digits: int = 3) -> tuple:
+    """Draw a family's parameters from its training or its held-out ranges. ``digits`` > 3 (for
+    training only) lets first elements have up to that many digits, and keeps geometric lines from
+    starting on the path of a held-out one (:func:`_on_held_path`; :func:`draw` keeps them from
+    running through one)."""
     h = held_out
     if family == "arithmetic":
-        return _first(rng, h), rng.choice([x for x in range(-20, 21) if x])
+        return _first(rng, h, digits=digits), rng.choice([x for x in range(-20, 21) if x])
     if family == "geometric":
-        return _first(rng, h, nonzero=True), rng.choice((-3, -2, 2, 3, 4, 5, 10))
+        while True:
+            a, r = _first(rng, h, nonzero=True, digits=digits), rng.choice(RATIOS)
+            if digits == 3 or not _on_held_path(a, r):
+                return a, r
     if family == "squares":
         return (_first(rng, h, HELD_SQUARE_ROOTS),)
     if family == "cubes":
         return (_first(rng, h, HELD_CUBE_ROOTS, digits=2),)
     if family == "fibonacci":
-        return _first(rng, h), _number(rng)
+        return _first(rng, h, digits=digits), _number(rng)
     if family == "periodic":
         p = rng.choice((2, 3))
         while True:
-            vals = [_first(rng, h)] + [_number(rng) for _ in range(p - 1)]
+            vals = [_first(rng, h, digits=digits)] + [_number(rng) for _ in range(p - 1)]
             if len(set(vals)) == p:
                 return tuple(vals)
     if family == "alphabet":
@@ -131,15 +150,19 @@ def _elements(family: str, params: tuple, n: int) -> list:
     return [letters[start + i * step] for i in range(n) if start + i * step < 26]
 
 
-def draw(rng: random.Random, held_out: bool, weights: tuple = WEIGHTS) -> tuple[str, list]:
+def draw(rng: random.Random, held_out: bool, weights: tuple = WEIGHTS,
+         digits: int = 3) -> tuple[str, list]:
     """One sequence of a family drawn by ``weights`` (one per :data:`FAMILIES`), from the held-out
-    parameter ranges or from the training ones, with 5-10 elements (fewer if its elements would
-    pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
+    parameter ranges or from the training ones (first elements of up to ``digits`` digits), with
+    5-10 elements (fewer if its elements would pass :data:`CAP` or the alphabet's end; never fewer
+    than 4)."""
     while True:
         fam = rng.choices(FAMILIES, weights)[0]
-        xs = _elements(fam, _params(fam, rng, held_out), rng.randint(5, 10))
+        xs = _elements(fam, _params(fam, rng, held_out, digits), rng.randint(5, 10))
         if fam != "alphabet":
             xs = list(itertools.takewhile(lambda x: abs(x) < CAP, xs))
+        if digits > 3 and fam == "geometric" and not held_out and HELD_FIRST.intersection(xs):
+            continue  # it runs through a held-out start, so a held-out line lies inside it
         if len(xs) >= 4:
             return fam, xs
 
@@ -148,10 +171,11 @@ def line(xs: list) -> str:
     return " ".join(str(x) for x in xs)
 
 
-def corpus(n: int, held_out: bool, seed: int, weights: tuple = WEIGHTS) -> list[tuple[str, str]]:
+def corpus(n: int, held_out: bool, seed: int, weights: tuple = WEIGHTS,
+           digits: int = 3) -> list[tuple[str, str]]:
     """``n`` (family, line) pairs; the same for the same arguments on any machine."""
     rng = random.Random(seed)
-    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out, weights) for _ in range(n))]
+    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out, weights, digits) for _ in range(n))]
 
 
 # ---------------------------------------------------------------- reading and predicting
