@@ -440,13 +440,13 @@ def sequences_geometric(dl: Path, out: Path) -> None:
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
 
-def sequences_wide(dl: Path, out: Path) -> None:
+def sequences_wide(dl: Path, out: Path, seed: int = 43) -> None:
     """Training lines for a stage after :func:`sequences_geometric`: the same mix, but first
     elements of up to 4 digits, and no geometric line on the path of a held-out one."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
 
-    rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=43, weights=GEOMETRIC_WEIGHTS,
+    rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=seed, weights=GEOMETRIC_WEIGHTS,
                   digits=4)
     (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
@@ -457,6 +457,8 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
+    elif what == "sequences-wide" and len(sys.argv) > 4:
+        sequences_wide(dl, out, int(sys.argv[4]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
