@@ -49,6 +49,8 @@ Held-out data is whole works, never trained on:
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
   drawn with GEOMETRIC_WEIGHTS (geometric ~45%) from the training ranges.
+- sequences-wide, sequences-wide-geometric [SEED]: the same from the wide ranges (starts of up to
+  4 digits, arithmetic steps of up to 3; a trial, not the shipped model's data).
 - wikipedia and linux keep the characters that occur at least RARE times in the whole corpus; any other
   character is folded to ASCII by its Unicode decomposition where it has one (e -> e for an
   accented e), else dropped. So held-out text holds no character the model has not seen.
@@ -440,14 +442,27 @@ def sequences_geometric(dl: Path, out: Path) -> None:
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
 
-def sequences_wide(dl: Path, out: Path, seed: int = 43) -> None:
-    """Training lines for a stage after :func:`sequences_geometric`: the same mix, but first
-    elements of up to 4 digits, and no geometric line on the path of a held-out one."""
+def sequences_wide(dl: Path, out: Path) -> None:
+    """Like :func:`sequences`, from the wide ranges (``wide=True`` in lstm_cli/tasks/sequences.py:
+    starts of up to 4 digits, arithmetic steps of up to 3); test.tsv from their held-out starts."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import corpus
+
+    for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=11):
+        rows = corpus(n, held_out=split == "test", seed=seed, wide=True)
+        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
+        if split != "train":
+            (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
+        print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
+
+
+def sequences_wide_geometric(dl: Path, out: Path, seed: int = 43) -> None:
+    """Like :func:`sequences_geometric`, from the wide ranges."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
 
     rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=seed, weights=GEOMETRIC_WEIGHTS,
-                  digits=4)
+                  wide=True)
     (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
@@ -457,11 +472,11 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
-    elif what == "sequences-wide" and len(sys.argv) > 4:
-        sequences_wide(dl, out, int(sys.argv[4]))
+    elif what == "sequences-wide-geometric" and len(sys.argv) > 4:
+        sequences_wide_geometric(dl, out, int(sys.argv[4]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
-         "sequences-wide": sequences_wide,
+         "sequences-wide": sequences_wide, "sequences-wide-geometric": sequences_wide_geometric,
          "palestrina": palestrina}[what](dl, out)

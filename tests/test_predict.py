@@ -86,25 +86,35 @@ def test_geometric_mix_draws_by_its_weights_from_the_training_ranges():
         assert _rule_holds(fam, xs) and not _held(fam, _params_of(fam, xs)), (fam, ln)
 
 
-def test_wide_starts_keep_geometric_lines_off_held_out_paths():
-    """First elements of up to 4 digits; no geometric line shares three elements in a row with
-    any held-out geometric line (the paths through HELD_FIRST, before and after the start)."""
-    rows = S.corpus(6000, False, seed=7, weights=S.GEOMETRIC_WEIGHTS, digits=4)
+def test_wide_draws_keep_their_split_and_geometric_lines_off_held_out_paths():
+    """The wide ranges: starts of up to 4 digits (a scattered tenth of the 4-digit ones held out
+    too), arithmetic steps beyond 20; no geometric training line shares three elements in a row
+    with any held-out geometric line (the paths through HELD_WIDE, before and after the start)."""
+    rows = S.corpus(6000, False, seed=7, weights=S.GEOMETRIC_WEIGHTS, wide=True)
     held = set()
-    for h in S.HELD_FIRST:
+    for h in S.HELD_WIDE:
         for r in S.RATIOS:
             xs = [h * r**i for i in range(10) if abs(h * r**i) < S.CAP]
             held.update(tuple(xs[i:i + 3]) for i in range(len(xs) - 2))
-    geometric = 0
+    geometric, steps = 0, set()
     for fam, ln in rows:
         xs = [x if x.isalpha() else int(x) for x in ln.split()]
         assert _rule_holds(fam, xs), (fam, ln)
+        if fam in ("arithmetic", "geometric", "fibonacci", "periodic"):
+            assert xs[0] not in S.HELD_WIDE, ln
+        if fam == "arithmetic":
+            steps.add(abs(xs[1] - xs[0]))
         if fam == "geometric":
             geometric += 1
             assert not held.intersection(tuple(xs[i:i + 3]) for i in range(len(xs) - 2)), ln
     starts = [abs(int(ln.split()[0])) for fam, ln in rows if fam == "geometric"]
-    assert max(starts) >= 1000 and geometric > 1500
-    assert S.corpus(500, False, seed=8, digits=3) == S.corpus(500, False, seed=8)
+    assert max(starts) >= 1000 and geometric > 1500 and max(steps) > 100
+    test = S.corpus(2000, True, seed=9, wide=True)
+    assert all(int(ln.split()[0]) in S.HELD_WIDE for fam, ln in test
+               if fam in ("arithmetic", "geometric", "fibonacci", "periodic"))
+    assert any(abs(int(ln.split()[0])) >= 1000 for _, ln in test)
+    assert S.HELD_FIRST < S.HELD_WIDE and len(S.HELD_WIDE - S.HELD_FIRST) == 1800
+    assert S.corpus(500, False, seed=8, wide=False) == S.corpus(500, False, seed=8)
 
 
 def test_held_out_starts_are_scattered():

@@ -52,6 +52,10 @@ def _scattered(seed: int, digits: int) -> frozenset:
 
 
 HELD_FIRST = _scattered(15, 3)
+# The wide draws (``wide=True``; not the shipped model's) start lines with up to 4 digits; a
+# scattered tenth of the 4-digit numbers is held out as well.
+HELD_WIDE = HELD_FIRST | frozenset(random.Random(18).sample(
+    [x for x in range(-9999, 10000) if abs(x) >= 1000], 1800))
 HELD_SQUARE_ROOTS = _scattered(16, 3)
 HELD_CUBE_ROOTS = _scattered(17, 2)
 HELD_OUT = {
@@ -83,39 +87,43 @@ def _first(rng: random.Random, held_out: bool, held: frozenset = HELD_FIRST, dig
 RATIOS = (-3, -2, 2, 3, 4, 5, 10)
 
 
-def _on_held_path(a: int, r: int) -> bool:
+def _on_held_path(a: int, r: int, held: frozenset = HELD_WIDE) -> bool:
     """Whether a geometric line from ``a`` with ratio ``r`` runs along a held-out one: ``a`` is
-    h * r**k for some h in HELD_FIRST and k >= 1, so its elements are that line's later ones."""
+    h * r**k for some h in ``held`` and k >= 1, so its elements are that line's later ones."""
     while a % r == 0 and abs(a) >= 10:
         a //= r
-        if a in HELD_FIRST:
+        if a in held:
             return True
     return False
 
 
-def _params(family: str, rng: random.Random, held_out: bool, digits: int = 3) -> tuple:
-    """Draw a family's parameters from its training or its held-out ranges. ``digits`` > 3 (for
-    training only) lets first elements have up to that many digits, and keeps geometric lines from
-    starting on the path of a held-out one (:func:`_on_held_path`; :func:`draw` keeps them from
-    running through one)."""
+def _params(family: str, rng: random.Random, held_out: bool, wide: bool = False) -> tuple:
+    """Draw a family's parameters from its training or its held-out ranges. ``wide``: first
+    elements of up to 4 digits (held out: :data:`HELD_WIDE`), arithmetic steps of up to 3 digits
+    half the time, and no geometric training line starting on the path of a held-out one
+    (:func:`_on_held_path`; :func:`draw` keeps them from running through one)."""
     h = held_out
+    held, digits = (HELD_WIDE, 4) if wide else (HELD_FIRST, 3)
     if family == "arithmetic":
-        return _first(rng, h, digits=digits), rng.choice([x for x in range(-20, 21) if x])
+        a = _first(rng, h, held, digits)
+        if wide and rng.random() < 0.5:
+            return a, _first(rng, False, frozenset(), 3, nonzero=True)
+        return a, rng.choice([x for x in range(-20, 21) if x])
     if family == "geometric":
         while True:
-            a, r = _first(rng, h, nonzero=True, digits=digits), rng.choice(RATIOS)
-            if digits == 3 or not _on_held_path(a, r):
+            a, r = _first(rng, h, held, digits, nonzero=True), rng.choice(RATIOS)
+            if not wide or h or not _on_held_path(a, r):
                 return a, r
     if family == "squares":
         return (_first(rng, h, HELD_SQUARE_ROOTS),)
     if family == "cubes":
         return (_first(rng, h, HELD_CUBE_ROOTS, digits=2),)
     if family == "fibonacci":
-        return _first(rng, h, digits=digits), _number(rng)
+        return _first(rng, h, held, digits), _number(rng)
     if family == "periodic":
         p = rng.choice((2, 3))
         while True:
-            vals = [_first(rng, h, digits=digits)] + [_number(rng) for _ in range(p - 1)]
+            vals = [_first(rng, h, held, digits)] + [_number(rng) for _ in range(p - 1)]
             if len(set(vals)) == p:
                 return tuple(vals)
     if family == "alphabet":
@@ -151,17 +159,16 @@ def _elements(family: str, params: tuple, n: int) -> list:
 
 
 def draw(rng: random.Random, held_out: bool, weights: tuple = WEIGHTS,
-         digits: int = 3) -> tuple[str, list]:
+         wide: bool = False) -> tuple[str, list]:
     """One sequence of a family drawn by ``weights`` (one per :data:`FAMILIES`), from the held-out
-    parameter ranges or from the training ones (first elements of up to ``digits`` digits), with
-    5-10 elements (fewer if its elements would pass :data:`CAP` or the alphabet's end; never fewer
-    than 4)."""
+    parameter ranges or from the training ones (``wide``: see :func:`_params`), with 5-10 elements
+    (fewer if its elements would pass :data:`CAP` or the alphabet's end; never fewer than 4)."""
     while True:
         fam = rng.choices(FAMILIES, weights)[0]
-        xs = _elements(fam, _params(fam, rng, held_out, digits), rng.randint(5, 10))
+        xs = _elements(fam, _params(fam, rng, held_out, wide), rng.randint(5, 10))
         if fam != "alphabet":
             xs = list(itertools.takewhile(lambda x: abs(x) < CAP, xs))
-        if digits > 3 and fam == "geometric" and not held_out and HELD_FIRST.intersection(xs):
+        if wide and fam == "geometric" and not held_out and HELD_WIDE.intersection(xs):
             continue  # it runs through a held-out start, so a held-out line lies inside it
         if len(xs) >= 4:
             return fam, xs
@@ -172,10 +179,10 @@ def line(xs: list) -> str:
 
 
 def corpus(n: int, held_out: bool, seed: int, weights: tuple = WEIGHTS,
-           digits: int = 3) -> list[tuple[str, str]]:
+           wide: bool = False) -> list[tuple[str, str]]:
     """``n`` (family, line) pairs; the same for the same arguments on any machine."""
     rng = random.Random(seed)
-    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out, weights, digits) for _ in range(n))]
+    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out, weights, wide) for _ in range(n))]
 
 
 # ---------------------------------------------------------------- reading and predicting
