@@ -420,50 +420,29 @@ SEQUENCES_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 5_000}
 SEQUENCES_GEOMETRIC_COUNT = 2_000_000
 
 
-def sequences(dl: Path, out: Path) -> None:
+def sequences(dl: Path, out: Path, wide: bool = False) -> None:
+    """Train, val and test lines (test.tsv from the held-out ranges); ``wide``: from the wide
+    ranges (``wide=True`` in lstm_cli/tasks/sequences.py: starts of up to 4 digits, arithmetic
+    steps of up to 3), with other seeds."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from lstm_cli.tasks.sequences import corpus
 
-    for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=1):
-        rows = corpus(n, held_out=split == "test", seed=seed)
+    for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=11 if wide else 1):
+        rows = corpus(n, held_out=split == "test", seed=seed, wide=wide)
         (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
         if split != "train":  # val: the training distribution; test: the held-out ranges
             (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
         print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
 
 
-def sequences_geometric(dl: Path, out: Path) -> None:
+def sequences_geometric(dl: Path, out: Path, wide: bool = False, seed: int = 41) -> None:
     """Training lines for the last stage of ``sequences``: the mix GEOMETRIC_WEIGHTS, training
     ranges only (its validation and test stay those of :func:`sequences`)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
 
-    rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=41, weights=GEOMETRIC_WEIGHTS)
-    (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
-    print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
-
-
-def sequences_wide(dl: Path, out: Path) -> None:
-    """Like :func:`sequences`, from the wide ranges (``wide=True`` in lstm_cli/tasks/sequences.py:
-    starts of up to 4 digits, arithmetic steps of up to 3); test.tsv from their held-out starts."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from lstm_cli.tasks.sequences import corpus
-
-    for seed, (split, n) in enumerate(SEQUENCES_COUNTS.items(), start=11):
-        rows = corpus(n, held_out=split == "test", seed=seed, wide=True)
-        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
-        if split != "train":
-            (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
-        print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
-
-
-def sequences_wide_geometric(dl: Path, out: Path, seed: int = 43) -> None:
-    """Like :func:`sequences_geometric`, from the wide ranges."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from lstm_cli.tasks.sequences import GEOMETRIC_WEIGHTS, corpus
-
     rows = corpus(SEQUENCES_GEOMETRIC_COUNT, held_out=False, seed=seed, weights=GEOMETRIC_WEIGHTS,
-                  wide=True)
+                  wide=wide)
     (out / "train.txt").write_text("".join(ln + "\n" for _, ln in rows))
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
@@ -473,11 +452,12 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
-    elif what == "sequences-wide-geometric" and len(sys.argv) > 4:
-        sequences_wide_geometric(dl, out, int(sys.argv[4]))
+    elif what == "sequences-wide":
+        sequences(dl, out, wide=True)
+    elif what == "sequences-wide-geometric":
+        sequences_geometric(dl, out, wide=True, seed=int(sys.argv[4]) if len(sys.argv) > 4 else 43)
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
-         "sequences-wide": sequences_wide, "sequences-wide-geometric": sequences_wide_geometric,
          "palestrina": palestrina}[what](dl, out)

@@ -46,16 +46,15 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # learnt by heart, not as a rule.
 
 
-def _scattered(seed: int, digits: int) -> frozenset:
-    pool = [x for x in range(1 - 10**digits, 10**digits) if abs(x) >= 10]
+def _scattered(seed: int, digits: int, low: int = 10) -> frozenset:
+    pool = [x for x in range(1 - 10**digits, 10**digits) if abs(x) >= low]
     return frozenset(random.Random(seed).sample(pool, len(pool) // 10))
 
 
 HELD_FIRST = _scattered(15, 3)
 # The wide draws (``wide=True``; not the shipped model's) start lines with up to 4 digits; a
 # scattered tenth of the 4-digit numbers is held out as well.
-HELD_WIDE = HELD_FIRST | frozenset(random.Random(18).sample(
-    [x for x in range(-9999, 10000) if abs(x) >= 1000], 1800))
+HELD_WIDE = HELD_FIRST | _scattered(18, 4, low=1000)
 HELD_SQUARE_ROOTS = _scattered(16, 3)
 HELD_CUBE_ROOTS = _scattered(17, 2)
 HELD_OUT = {
@@ -87,12 +86,12 @@ def _first(rng: random.Random, held_out: bool, held: frozenset = HELD_FIRST, dig
 RATIOS = (-3, -2, 2, 3, 4, 5, 10)
 
 
-def _on_held_path(a: int, r: int, held: frozenset = HELD_WIDE) -> bool:
+def _on_held_path(a: int, r: int) -> bool:
     """Whether a geometric line from ``a`` with ratio ``r`` runs along a held-out one: ``a`` is
-    h * r**k for some h in ``held`` and k >= 1, so its elements are that line's later ones."""
+    h * r**k for some h in :data:`HELD_WIDE` and k >= 1, so its elements are that line's later ones."""
     while a % r == 0 and abs(a) >= 10:
         a //= r
-        if a in held:
+        if a in HELD_WIDE:
             return True
     return False
 
