@@ -240,13 +240,15 @@ def test_wav_without_a_synthesizer_is_one_line_before_any_work(scale_model, tmp_
     assert r.returncode == ExitCode.DEVICE and "fluidsynth program" in r.stderr and not list(tmp_path.iterdir())
 
 
-def test_cli_default_temperature_is_the_benchmarked_one():
+def test_cli_defaults_are_the_benchmarked_ones():
     import inspect
 
     from lstm_cli.cli import compose as cli
     from lstm_cli.tasks import compose as task
 
-    assert inspect.signature(cli.command).parameters["temperature"].default == task.TEMPERATURE
+    params = inspect.signature(cli.command).parameters
+    assert params["temperature"].default == task.TEMPERATURE
+    assert params["tempo"].default == task.TEMPO
 
 
 def test_the_rest_cap_is_what_one_training_piece_in_100_holds():

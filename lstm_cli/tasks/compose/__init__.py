@@ -193,6 +193,7 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
 # 80% in major from there, against 56% of the training chorales. So without a primer the model
 # first plays this many beats and throws them away; the piece it then begins follows one of its own.
 WARM_UP = 90.0
+TEMPO = 90.0  # quarter notes per minute, `lstm compose --tempo`'s default
 
 
 class _Grammar:
@@ -245,7 +246,7 @@ def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, t
 
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
-                  temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+                  temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
                   program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = ()) -> tuple[bytes, list]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
     quarter notes per minute; returns its bytes and its notes. Pitches outside the model's range
@@ -277,7 +278,7 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
 
 
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
-            temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = 90.0,
+            temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
             program: int = 0, random_seed: int | None = None, command: str = "") -> tuple[bytes, list, float]:
     """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes, and
     where the primer ends (in beats; 0 without one)."""
