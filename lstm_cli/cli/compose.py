@@ -33,23 +33,19 @@ def command(
     wav: Annotated[Optional[str], typer.Option("--wav", help="Also render the piece as audio here (needs fluidsynth and a GM soundfont).")] = None,
 ):
     """Compose music event by event and write it as MIDI (default model: bach)."""
-    from lstm_cli.core.errors import InputError, UsageError
+    from lstm_cli.core.errors import InputError
     from lstm_cli.core.fileio import check_output, write_payload
     from lstm_cli.tasks import compose as task
 
-    for flag, path, kinds in (("--output", output, (".mid", ".midi")), ("--pianoroll", pianoroll, (".png",)),
-                              ("--wav", wav, (".wav",))):
-        if path not in (None, "-") and not path.lower().endswith(kinds):
-            raise UsageError(f"{flag} must end in {' or '.join(kinds)}, got {path}",
-                             hint="-o writes MIDI (- for stdout), --pianoroll a PNG picture, --wav audio")
-    check_output(output, "--output", dash=True)
+    formats = "-o writes MIDI (- for stdout), --pianoroll a PNG picture, --wav audio"
+    check_output(output, "--output", dash=True, suffixes=(".mid", ".midi"), hint=formats)
     if pianoroll is not None:
-        check_output(pianoroll, "--pianoroll")
+        check_output(pianoroll, "--pianoroll", suffixes=(".png",), hint=formats)
     synth = None
     if wav is not None:
         from lstm_cli.render import audio
 
-        check_output(wav, "--wav")
+        check_output(wav, "--wav", suffixes=(".wav",), hint=formats)
         synth = audio.synthesizer()
     data, name = None, None
     if primer is not None:

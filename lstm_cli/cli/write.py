@@ -34,9 +34,7 @@ def command(
     from lstm_cli.core.fileio import check_output
     from lstm_cli.tasks import write as task
 
-    check_output(output, "--output", dash=True)
-    if output != "-" and not output.lower().endswith((".png", ".svg")):
-        raise UsageError(f"--output must end in .png or .svg (or be - for PNG on stdout), got {output}")
+    check_output(output, "--output", dash=True, suffixes=(".png", ".svg"), hint="- writes PNG to stdout")
     outs = [(p, f) for p, f in ((strokes_out, "--strokes"), (animate, "--animate"), (attention, "--attention")) if p]
     for path, flag in outs:
         check_output(path, flag, dash=flag == "--strokes")

@@ -42,15 +42,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             os.close(dfd)
 
 
-def check_output(path: str | os.PathLike, flag: str, dash: bool = False) -> None:
+def check_output(path: str | os.PathLike, flag: str, dash: bool = False, suffixes: tuple[str, ...] = (),
+                 hint: str | None = None) -> None:
     """Fail at once, before any work, when ``path`` (the value of ``flag``) cannot be written:
-    it is a folder, a file stands where a folder would have to be, or its folder is not writable.
+    it is a folder, a file stands where a folder would have to be, or its folder is not writable;
+    or its name does not end in one of ``suffixes`` (when given: the formats the flag writes).
     Missing folders are fine: :func:`atomic_open` creates them. ``-`` (stdout) is accepted when
     ``dash`` says the command can write its payload there."""
     if str(path) == "-":
         if dash:
             return
         raise UsageError(f"{flag} -: this output cannot go to stdout", hint=f"give {flag} a file name")
+    if suffixes and not str(path).lower().endswith(suffixes):
+        raise UsageError(f"{flag} must end in {' or '.join(suffixes)}, got {path}", hint=hint)
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{flag} {path} is a folder, not a file name")
