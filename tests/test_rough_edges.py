@@ -99,6 +99,22 @@ def test_missing_output_folders_are_created(tmp_path, text_file):
     assert out.is_file() and (out.parent / "m.last.pt").is_file()
 
 
+@pytest.mark.parametrize("args", [
+    ("translate", "--attention", "{tmp}/att.jpg", "Jesus wept."),
+    ("caption", "docs/examples/shapes/unseen-0.png", "--attention", "{tmp}/att.jpg"),
+    ("write", "hi", "-o", "{tmp}/hand.png", "--animate", "{tmp}/pen.png"),
+    ("write", "hi", "-o", "{tmp}/hand.png", "--attention", "{tmp}/window.gif"),
+    ("inspect", "README.md", "--png", "{tmp}/page.jpg"),
+    ("inspect", "README.md", "--html", "{tmp}/page.txt"),
+])
+def test_picture_names_must_match_what_is_written(tmp_path, args):
+    """These flags always write one format (PNG, GIF, HTML); a name promising another is refused
+    before any work, in one line, and nothing is written."""
+    r = run_lstm(*(a.format(tmp=tmp_path) for a in args))
+    assert "must end in" in one_line_error(r, ExitCode.USAGE) and r.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_attention_and_export_paths(tmp_path, tiny_model):
     blocker = tmp_path / "f"
     blocker.write_text("x")

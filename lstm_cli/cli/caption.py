@@ -45,7 +45,7 @@ def command(
     if attention is not None:
         if from_stdin or len(images) != 1:
             raise UsageError("--attention draws one image's captioning: give exactly one image")
-        check_output(attention, "--attention")
+        check_output(attention, "--attention", suffixes=(".png",))
     single = not from_stdin and len(images) == 1
     cap = task.load_captioner(model, device)
     size = cap.model.cfg.image_size

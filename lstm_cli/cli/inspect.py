@@ -33,9 +33,9 @@ def inspect(
 
     if sum(x is not None for x in (cell, find)) + surprise > 1:
         raise UsageError("give one of --cell, --find and --surprise")
-    for path, flag in ((html_out, "--html"), (png_out, "--png")):
+    for path, flag, suffixes in ((html_out, "--html", (".html", ".htm")), (png_out, "--png", (".png",))):
         if path is not None:
-            check_output(path, flag)
+            check_output(path, flag, suffixes=suffixes)
     content = read_text(file)[:max_chars]
     if not content:
         raise InputError(f"{'stdin' if file == '-' else file} is empty: nothing to read")

@@ -36,7 +36,7 @@ def command(
     if attention is not None:
         from lstm_cli.core.fileio import check_output
 
-        check_output(attention, "--attention")
+        check_output(attention, "--attention", suffixes=(".png",))
     if text == "-":
         text = None  # stdin, as without TEXT
     if text is not None and "\x00" in text:

@@ -35,9 +35,10 @@ def command(
     from lstm_cli.tasks import write as task
 
     check_output(output, "--output", dash=True, suffixes=(".png", ".svg"), hint="- writes PNG to stdout")
-    outs = [(p, f) for p, f in ((strokes_out, "--strokes"), (animate, "--animate"), (attention, "--attention")) if p]
-    for path, flag in outs:
-        check_output(path, flag, dash=flag == "--strokes")
+    outs = [(strokes_out, "--strokes", ()), (animate, "--animate", (".gif",)), (attention, "--attention", (".png",))]
+    for path, flag, suffixes in outs:
+        if path:
+            check_output(path, flag, dash=flag == "--strokes", suffixes=suffixes)
     if [output, strokes_out].count("-") > 1:
         raise UsageError("only one of --output and --strokes can be - (stdout)")
     if text == "-":
