@@ -46,7 +46,8 @@ def check_output(path: str | os.PathLike, flag: str, dash: bool = False, suffixe
                  hint: str | None = None) -> None:
     """Fail at once, before any work, when ``path`` (the value of ``flag``) cannot be written:
     it is a folder, a file stands where a folder would have to be, or its folder is not writable;
-    or its name does not end in one of ``suffixes`` (when given: the formats the flag writes).
+    or its name does not end in one of ``suffixes`` (when given: the formats the flag writes;
+    ``hint`` then says what to use instead).
     Missing folders are fine: :func:`atomic_open` creates them. ``-`` (stdout) is accepted when
     ``dash`` says the command can write its payload there."""
     if str(path) == "-":
