@@ -140,15 +140,6 @@ def test_bad_primer(scale_model, tmp_path, content, needle):
     assert "Traceback" not in r.stderr and not (tmp_path / "o.mid").exists()
 
 
-@pytest.mark.parametrize("args", [("-o", "o.wav"), ("-o", "o.txt"), ("-o", "o.mid", "--pianoroll", "roll.jpg"),
-                                  ("-o", "o.mid", "--wav", "o.mid")])
-def test_output_names_that_promise_another_format(scale_model, tmp_path, args):
-    """MIDI written into o.wav (or a piano roll into .jpg) would only puzzle: one line, exit 2, nothing written."""
-    r = run_lstm("compose", "-m", scale_model, *(a if a.startswith("-") else tmp_path / a for a in args))
-    assert r.returncode == ExitCode.USAGE and "must end in" in r.stderr and "Traceback" not in r.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_drums_only_primer_and_bad_folders(scale_model, tmp_path):
     import mido
 

@@ -106,10 +106,14 @@ def test_missing_output_folders_are_created(tmp_path, text_file):
     ("write", "hi", "-o", "{tmp}/hand.png", "--attention", "{tmp}/window.gif"),
     ("inspect", "README.md", "--png", "{tmp}/page.jpg"),
     ("inspect", "README.md", "--html", "{tmp}/page.txt"),
+    ("compose", "-o", "{tmp}/o.wav"),
+    ("compose", "-o", "{tmp}/o.txt"),
+    ("compose", "-o", "{tmp}/o.mid", "--pianoroll", "{tmp}/roll.jpg"),
+    ("compose", "-o", "{tmp}/o.mid", "--wav", "{tmp}/o.mid"),
 ])
-def test_picture_names_must_match_what_is_written(tmp_path, args):
-    """These flags always write one format (PNG, GIF, HTML); a name promising another is refused
-    before any work, in one line, and nothing is written."""
+def test_output_names_must_match_what_is_written(tmp_path, args):
+    """These flags always write one format (PNG, GIF, HTML, MIDI, WAV); a name promising another
+    (MIDI in o.wav) is refused before any work, in one line, and nothing is written."""
     r = run_lstm(*(a.format(tmp=tmp_path) for a in args))
     assert "must end in" in one_line_error(r, ExitCode.USAGE) and r.stdout == ""
     assert list(tmp_path.iterdir()) == []
