@@ -10,7 +10,8 @@
    distance of the pooled, normalised histograms: 0 = the same, 1 = disjoint), the out-of-key share
    by the difference of the means. The goal: generated-vs-held-out <= held-out-vs-training + MARGIN.
 2. Speed: seconds to compose 60 s of music after the model is loaded (the shared LSTMStream
-   sampler), against a plain loop that calls ``nn.LSTM`` once per event, in the same run.
+   sampler), against a plain loop that calls ``nn.LSTM`` once per event, in the same run; and in
+   minor, where the model plays pieces in a row until one is (``--key``).
 3. With ``--primed N``: does the model keep a key? Each held-out piece's first 8 beats are a
    primer, continued N times; how often the next 15 beats are in the piece's key (the whole
    piece's, by the profiles above), against how often the piece's own next 15 beats are.
@@ -29,29 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lstm_cli.tasks.compose.keys import key_of  # noqa: E402
+
 MARGIN = 0.05
-MAJOR = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]  # Krumhansl & Kessler
-MINOR = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]
 MAJOR_SCALE = {0, 2, 4, 5, 7, 9, 11}
 MINOR_SCALE = {0, 2, 3, 5, 7, 8, 9, 10, 11}  # natural, harmonic and melodic minor together
 DURATIONS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]  # bin edges in beats
-
-
-def key_of(notes) -> tuple[int, bool]:
-    """(tonic pitch class, major?) by correlating the duration-weighted pitch-class profile with the
-    24 rotated key profiles (Krumhansl-Schmuckler)."""
-    import numpy as np
-
-    prof = np.zeros(12)
-    for n in notes:
-        prof[n.pitch % 12] += n.end - n.start
-    best, key = -2.0, (0, True)
-    for tonic in range(12):
-        for major, ref in ((True, MAJOR), (False, MINOR)):
-            r = np.corrcoef(prof, np.roll(ref, tonic))[0, 1]
-            if r > best:
-                best, key = r, (tonic, major)
-    return key
 
 
 def stats(pieces) -> dict:
@@ -188,6 +172,10 @@ def main() -> None:
     print(f"\n2. composing 60 s ({task.TEMPO:g} bpm, {n} notes, ~{mid_events} events) after loading, 1 torch thread")
     print(f"   lstm compose (LSTMStream)   {ours:6.2f} s   ({60 / ours:5.0f}x real time)")
     print(f"   plain nn.LSTM per event     {mid_events / plain_rate:6.2f} s   ours / this = {mid_events / plain_rate / ours:.1f}x faster")
+    t = time.perf_counter()
+    for s in range(5):  # the slow case: the model plays pieces until one is in minor (about 1 in 3)
+        task.compose_bytes(net, ckpt["vocab"], 60.0, random_seed=s, key=(None, False))
+    print(f"   lstm compose --key minor    {(time.perf_counter() - t) / 5:6.2f} s   (mean of 5 seeds)")
 
     if a.primed:
         temperature = (a.temperature or [task.TEMPERATURE])[0]

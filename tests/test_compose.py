@@ -280,3 +280,52 @@ def test_the_grammar_ends_a_rest_at_the_cap():
     assert not shifts().any()  # at the cap: a note must come next
     g.track(ev.NOTE_ON + 60)
     assert shifts().all()
+
+
+@pytest.mark.parametrize("text, key", [("D minor", (2, False)), ("Dm", (2, False)), ("f# min", (6, False)),
+                                       ("Bb", (10, None)), ("minor", (None, False)), ("Eb major", (3, True)),
+                                       ("any", (None, None))])
+def test_key_names(text, key):
+    from lstm_cli.tasks.compose import keys
+
+    assert keys.parse(text) == key
+    assert keys.parse(keys.name(key)) == key
+
+
+def test_the_key_of_a_piece_and_moving_it():
+    from lstm_cli.tasks.compose import keys
+
+    assert [keys.key_of(scale_notes(k)) for k in (0, 3)] == [(0, True), (3, True)]
+    a_minor = [ev.Note(57 + s, 80, i, i + 1) for i, s in enumerate([0, 2, 3, 5, 7, 8, 11, 12, 7, 3, 0, 0])]
+    assert keys.key_of(a_minor) == (9, False)
+    moved = keys.to_tonic(scale_notes(0), 0, 7, 40, 80)  # C -> G: down a fourth (up would pass 80)
+    assert keys.key_of(moved) == (7, True) and min(n.pitch for n in moved) == 55
+    assert keys.to_tonic(scale_notes(0), 0, 6, 58, 74) is None  # neither way fits the range
+
+
+def test_compose_in_a_key(scale_model, tmp_path, monkeypatch):
+    """The piece is moved to the tonic asked for; in the mode asked for, or one line says it is not
+    (here a key finder that only ever hears C major: all 20 tries fail)."""
+    from typer.testing import CliRunner
+
+    from lstm_cli.cli.app import app
+    from lstm_cli.tasks.compose import keys
+
+    out = tmp_path / "g.mid"
+    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 8, "--key", "G", "--random-seed", 1)
+    assert r.returncode == 0, r.stderr
+    assert keys.key_of(notes_of(out.read_bytes()))[0] == 7 and "in G " in r.stderr
+    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 8, "--key", "minor", "--random-seed", 1)
+    minor = not keys.key_of(notes_of(out.read_bytes()))[1]
+    assert r.returncode == 0 and minor == ("no piece in minor" not in r.stderr), r.stderr
+    monkeypatch.setattr(keys, "key_of", lambda notes: (0, True))
+    r = CliRunner().invoke(app, ["compose", "-m", str(scale_model), "-o", str(out), "--length", "4", "--key", "D minor"])
+    assert r.exit_code == 0 and "no piece in D minor came in 20 tries; this one is in C major" in r.output, r.output
+
+
+@pytest.mark.parametrize("args, needle", [(["--key", "H minor"], "--key 'H minor' is not a key"),
+                                          (["--key", "D", "--primer", "x.mid"], "the primer sets the key")])
+def test_bad_key(scale_model, tmp_path, args, needle):
+    r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", *args)
+    assert r.returncode == ExitCode.USAGE and needle in r.stderr and len(r.stderr.strip().splitlines()) <= 2, r.stderr
+    assert not (tmp_path / "o.mid").exists()

@@ -118,6 +118,27 @@ def test_golden_piece():
     assert 20 * 90 / 60 - 4 <= max(n.end for n in notes) <= 20 * 90 / 60  # within one bar of 20 s
 
 
+def test_compose_keeps_to_the_key():
+    """The shipped model's piece is in the key asked for; by default in major when its seed's draw
+    says so, as often as the training chorales are (``major_share``)."""
+    import random
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks import compose as task
+    from lstm_cli.tasks.compose import keys
+
+    ckpt = registry.load("bach", "compose")
+    net = task.build_model(ckpt["config"])
+    net.load_state_dict(ckpt["state_dict"])
+    assert 0.5 < ckpt["vocab"]["major_share"] < 0.6  # 160 of the 282 training chorales
+    for seed, asked in ((1, "D minor"), (2, "A major"), (3, "minor")):
+        _, notes = task.compose_bytes(net.eval(), ckpt["vocab"], 10, random_seed=seed, key=keys.parse(asked))
+        assert keys.name(keys.key_of(notes)).endswith(asked), (seed, asked)
+    for seed in range(4):
+        _, notes = task.compose_bytes(net, ckpt["vocab"], 10, random_seed=seed)
+        assert keys.key_of(notes)[1] == (random.Random(seed).random() < ckpt["vocab"]["major_share"])
+
+
 def test_golden_handwriting(tmp_path):
     """The shipped write model at a fixed seed: its pen points, within a tolerance (not bytes),
     and the window read to the end: the writing stops after the text, well before the cap."""

@@ -28,15 +28,20 @@ def command(
     top_p: Annotated[float, o.num("--top-p", lo=0, lo_open=True, hi=1, help="Sample only among the likeliest events holding this much probability.")] = 1.0,
     tempo: Annotated[float, o.num("--tempo", lo=10, hi=400, help="Quarter notes per minute.")] = 90.0,
     program: Annotated[int, o.num("--program", kind=int, lo=0, hi=127, help="General MIDI instrument (0: piano, 19: church organ, 52: choir).")] = 0,
+    key: Annotated[Optional[str], typer.Option("--key", help="The key: a tonic (D, F#, Bb), a mode (major, minor) or both (D minor); any: the model's choice. Default: major or minor as often as in the model's training music.")] = None,
     random_seed: o.RandomSeed = None,
     pianoroll: Annotated[Optional[str], typer.Option("--pianoroll", help="Also draw the piece as a piano roll PNG here.")] = None,
     wav: Annotated[Optional[str], typer.Option("--wav", help="Also render the piece as audio here (needs fluidsynth and a GM soundfont).")] = None,
 ):
     """Compose music event by event and write it as MIDI (default model: bach)."""
-    from lstm_cli.core.errors import InputError
+    from lstm_cli.core.errors import InputError, UsageError
     from lstm_cli.core.fileio import check_output, write_payload
     from lstm_cli.tasks import compose as task
+    from lstm_cli.tasks.compose import keys
 
+    asked = keys.parse(key) if key is not None else None
+    if asked is not None and primer is not None and asked != (None, None):
+        raise UsageError("--key cannot be used with --primer: the primer sets the key")
     formats = "-o writes MIDI (- for stdout), --pianoroll a PNG picture, --wav audio"
     check_output(output, "--output", dash=True, suffixes=(".mid", ".midi"), hint=formats)
     if pianoroll is not None:
@@ -55,7 +60,11 @@ def command(
         except OSError as e:
             raise InputError(f"cannot read --primer {primer}: {e.strerror}") from None
     midi, notes, primer_beats = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
-                           random_seed, command=shlex.join(["lstm", *sys.argv[1:]]))
+                           random_seed, command=shlex.join(["lstm", *sys.argv[1:]]), key=asked)
+    found = keys.key_of(notes)
+    if asked is not None and any(want is not None and want != got for want, got in zip(asked, found)):
+        print(f"lstm: no piece in {keys.name(asked)} came in {task.TRIES} tries; this one is in {keys.name(found)}",
+              file=sys.stderr)
     write_payload(output, midi, what="MIDI bytes")
     if pianoroll is not None:
         from lstm_cli.render.pianoroll import pianoroll as draw
@@ -68,7 +77,7 @@ def command(
     if output != "-":
         new = sum(n.start >= primer_beats for n in notes)
         made = f"{len(notes)} notes" if primer is None else f"{len(notes) - new} notes of primer, then {new} new"
-        print(f"lstm: {made}, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
+        print(f"lstm: {made}, in {keys.name(found)}, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
 
 def train(
