@@ -50,8 +50,8 @@ Held-out data is whole works, never trained on:
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
   drawn with GEOMETRIC_WEIGHTS (geometric ~45%) from the training ranges.
-- sequences-thinned: SEQUENCES_THINNED_COUNT lines of the same mix for the third stage, less 4 in 5
-  of those from a two-digit start (or root): their lines came so often that they were learnt by heart.
+- sequences-thinned [KEEP]: SEQUENCES_THINNED_COUNT lines of the same mix for the third stage, keeping
+  only KEEP (default 0.2) of those from a two-digit start (or root): they were learnt by heart.
 - sequences-wide, sequences-wide-geometric [SEED]: the same from the wide ranges (starts of up to
   4 digits, arithmetic steps of up to 3; a trial, not the shipped model's data).
 - wikipedia and linux keep the characters that occur at least RARE times in the whole corpus; any other
@@ -453,8 +453,8 @@ SEQUENCES_THINNED_COUNT = 1_800_000
 
 def sequences_thinned(dl: Path, out: Path, keep: float = 0.2) -> None:
     """Training lines for the third stage of ``sequences``: the mix GEOMETRIC_WEIGHTS again (another
-    seed), keeping only ``keep`` (1 in 5) of the lines whose first element (squares, cubes: first root) has two
-    digits. The training ranges hold only ~160 two-digit starts against ~1,600 of three digits,
+    seed), keeping only ``keep`` of the lines whose first element (squares, cubes: first root) has
+    two digits. The training ranges hold only ~160 two-digit starts against ~1,600 of three digits,
     drawn equally often, so each came hundreds of times and the 2x512 model learnt their lines by
     heart: it got lines from the held-out two-digit starts wrong far more often than from the
     held-out three-digit ones (docs/models.md)."""
