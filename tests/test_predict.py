@@ -174,6 +174,23 @@ def test_candidates_carry_their_exact_probability(random_net):
     assert p.candidates(["12", "-3", "4"], k=5) == cands  # the search starts afresh every time
 
 
+def test_branches_step_together_as_they_would_one_by_one(random_net):
+    """LSTMStream.step_rows (the beam's branches in one product per layer) against step."""
+    import numpy as np
+
+    net, vocab = random_net
+    s = text.Sampler(net, vocab)
+    starts, want = [], []
+    for prefix, nxt in (("\n12 3", "4"), ("\n-7 ", "9"), ("\n5", " ")):
+        s.reset()
+        s.feed(vocab.encode(prefix).tolist())
+        starts.append(s.rows())
+        want.append(s.step(vocab.index[nxt]).copy())
+    rows = tuple([np.concatenate([r[part][l] for r in starts]) for l in range(2)] for part in (0, 1))
+    logits, _ = s.step_rows([vocab.index[c] for c in "49 "], rows)
+    assert np.allclose(logits, np.stack(want), atol=1e-5)
+
+
 def test_beam_finds_the_best_of_all_short_answers(random_net):
     """Against brute force over every answer of 1-2 characters: no such answer is likelier
     than the one found."""

@@ -118,13 +118,41 @@ class LSTMStream:
         self.logits += self.b_out
         return self.logits
 
-    def state(self):
-        """A copy of the recurrent state, for :meth:`set_state` (a search that branches)."""
-        return [a.copy() for a in self.xh], [a.copy() for a in self.c]
+    def rows(self):
+        """The current state as one row of a batch for :meth:`step_rows`: (h, c), each a list per
+        layer of (1, H) arrays."""
+        H = self.H
+        h = [self.xh[0]] + [a[H:] for a in self.xh[1:]]
+        return [x[None].copy() for x in h], [x[None].copy() for x in self.c]
 
-    def set_state(self, state) -> None:
-        for dst, src in zip(self.xh + self.c, state[0] + state[1]):
-            dst[...] = src
+    def step_rows(self, ids, rows):
+        """Advance B states by one token each at once (a search's branches: one matrix product
+        per layer instead of B): ``ids`` (B,), ``rows`` (h, c) as from :meth:`rows`, stacked or
+        indexed. -> (logits (B, V), the new rows). Leaves the single-stream state alone."""
+        import numpy as np
+
+        H = self.H
+        h_in, c_in = rows
+        h_out, c_out = [], []
+        below = None
+        for l in range(self.L):
+            if l == 0:
+                g = h_in[0] @ self.w[0].T
+                g += self.table[ids]
+            else:
+                g = np.concatenate([below, h_in[l]], axis=1) @ self.w[l].T
+                g += self.b[l]
+            np.tanh(g, out=g)
+            s = g[:, : 3 * H]
+            s += 1.0
+            s *= 0.5
+            c = g[:, H: 2 * H] * c_in[l] + g[:, :H] * g[:, 3 * H:]
+            below = g[:, 2 * H: 3 * H] * np.tanh(c)
+            h_out.append(below)
+            c_out.append(c)
+        logits = below @ self.w_out.T
+        logits += self.b_out
+        return logits, (h_out, c_out)
 
     def reset(self) -> None:
         """Back to the zero state, as before the first token."""

@@ -230,26 +230,26 @@ class Predictor:
         s.reset()
         logits = s.feed([self.vocab.index["\n"]] + ids)
         chars = self.vocab.chars
-        live = [(0.0, "", s.state(), _log_softmax(logits))]  # (log p, text so far, state, next log p)
+        rows = s.rows()  # the branches' states, one row each, stepped together
+        live = [(0.0, "", _log_softmax(logits))]  # (log p, text so far, next log p); row j of rows
         done: list[tuple[float, str]] = []
         for _ in range(self.max_chars):
             grown = []
-            for lp, txt, state, logp in live:
+            for j, (lp, txt, logp) in enumerate(live):
                 if txt:  # the element ends here: followed by a space or a newline
                     done.append((lp + np.logaddexp.reduce(logp[self.ends]), txt))
                 for i in np.argsort(-logp)[: self.beam]:
                     if int(i) not in self.ends:
-                        grown.append((lp + logp[i], txt + chars[i], state))
+                        grown.append((lp + logp[i], txt + chars[i], j))
             grown.sort(key=lambda g: -g[0])
             grown = grown[: self.beam]
             done.sort(key=lambda d: -d[0])
             if not grown or (len(done) >= k and grown[0][0] < done[k - 1][0]):
                 break
-            live = []
-            for lp, txt, state in grown:
-                s.set_state(state)
-                logp = _log_softmax(s.step(self.vocab.index[txt[-1]]))
-                live.append((lp, txt, s.state(), logp))
+            parent = [j for _, _, j in grown]
+            logits, rows = s.step_rows([self.vocab.index[txt[-1]] for _, txt, _ in grown],
+                                       tuple([a[parent] for a in part] for part in rows))
+            live = [(lp, txt, _log_softmax(logits[j])) for j, (lp, txt, _) in enumerate(grown)]
         return [(t, float(np.exp(lp))) for lp, t in done[:k]]
 
     def next(self, items: list[str]) -> str:
