@@ -136,8 +136,13 @@ class _Dist:
             return carry
         return map_state(lambda t: t.chunk(self.world, dim=dim)[self.rank].contiguous(), carry)
 
-    def close(self):
+    def close(self, together: bool):
+        """Leave the group; ``together`` when every rank got here on the same path (the end, or
+        a stop all ranks saw), so they wait for each other first: a rank that tore down its gloo
+        threads while rank 0 was still writing the checkpoint once aborted the whole run."""
         if self.enabled:
+            if together:
+                self.dist.barrier()
             self.dist.destroy_process_group()
 
 
@@ -169,6 +174,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
 
     device = pick_device(cfg.device)
     dist = _Dist(device)
+    net, together = None, False
     try:
         job.shard(dist.rank, dist.world)
         use_bf16 = bf16_supported(device) if cfg.bf16 is None else cfg.bf16
@@ -262,6 +268,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 stop = dist.all_sum(stop)
                 if stop[1] > 0:
                     save_last()
+                    together = True  # the stop flags were summed: every rank is here
                     signum = int(sig.received or signal.SIGTERM)
                     raise Interrupted(signum, f"interrupted at step {step}; state saved to {last}"
                                       f" (resume with --resume {last})")
@@ -322,9 +329,11 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             ui.note(f"done: {step} steps in {elapsed():.0f}s"
                     + (f", best validation loss {best:.4f}" if math.isfinite(best) else ""))
         save_last()
+        together = True
         return {"steps": step, "best_loss": best, "elapsed": elapsed(), "out": str(out), "last": str(last)}
     finally:
-        dist.close()
+        net = None  # DistributedDataParallel holds the process group: let it go first
+        dist.close(together)
 
 
 class _DivergenceWatch:
