@@ -225,6 +225,22 @@ def test_training_lowers_the_held_out_loss(write_model, toy_data):
     assert [p.name for p in samples] == ["step-000120.png", "step-000120.window.png"]
 
 
+def test_fine_tuning_offers_the_new_hand_as_styles(write_model, tmp_path):
+    """--init on someone's own strokes: --style N then offers their samples, not the old model's."""
+    rng = random.Random(7)
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("".join(json.dumps({"text": t, "strokes": st}) + "\n"
+                            for t, st in (toy_sample(rng.choice(["ol", "vo", "lol"]), rng) for _ in range(24))))
+    out = tmp_path / "mine.pt"
+    r = run_lstm("train", "write", "--init", write_model, "--data", mine, "-o", out, "--max-steps", 2,
+                 "--batch-size", 4, "--sample-every", 0, "--eval-every", 2)
+    assert r.returncode == 0, r.stderr
+    from lstm_cli.core import checkpoint
+
+    styles = checkpoint.load(out)["vocab"]["styles"]
+    assert styles and {s["text"] for s in styles} <= {"ol", "vo", "lol"}
+
+
 def test_write_png_svg_strokes_and_seed(write_model, tmp_path):
     png = tmp_path / "h.png"
     r = run_lstm("write", "lov", "-m", write_model, "-o", png, "--random-seed", 1, "--strokes", "-")

@@ -164,11 +164,11 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         if start is not None:
             model = build_model(start["config"])
             model.load_state_dict(start["state_dict"])
-            styles = start["vocab"]["styles"]
         else:
             model = WriteNet(WriteConfig(alphabet=alphabet_of([t for t, _ in samples]), scale=scale_of(samples),
                                          **model_cfg))
-            styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
+        # --style N offers samples of the data it was trained on last (fine-tuned on a hand: that hand)
+        styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
         return WriteJob(model, tensors(samples, model.cfg), tensors(val, model.cfg), styles, data_cfg,
                         cfg.random_seed, ", ".join(data))
 
