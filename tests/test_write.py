@@ -76,20 +76,6 @@ def test_offsets_round_trip():
     assert [[(x + 3, y + 4) for x, y in s] for s in back] == st
 
 
-def test_synthetic_print_is_drawn_in_pen_order():
-    """Hershey's rowmans E (stem, then back left for each bar) becomes the same four lines drawn
-    with one lift and no jump back to the left; a glyph already in pen order stays as it is."""
-    from lstm_cli.tasks.write.hershey import JOIN, pen_order
-
-    E = [[(-6, -12), (-6, 9)], [(-6, -12), (7, -12)], [(-6, -2), (2, -2)], [(-6, 9), (7, 9)]]
-    path = pen_order(E)
-    lines = lambda strokes: sorted(tuple(sorted(ab)) for s in strokes for ab in zip(s, s[1:]))  # noqa: E731
-    assert lines(path) == lines(E)
-    lifts = [(a[-1], b[0]) for a, b in zip(path, path[1:]) if math.dist(a[-1], b[0]) >= JOIN]
-    assert len(lifts) == 1 and all(end[0] >= start[0] for start, end in lifts)
-    assert pen_order(path) == path
-
-
 def test_jsonl_and_iam_readers(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "hi", "strokes": [[[0, 0], [1, 1]]]}\n\n')
     assert S.read_jsonl(tmp_path / "a.jsonl") == [("hi", [[(0.0, 0.0), (1.0, 1.0)]])]

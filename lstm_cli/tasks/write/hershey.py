@@ -7,43 +7,10 @@ Not human handwriting: a model trained on it writes like a plotter with a shaky 
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 
 FONTS = {"scripts": 0.6, "rowmans": 0.4}  # font -> share of the samples
-# Print glyphs redrawn in pen order (see pen_order); the joined script keeps the font's order,
-# which its joins between letters depend on.
-PEN_ORDER = {"rowmans"}
-JOIN = 1.5  # font units: a stroke starting this close to the last one's end continues it
-
-
-def pen_order(strokes: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-    """A glyph's strokes in the order and direction that needs the fewest pen lifts, then the
-    least travel back to the left after a lift; the font's own order where that ties.
-
-    Hershey's print capitals draw a stem first and then go back left for each bar (E, F, H,
-    A...); a model trained on that forgets such strokes, because nearly every other lift in
-    the data jumps forward (docs/models.md). Drawn top bar, stem, bottom bar in one stroke and
-    the middle bar before, an E has no jump back. Glyphs of more than 6 strokes stay as they are.
-    """
-    n = len(strokes)
-    if n < 2 or n > 6:
-        return strokes
-
-    def cost(order, flips):
-        path = [strokes[i][::-1] if f else strokes[i] for i, f in zip(order, flips)]
-        lifts = back = 0.0
-        for a, b in zip(path, path[1:]):
-            if math.dist(a[-1], b[0]) >= JOIN:
-                lifts += 1
-                back += max(0.0, a[-1][0] - b[0][0])
-        changed = sum(flips) + sum(i != j for i, j in enumerate(order))
-        return (lifts, round(back, 3), changed), path
-
-    best = min((cost(order, flips) for order in itertools.permutations(range(n))
-                for flips in itertools.product((False, True), repeat=n)), key=lambda c: c[0])
-    return best[1]
 
 
 def _resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[float, float]]:
@@ -65,16 +32,6 @@ def _resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[floa
     return out
 
 
-_ORDERED: dict = {}
-
-
-def _pen_ordered(font: str, code, strokes):
-    key = (font, code)
-    if key not in _ORDERED:
-        _ORDERED[key] = pen_order(strokes)
-    return _ORDERED[key]
-
-
 def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
           clean: bool = False) -> list[list[tuple[float, float]]]:
     """``text`` as pen strokes in font units (about 21 per capital's height), y down, in ``font``
@@ -91,17 +48,14 @@ def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
         sx, spacing = 1.0, 0.0
     strokes, x = [], 0.0
     for glyph in font.glyphs_for_text(text):
-        glyph_strokes = [list(map(tuple, s)) for s in glyph.strokes]
-        if name in PEN_ORDER:
-            glyph_strokes = _pen_ordered(name, glyph.font_charcode, glyph_strokes)
-        for s in glyph_strokes:
+        for s in glyph.strokes:
             pts = [(x + (gx - glyph.left_offset) * sx, gy) for gx, gy in s]
             strokes.append(pts)
         x += glyph.char_width * sx + spacing
     # Joined cursive: a stroke that starts where the last one ended keeps the pen down.
     merged: list[list[tuple[float, float]]] = []
     for s in strokes:
-        if merged and math.dist(merged[-1][-1], s[0]) < JOIN:
+        if merged and math.dist(merged[-1][-1], s[0]) < 1.5:
             merged[-1] = merged[-1] + s[1:]
         else:
             merged.append(list(s))
