@@ -65,6 +65,23 @@ def test_debug_shows_traceback(tmp_path):
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
+def test_a_quiet_error_exits_with_its_code_and_says_nothing(monkeypatch, capsys):
+    """Training's other ranks stop with the first rank's exit code; only the first says why."""
+    from lstm_cli.cli import app as cli_app
+    from lstm_cli.core.errors import Interrupted
+
+    def stopped(**kwargs):
+        raise Interrupted(15, "interrupted at step 3", quiet=quiet)
+
+    monkeypatch.setattr(cli_app, "app", stopped)
+    monkeypatch.setattr(sys, "argv", ["lstm", "train"])
+    for quiet, says in ((True, ""), (False, "lstm: error: interrupted at step 3\n")):
+        with pytest.raises(SystemExit) as e:
+            cli_app.main()
+        assert e.value.code == ExitCode.TERMINATED
+        assert capsys.readouterr().err == says
+
+
 def test_models_lists_shipped(tmp_path):
     r = run_lstm("models", "--json")
     assert r.returncode == 0

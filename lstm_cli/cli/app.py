@@ -84,6 +84,9 @@ def main() -> None:
     except LstmError as e:
         if _state["debug"]:
             raise
+        if e.quiet:
+            _flush_or_quiet()
+            sys.exit(int(e.code))
         _fail(e.message, _usable_hint(e.hint, args), int(e.code))
     except KeyboardInterrupt:
         print("lstm: interrupted", file=sys.stderr)

@@ -26,14 +26,16 @@ class ExitCode(IntEnum):
 
 
 class LstmError(Exception):
-    """An error the user can cause and fix. ``hint`` says how."""
+    """An error the user can cause and fix. ``hint`` says how. ``quiet``: exit with the code but
+    print nothing (another process, such as training's first rank, says it)."""
 
     code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, quiet: bool = False):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.quiet = quiet
 
 
 class UsageError(LstmError):
@@ -69,6 +71,6 @@ class MissingToolError(LstmError):
 class Interrupted(LstmError):
     """Raised after training saved its state on SIGINT/SIGTERM."""
 
-    def __init__(self, signum: int, message: str):
-        super().__init__(message)
+    def __init__(self, signum: int, message: str, quiet: bool = False):
+        super().__init__(message, quiet=quiet)
         self.code = ExitCode.INTERRUPTED if signum == 2 else ExitCode.TERMINATED

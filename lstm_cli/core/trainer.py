@@ -271,7 +271,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                     together = True  # the stop flags were summed: every rank is here
                     signum = int(sig.received or signal.SIGTERM)
                     raise Interrupted(signum, f"interrupted at step {step}; state saved to {last}"
-                                      f" (resume with --resume {last})")
+                                      f" (resume with --resume {last})", quiet=not dist.main)
                 if stop[0] > 0:
                     break
                 lr = lr_at(cfg, step, progress())
