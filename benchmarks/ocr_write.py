@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--bias", type=float, default=0.75)
     ap.add_argument("--out", default="", help="also save each hand's first pictures here")
     ap.add_argument("--hands", nargs="+", default=None, help="only these Hershey fonts (default: both)")
+    ap.add_argument("--prime-text", default="the quick brown fox",
+                    help="the text of the priming sample of each hand (not a Shakespeare phrase)")
     ap.add_argument("--show", type=int, default=3, help="print what Tesseract read for this many phrases per hand")
     a = ap.parse_args()
     if not shutil.which("tesseract"):
@@ -79,7 +81,7 @@ def main() -> None:
     texts = [json.loads(line)["text"] for line in open(a.data)]
     rng = random.Random(0)
     phrases = [t for t in texts if 8 <= len(t) <= 40][: a.phrases]
-    prime_text = "the quick brown fox"  # not a Shakespeare phrase
+    prime_text = a.prime_text
     out = Path(a.out) if a.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
