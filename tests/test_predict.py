@@ -174,6 +174,32 @@ def test_candidates_carry_their_exact_probability(random_net):
     assert p.candidates(["12", "-3", "4"], k=5) == cands  # the search starts afresh every time
 
 
+def test_a_sequence_is_read_from_every_start_a_training_line_could_have():
+    p = S.Predictor.__new__(S.Predictor)  # views need no model
+    assert p.views(["6", "7", "8"]) == [["6", "7", "8"]]
+    assert p.views(["44", "176", "704", "2816", "11264"]) == [
+        ["44", "176", "704", "2816", "11264"], ["176", "704", "2816", "11264"], ["704", "2816", "11264"]]
+    assert p.views(["-961", "2883", "-8649", "25947"]) == [["-961", "2883", "-8649", "25947"]]
+    assert p.views(list("acegi")) == [list("acegi"), list("cegi"), list("egi")]
+
+
+def test_ranked_answers_carry_the_mean_log_probability_of_their_views(random_net):
+    net, vocab = random_net
+    p = S.Predictor(net, vocab, beam=6)
+    assert p.ranked(["12", "-3", "4"], k=3) == p.candidates(["12", "-3", "4"], k=3)  # one view
+    items = ["5", "12", "-3", "4", "9"]
+    views = p.views(items)
+    assert len(views) == 3
+    ranked = p.ranked(items, k=4)
+    assert 1 <= len(ranked) <= 4 and [q for _, q in ranked] == sorted((q for _, q in ranked), reverse=True)
+    for c, q in ranked:
+        each = [math.log(_exact_prob(net, vocab, " ".join(v) + " ", c)) for v in views]
+        assert math.log(q) == pytest.approx(sum(each) / len(each), abs=1e-4)
+    found = {c for v in views for c, _ in p.candidates(v, 5)}
+    assert {c for c, _ in ranked} <= found
+    assert p.next(items) == ranked[0][0]
+
+
 def test_branches_step_together_as_they_would_one_by_one(random_net):
     """LSTMStream.step_rows (the beam's branches in one product per layer) against step."""
     import numpy as np

@@ -16,13 +16,15 @@ def predict(
     elements: Annotated[Optional[list[str]], typer.Argument(help="The sequence: whole numbers or letters (6 7 8). None, or -: one sequence per line from stdin, one answer per line.", show_default=False)] = None,
     model: o.Model = None,
     n: Annotated[int, o.num("-n", "--count", kind=int, lo=1, hi=50, help="How many next elements to predict (each read back before the next).")] = 1,
-    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities (a sequence read from several starts: the geometric mean of each reading's).")] = False,
     top: Annotated[int, o.num("--top", kind=int, lo=1, hi=20, help="With --explain: how many alternatives.")] = 5,
     score: Annotated[Optional[str], typer.Option("--score", help="Instead: score the model on a file of sequences, one per line (FAMILY<TAB> before it groups them): how often it predicts each line's last element exactly.")] = None,
     json_out: o.Json = False,
 ):
     """Predict what comes next: 6 7 8 -> 9, but 2 4 8 -> 16 (default model: sequences).
-    The model reads the whole sequence, so the same last element can lead to different answers.
+    The model reads the whole sequence, so the same last element can lead to different answers;
+    a longer one it also reads from each later element of at most three digits, as the training
+    lines start (keeping three elements or more), and answers what is likeliest under all of them.
     Negative numbers work as they are: lstm predict -3 -1 1."""
     from lstm_cli.core import registry
     from lstm_cli.core.errors import InputError
@@ -47,7 +49,7 @@ def predict(
             what = f"line {number}" if batch else "the sequence"
             try:
                 items = sequences.parse([ln], what)
-                cands = predictor.candidates(items, top if explain else 1)  # the first search serves both
+                cands = predictor.ranked(items, top if explain else 1)  # the first search serves both
                 if not cands:
                     raise InputError("the model found no next element for this sequence")
                 nexts = [cands[0][0]]

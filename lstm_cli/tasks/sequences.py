@@ -15,6 +15,13 @@ Prediction reads a newline (a line's start), the given elements and a space, the
 the likeliest *whole next element*: a beam over characters, ended by a space or a newline; its
 probability is the product of its characters'. ``--explain`` shows the runners-up.
 
+A sequence is read from more than one start (:meth:`Predictor.views`): whole, and from each later
+element at which a training line could have started (a number of at most :data:`START_DIGITS`
+digits, or a letter), keeping three elements or more. Each start is a reading of the same rule,
+and the answer is the candidate likeliest under all of them together (the mean of its
+log-probabilities). A model that has half learnt a line by its start (a held-out ``44 176 704
+2816`` read as if it were a memorised one) is outvoted by the same line read from 176.
+
 Families (:func:`draw`), with the parameters held out of training (:data:`HELD_OUT`): a held-out
 sequence has a held-out parameter, and no training sequence of its family has one.
 """
@@ -207,6 +214,14 @@ def parse(words: list[str], what: str = "the sequence") -> list[str]:
     return [str(int(w)) if not w.isalpha() else w for w in items]
 
 
+START_DIGITS = 3  # no training line starts with a longer number (:func:`_first`; powers aside)
+
+
+def could_start(item: str) -> bool:
+    """Whether a training line could start with this element: a letter or a short number."""
+    return item.isalpha() or len(item.lstrip("-")) <= START_DIGITS
+
+
 class Predictor:
     """The next element of a sequence under a text model, by beam search over its characters."""
 
@@ -219,19 +234,24 @@ class Predictor:
         self.beam, self.max_chars = beam, max_chars
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
 
+    def _read(self, items: list[str]):
+        """Reset and read a newline, the sequence and a space; -> the log-probabilities of the next
+        character."""
+        known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
+        ids = self.vocab.encode(line(items) + " ", what="the sequence", hint=f"this model knows: {known}").tolist()
+        self.sampler.reset()
+        return _log_softmax(self.sampler.feed([self.vocab.index["\n"]] + ids))
+
     def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest next elements with their probabilities, likeliest first."""
+        """The ``k`` likeliest next elements with their probabilities, likeliest first, reading
+        the sequence from its first element only."""
         import numpy as np
 
         s = self.sampler
-        text = line(items) + " "
-        known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
-        ids = self.vocab.encode(text, what="the sequence", hint=f"this model knows: {known}").tolist()
-        s.reset()
-        logits = s.feed([self.vocab.index["\n"]] + ids)
+        first = self._read(items)
         chars = self.vocab.chars
         rows = s.rows()  # the branches' states, one row each, stepped together
-        live = [(0.0, "", _log_softmax(logits))]  # (log p, text so far, next log p); row j of rows
+        live = [(0.0, "", first)]  # (log p, text so far, next log p); row j of rows
         done: list[tuple[float, str]] = []
         for _ in range(self.max_chars):
             grown = []
@@ -252,19 +272,61 @@ class Predictor:
             live = [(lp, txt, _log_softmax(logits[j])) for j, (lp, txt, _) in enumerate(grown)]
         return [(t, float(np.exp(lp))) for lp, t in done[:k]]
 
+    def views(self, items: list[str]) -> list[list[str]]:
+        """The sequence, and its tails of three elements or more that start where a training
+        line could (:func:`could_start`)."""
+        return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i])]
+
+    def log_probs(self, items: list[str], answers: list[str]):
+        """log p(answer, then a space or a newline | the sequence) for each answer, stepped
+        together (one product per layer a character)."""
+        import numpy as np
+
+        s, index = self.sampler, self.vocab.index
+        logp = self._read(items)[None].repeat(len(answers), 0)
+        rows = tuple([a.repeat(len(answers), 0) for a in part] for part in s.rows())
+        total = np.zeros(len(answers))
+        for t in range(max(map(len, answers)) + 1):
+            for b, a in enumerate(answers):
+                if t < len(a):
+                    total[b] += logp[b, index[a[t]]]
+                elif t == len(a):
+                    total[b] += np.logaddexp.reduce(logp[b, self.ends])
+            if t == max(map(len, answers)):
+                return total
+            logits, rows = s.step_rows([index[a[t]] if t < len(a) else self.ends[0] for a in answers], rows)
+            logp = _log_softmax(logits)
+
+    def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next elements, likeliest first, reading the sequence from each of
+        its :meth:`views`: the candidates each view's search finds, ranked by the geometric mean
+        of the probabilities the views give them (with one view, their probabilities)."""
+        import numpy as np
+
+        views = self.views(items)
+        if len(views) == 1:
+            return self.candidates(items, k)
+        pool = list(dict.fromkeys(c for v in views for c, _ in self.candidates(v, max(k, 5))))
+        if not pool:
+            return []
+        mean = np.mean([self.log_probs(v, pool) for v in views], axis=0)
+        order = np.argsort(-mean, kind="stable")[:k]
+        return [(pool[i], float(np.exp(mean[i]))) for i in order]
+
     def next(self, items: list[str]) -> str:
-        cands = self.candidates(items, k=1)
+        cands = self.ranked(items, k=1)
         if not cands:
             raise InputError("the model found no next element for this sequence")
         return cands[0][0]
 
 
 def _log_softmax(z):
+    """Log-probabilities (float64) from logits, over the last axis (one row or several)."""
     import numpy as np
 
     z = z.astype(np.float64)
-    m = z.max()
-    return z - m - np.log(np.exp(z - m).sum())
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
 def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | None = None) -> dict[str, dict]:
