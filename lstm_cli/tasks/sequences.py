@@ -285,14 +285,14 @@ class Predictor:
         s, index = self.sampler, self.vocab.index
         logp = self._read(items)[None].repeat(len(answers), 0)
         rows = tuple([a.repeat(len(answers), 0) for a in part] for part in s.rows())
-        total = np.zeros(len(answers))
-        for t in range(max(map(len, answers)) + 1):
+        total, longest = np.zeros(len(answers)), max(map(len, answers))
+        for t in range(longest + 1):
             for b, a in enumerate(answers):
                 if t < len(a):
                     total[b] += logp[b, index[a[t]]]
                 elif t == len(a):
                     total[b] += np.logaddexp.reduce(logp[b, self.ends])
-            if t == max(map(len, answers)):
+            if t == longest:
                 return total
             logits, rows = s.step_rows([index[a[t]] if t < len(a) else self.ends[0] for a in answers], rows)
             logp = _log_softmax(logits)
