@@ -235,22 +235,25 @@ class Predictor:
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
 
     def _read(self, items: list[str]):
-        """Reset and read a newline, the sequence and a space; -> the log-probabilities of the next
-        character."""
+        """Reset and read a newline, the sequence and a space; -> (the log-probabilities of the
+        next character, the state as one row for ``step_rows``)."""
         known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
         ids = self.vocab.encode(line(items) + " ", what="the sequence", hint=f"this model knows: {known}").tolist()
         self.sampler.reset()
-        return _log_softmax(self.sampler.feed([self.vocab.index["\n"]] + ids))
+        return _log_softmax(self.sampler.feed([self.vocab.index["\n"]] + ids)), self.sampler.rows()
 
     def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest next elements with their probabilities, likeliest first, reading
         the sequence from its first element only."""
+        return self._search(self._read(items), k)
+
+    def _search(self, read, k: int) -> list[tuple[str, float]]:
+        """The beam search of :meth:`candidates`, from a :meth:`_read`."""
         import numpy as np
 
         s = self.sampler
-        first = self._read(items)
+        first, rows = read  # the branches' states, one row each, stepped together
         chars = self.vocab.chars
-        rows = s.rows()  # the branches' states, one row each, stepped together
         live = [(0.0, "", first)]  # (log p, text so far, next log p); row j of rows
         done: list[tuple[float, str]] = []
         for _ in range(self.max_chars):
@@ -277,14 +280,14 @@ class Predictor:
         line could (:func:`could_start`)."""
         return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i])]
 
-    def log_probs(self, items: list[str], answers: list[str]):
-        """log p(answer, then a space or a newline | the sequence) for each answer, stepped
+    def _log_probs(self, read, answers: list[str]):
+        """log p(answer, then a space or a newline | the sequence read) for each answer, stepped
         together (one product per layer a character)."""
         import numpy as np
 
         s, index = self.sampler, self.vocab.index
-        logp = self._read(items)[None].repeat(len(answers), 0)
-        rows = tuple([a.repeat(len(answers), 0) for a in part] for part in s.rows())
+        logp = read[0][None].repeat(len(answers), 0)
+        rows = tuple([a.repeat(len(answers), 0) for a in part] for part in read[1])
         total, longest = np.zeros(len(answers)), max(map(len, answers))
         for t in range(longest + 1):
             for b, a in enumerate(answers):
@@ -306,10 +309,11 @@ class Predictor:
         views = self.views(items)
         if len(views) == 1:
             return self.candidates(items, k)
-        pool = list(dict.fromkeys(c for v in views for c, _ in self.candidates(v, max(k, 5))))
+        reads = [self._read(v) for v in views]  # each read once, for its search and its scores
+        pool = list(dict.fromkeys(c for r in reads for c, _ in self._search(r, max(k, 5))))
         if not pool:
             return []
-        mean = np.mean([self.log_probs(v, pool) for v in views], axis=0)
+        mean = np.mean([self._log_probs(r, pool) for r in reads], axis=0)
         order = np.argsort(-mean, kind="stable")[:k]
         return [(pool[i], float(np.exp(mean[i]))) for i in order]
 
