@@ -91,3 +91,18 @@ def test_models_lists_shipped(tmp_path):
     for name in ("shakespeare", "obama"):
         assert entries[name]["task"] == "text"
         assert entries[name]["metric"]["name"] == "nats_per_char"
+
+
+def test_info_shows_the_metric_recorded_in_the_manifest():
+    """`sequences` was re-measured after export (a better reading, same weights): `lstm info`
+    shows the manifest's metric, and the one stored at export beside it."""
+    import json
+
+    from lstm_cli.core import registry
+
+    recorded = registry.manifest()["sequences"]["metric"]
+    r = run_lstm("info", "sequences", "--json")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["metric"] == recorded
+    assert shown.get("metric_at_export", recorded)["name"] == recorded["name"]
