@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from conftest import run_lstm
+from conftest import run_lstm, shared, train_in_process
 from lstm_cli.core.errors import ExitCode, InputError
 from lstm_cli.tasks.caption import data as D
 from lstm_cli.tasks.caption import shapes
@@ -17,12 +17,13 @@ from lstm_cli.tasks.caption import shapes
 # ---------------------------------------------------------------- the scenes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scenes(tmp_path_factory):
-    root = tmp_path_factory.mktemp("shapes")
-    for split, n in (("train", 150), ("unseen", 60)):
-        shapes.write_split(root / split, split, n)
-    return root
+    def build(root):
+        for split, n in (("train", 150), ("unseen", 60)):
+            shapes.write_split(root / split, split, n)
+
+    return shared(tmp_path_factory, "shapes", build)
 
 
 def _caption_from(objects: list[dict]) -> str:
@@ -182,26 +183,22 @@ def _four_captions(root, n: int, seed: int):
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def four(tmp_path_factory):
-    root = tmp_path_factory.mktemp("four")
-    return _four_captions(root / "train", 256, 0), _four_captions(root / "test", 40, 1)
+    root = shared(tmp_path_factory, "four", lambda root: [_four_captions(root / "train", 256, 0),
+                                                          _four_captions(root / "test", 40, 1)])
+    return root / "train", root / "test"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def caption_model(four, tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        train_in_process(["train", "caption", "--data", four[0], "-o", d / "cap.pt", "--image-size", 32,
+                          "--widths", "8,16,16", "--embed", 16, "--hidden", 32, "--attention", 16, "--batch-size", 32,
+                          "--max-steps", 250, "--lr", "1e-2", "--warmup", 10, "--eval-every", 50, "--sample-every", 150,
+                          "--log-every", 50, "--random-seed", 0, "--val-fraction", "0.1"])
 
-    from lstm_cli.cli.app import app
-
-    out = tmp_path_factory.mktemp("cap") / "cap.pt"
-    args = ["train", "caption", "--data", four[0], "-o", out, "--image-size", "32", "--widths", "8,16,16",
-            "--embed", "16", "--hidden", "32", "--attention", "16", "--batch-size", "32", "--max-steps", "250",
-            "--lr", "1e-2", "--warmup", "10", "--eval-every", "50", "--sample-every", "150", "--log-every", "50",
-            "--random-seed", "0", "--val-fraction", "0.1"]
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return out
+    return shared(tmp_path_factory, "caption-model", build) / "cap.pt"
 
 
 def test_the_tiny_model_learns_four_captions(caption_model, four):

@@ -15,16 +15,33 @@ COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["train", 
             ["info"], ["models"], ["export"]]
 
 
-@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "lstm")
-def test_help_does_not_import_torch(cmd):
-    code = ("import sys; sys.argv = ['lstm', *%r, '--help']\n"
+@pytest.fixture(scope="module")
+def helps():
+    """Every command's --help, one after another in one fresh process: for each, its exit code,
+    whether it printed a usage, and the heavy modules imported by then."""
+    import json
+
+    code = ("import contextlib, io, json, sys\n"
             "from lstm_cli.cli.app import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
-            "heavy = [m for m in ('torch', 'numpy') if m in sys.modules]\n"
-            "assert not heavy, heavy\n") % (cmd,)
+            "seen = {}\n"
+            "for cmd in %r:\n"
+            "    sys.argv = ['lstm', *cmd, '--help']\n"
+            "    out = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(out):\n"
+            "        try:\n            main()\n            status = 0\n"
+            "        except SystemExit as e:\n            status = e.code or 0\n"
+            "    seen[' '.join(cmd)] = [status, 'Usage' in out.getvalue(),\n"
+            "                           [m for m in ('torch', 'numpy') if m in sys.modules]]\n"
+            "print(json.dumps(seen))\n") % (COMMANDS,)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    assert "Usage" in r.stdout
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "lstm")
+def test_help_does_not_import_torch(cmd, helps):
+    status, usage, heavy = helps[" ".join(cmd)]
+    assert status == 0 and usage and not heavy, (status, usage, heavy)
 
 
 def test_unknown_model_suggests_close_names(monkeypatch, tmp_path):

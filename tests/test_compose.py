@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_lstm
+from conftest import run_lstm, shared, train_in_process
 from lstm_cli.core.errors import ExitCode
 from lstm_cli.tasks.compose import events as ev
 
@@ -21,28 +21,25 @@ def scale_notes(key: int, rounds: int = 12) -> list[ev.Note]:
     return notes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scales(tmp_path_factory):
-    d = tmp_path_factory.mktemp("scales")
-    for key in range(4):
-        (d / f"scale{key}.mid").write_bytes(ev.write_midi(scale_notes(key)))
-    (d / "notes.txt").write_text("not MIDI, and not named .mid: ignored")
-    return d
+    def build(d):
+        for key in range(4):
+            (d / f"scale{key}.mid").write_bytes(ev.write_midi(scale_notes(key)))
+        (d / "notes.txt").write_text("not MIDI, and not named .mid: ignored")
+
+    return shared(tmp_path_factory, "scales", build)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scale_model(scales, tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        train_in_process(["train", "compose", "--data", scales, "-o", d / "scale.pt", "--preset", "tiny", "--batch-size", 8,
+                          "--seq-len", 32, "--max-steps", 300, "--lr", "1e-2", "--warmup", 10, "--eval-every", 100,
+                          "--sample-every", 150, "--log-every", 100, "--random-seed", 0, "--no-transpose",
+                          "--val-fraction", 0])
 
-    from lstm_cli.cli.app import app
-
-    out = tmp_path_factory.mktemp("model") / "scale.pt"
-    args = ["train", "compose", "--data", scales, "-o", out, "--preset", "tiny", "--batch-size", "8", "--seq-len", "32",
-            "--max-steps", "300", "--lr", "1e-2", "--warmup", "10", "--eval-every", "100", "--sample-every", "150",
-            "--log-every", "100", "--random-seed", "0", "--no-transpose", "--val-fraction", "0"]
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return out
+    return shared(tmp_path_factory, "scale-model", build) / "scale.pt"
 
 
 def notes_of(midi: bytes) -> list[ev.Note]:

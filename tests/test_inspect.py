@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import run_lstm, train_args
+from conftest import run_lstm, shared, train_args, train_in_process
 from lstm_cli.core.errors import ExitCode
 from lstm_cli.tasks import cells
 
@@ -28,19 +28,15 @@ def paren_text(n: int, seed: int) -> str:
     return " ".join(words).replace(" \n ", "\n")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def paren_model(tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        (d / "train.txt").write_text(paren_text(6000, 0))
+        (d / "sample.txt").write_text(paren_text(300, 1))
+        train_in_process(train_args(d / "train.txt", d / "paren.pt", steps=200))
 
-    from lstm_cli.cli.app import app
-
-    d = tmp_path_factory.mktemp("paren")
-    (d / "train.txt").write_text(paren_text(6000, 0))
-    (d / "sample.txt").write_text(paren_text(300, 1))
-    out = d / "paren.pt"
-    r = CliRunner().invoke(app, [str(a) for a in train_args(d / "train.txt", out, steps=200)])
-    assert r.exit_code == 0, r.output
-    return out, d / "sample.txt"
+    d = shared(tmp_path_factory, "paren", build)
+    return d / "paren.pt", d / "sample.txt"
 
 
 def test_features():

@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from conftest import run_lstm, train_args
+from conftest import run_lstm, shared, train_args, train_in_process
 from lstm_cli.core.errors import ExitCode, InputError
 from lstm_cli.tasks import sequences as S
 from lstm_cli.tasks import text
@@ -243,18 +243,13 @@ def context_corpus(n: int, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def context_model(tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        (d / "train.txt").write_text(context_corpus(4000, 0))
+        train_in_process(train_args(d / "train.txt", d / "seq.pt", steps=300))
 
-    from lstm_cli.cli.app import app
-
-    d = tmp_path_factory.mktemp("seq")
-    (d / "train.txt").write_text(context_corpus(4000, 0))
-    out = d / "seq.pt"
-    r = CliRunner().invoke(app, [str(a) for a in train_args(d / "train.txt", out, steps=300)])
-    assert r.exit_code == 0, r.output
-    return out
+    return shared(tmp_path_factory, "seq", build) / "seq.pt"
 
 
 def test_the_context_decides_the_next_element(context_model):

@@ -32,20 +32,44 @@ def test_golden_sample(name):
 def test_every_one_letter_seed_gives_text_in_style(name):
     """Once, `--seed I` printed `IN{*}/4{9icked` (shakespeare) and `IQ”*•U[•]½#...` (obama): from a
     zero state the model had never read a letter. For each of the 52 ASCII letters as the seed,
-    100 characters at --random-seed 1 must come, 95% or more, from the model's 70 most frequent
-    characters: those of 20,000 characters it writes at temperature 1 from a document's start."""
+    100 characters as `lstm generate` draws them (primed by Sampler.prime, temperature 0.8, the
+    random seed 1) must come, 95% or more, from the model's 70 most frequent characters: those
+    of 20,000 characters it writes at temperature 1 from a document's start. The model is loaded
+    once; the 52 seeds, and the 20 documents of 1,000 characters, are sampled side by side."""
     import collections
     import string
 
+    import numpy as np
+
+    from lstm_cli.core import sampling
     from lstm_cli.tasks import text as task
 
     net, vocab = task.from_checkpoint(registry.load(name, "text"))
     s = task.Sampler(net, vocab)
-    own = collections.Counter(s.stream(s.prime(""), 20_000, temperature=1.0, random_seed=0))
+
+    def side_by_side(seeds: list[str], n: int, temperature: float, rngs: list) -> list[list[str]]:
+        starts = []
+        for seed in seeds:
+            s.reset()
+            starts.append((s.prime(seed).copy(), s.rows()))
+        logits = np.stack([z for z, _ in starts])
+        rows = tuple([np.concatenate([r[part][l] for _, r in starts]) for l in range(s.L)] for part in (0, 1))
+        out = [[] for _ in seeds]
+        for _ in range(n):
+            ids = [sampling.pick(z, temperature, rng=rng) for z, rng in zip(logits, rngs)]
+            for o, i in zip(out, ids):
+                o.append(vocab.chars[i])
+            logits, rows = s.step_rows(ids, rows)
+        return out
+
+    rng = np.random.default_rng(0)
+    own = collections.Counter(c for doc in side_by_side([""] * 20, 1000, 1.0, [rng] * 20) for c in doc)
     top = {c for c, _ in own.most_common(70)}
+    letters = string.ascii_letters
+    drawn = side_by_side(list(letters), 100, 0.8, [np.random.default_rng(1) for _ in letters])
     bad = {}
-    for letter in string.ascii_letters:
-        out = "".join(task.generate(name, letter, 100, random_seed=1))
+    for letter, chars in zip(letters, drawn):
+        out = "".join(chars)
         share = sum(c in top for c in out) / len(out)
         if share < 0.95:
             bad[letter] = (round(share, 2), out)

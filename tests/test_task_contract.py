@@ -15,7 +15,7 @@ import sys
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, run_lstm
 from lstm_cli.core import checkpoint, registry
 from lstm_cli.core.errors import DivergedError, ExitCode, Interrupted
 from lstm_cli.core.trainer import TrainConfig, last_path
@@ -133,9 +133,17 @@ def test_fine_tuning_from_a_good_model_is_not_stopped(stub, waves_file, tmp_path
     assert summary["steps"] == 60
 
 
-@pytest.mark.slow
-def test_stub_through_the_command_line(stub, waves_file, tmp_path):
-    """lstm train stub, info, eval (with the stub's own option), export, and its binary command."""
+def test_stub_through_the_command_line(stub, waves_file, tmp_path, monkeypatch):
+    """lstm train stub, info, eval (with the stub's own option), export, and its binary command
+    (in this process, with the command line rebuilt from the registry that now holds the stub;
+    the tests below start processes that load it as a plugin, from LSTM_CLI_PLUGINS)."""
+    from lstm_cli.cli import app as cli_app
+
+    monkeypatch.setattr(cli_app, "app", cli_app.build_app())
+
+    def lstm(*args):
+        return run_lstm(*args, input=b"", env=PLUGIN_ENV)
+
     out = tmp_path / "m.pt"
     r = lstm("train", "stub", "--data", waves_file, "-o", out, "--max-steps", 30, "--eval-every", 10,
              "--sample-every", 0, "--log-every", 10, "--ema", 0.9)

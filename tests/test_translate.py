@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from conftest import ROOT, run_lstm
+from conftest import ROOT, run_lstm, shared, train_in_process
 from lstm_cli.core.errors import ExitCode
 
 EN = "one two three four five six seven eight nine ten".split()
@@ -42,17 +42,12 @@ def train_args(data, out, steps=500, **extra):
     return [str(a) for a in args]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def toy_model(tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        train_in_process(train_args(write_tsv(d / "train.tsv", toy_pairs(2000, 0)), d / "m.pt"))
 
-    from lstm_cli.cli.app import app
-
-    d = tmp_path_factory.mktemp("toy")
-    data = write_tsv(d / "train.tsv", toy_pairs(2000, 0))
-    r = CliRunner().invoke(app, train_args(data, d / "m.pt"))
-    assert r.exit_code == 0, r.output
-    return d / "m.pt"
+    return shared(tmp_path_factory, "toy-translate", build) / "m.pt"
 
 
 def translator(path):

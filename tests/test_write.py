@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from conftest import run_lstm
+from conftest import run_lstm, shared, train_in_process
 from lstm_cli.core.errors import ExitCode, InputError
 from lstm_cli.tasks.write import strokes as S
 
@@ -36,33 +36,29 @@ def toy_sample(text: str, rng: random.Random):
     return text, strokes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def toy_data(tmp_path_factory):
-    rng = random.Random(0)
-    d = tmp_path_factory.mktemp("hand")
-    words = ["lo", "vo", "ol", "lov", "vol", "olv", "lol", "ovo", "vl"]
-    for name, n in (("train", 160), ("val", 20)):
-        with open(d / f"{name}.jsonl", "w") as f:
-            for _ in range(n):
-                text, st = toy_sample(" ".join(rng.choice(words) for _ in range(rng.randint(1, 2))), rng)
-                f.write(json.dumps({"text": text, "strokes": st}) + "\n")
-    return d
+    def build(d):
+        rng = random.Random(0)
+        words = ["lo", "vo", "ol", "lov", "vol", "olv", "lol", "ovo", "vl"]
+        for name, n in (("train", 160), ("val", 20)):
+            with open(d / f"{name}.jsonl", "w") as f:
+                for _ in range(n):
+                    text, st = toy_sample(" ".join(rng.choice(words) for _ in range(rng.randint(1, 2))), rng)
+                    f.write(json.dumps({"text": text, "strokes": st}) + "\n")
+
+    return shared(tmp_path_factory, "hand", build)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def write_model(toy_data, tmp_path_factory):
-    from typer.testing import CliRunner
+    def build(d):
+        train_in_process(["train", "write", "--data", toy_data / "train.jsonl", "--val-data", toy_data / "val.jsonl",
+                          "-o", d / "hand.pt", "--hidden", 32, "--layers", 2, "--window", 3, "--mixture", 4,
+                          "--batch-size", 16, "--max-steps", 120, "--lr", "5e-3", "--warmup", 10, "--eval-every", 40,
+                          "--sample-every", 120, "--log-every", 40, "--random-seed", 0])
 
-    from lstm_cli.cli.app import app
-
-    out = tmp_path_factory.mktemp("wm") / "hand.pt"
-    args = ["train", "write", "--data", toy_data / "train.jsonl", "--val-data", toy_data / "val.jsonl", "-o", out,
-            "--hidden", "32", "--layers", "2", "--window", "3", "--mixture", "4", "--batch-size", "16",
-            "--max-steps", "120", "--lr", "5e-3", "--warmup", "10", "--eval-every", "40", "--sample-every", "120",
-            "--log-every", "40", "--random-seed", "0"]
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return out
+    return shared(tmp_path_factory, "hand-model", build) / "hand.pt"
 
 
 # ---------------------------------------------------------------- formats

@@ -77,6 +77,7 @@ def main() -> None:
     from lstm_cli.core.errors import ExitCode, LstmError
 
     args = sys.argv[1:]
+    _state["debug"] = False  # until --debug says otherwise: a second call in one process starts afresh
     try:
         code = app(args=args, prog_name="lstm", standalone_mode=False)
         _flush_or_quiet()
