@@ -39,8 +39,10 @@ demo: setup
 	echo "In the beginning God created the heavens and the earth." | $(LSTM) translate
 	$(LSTM) generate --seed "War on terror" -n 400 --random-seed 7
 
+# A worker per core (pytest-xdist; tests/conftest.py pins each to one thread), the slowest 15 shown.
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # Optional: lstm compose --wav renders audio through these (nothing else needs them).
 audio-tools:
