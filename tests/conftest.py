@@ -236,3 +236,23 @@ def tiny_model(tmp_path_factory, text_file) -> Path:
     """A tiny char model trained in-process for a few seconds (shared by many tests)."""
     d = shared(tmp_path_factory, "tiny", lambda d: train_in_process(train_args(text_file, d / "tiny.pt", steps=150)))
     return d / "tiny.pt"
+
+
+@pytest.fixture
+def lockable(tmp_path):
+    """(folder, lock): an empty folder, and a function that makes it read-only for real, for this
+    process too: with chmod for a user, with a read-only bind mount of the folder onto itself for
+    root (whom permissions do not stop). Skips where root may not mount."""
+    folder = tmp_path / "box"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        yield folder, lambda: folder.chmod(0o555)
+        folder.chmod(0o755)
+        return
+    if subprocess.run(["mount", "--bind", folder, folder], capture_output=True).returncode != 0:
+        pytest.skip("root here may not mount, so no folder can be made read-only")
+    try:
+        yield folder, lambda: subprocess.run(["mount", "-o", "remount,bind,ro", folder], check=True,
+                                             capture_output=True)
+    finally:
+        subprocess.run(["umount", folder], capture_output=True)

@@ -166,6 +166,12 @@ def test_training_skips_bad_files_with_a_warning(scales, tmp_path):
     assert "warning: skipping" in r.stderr and "broken.mid" in r.stderr and "4 pieces" in r.stderr
 
 
+def test_too_few_pieces_to_validate_on_is_said(scales, tmp_path):
+    r = run_lstm("train", "compose", "--data", scales, "-o", tmp_path / "m.pt", "--preset", "tiny", "--max-steps", 2,
+                 "--batch-size", 4, "--seq-len", 16, "--sample-every", 0)
+    assert r.returncode == 0 and "warning: no validation pieces (4 piece(s) given" in r.stderr, r.stderr
+
+
 def test_fine_tuning_on_higher_music_widens_the_pitch_range(scale_model, tmp_path):
     """A model pretrained on one corpus and tuned on another may play the pitches of both."""
     import torch

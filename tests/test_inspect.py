@@ -82,7 +82,9 @@ def test_cell_surprise_and_pictures(paren_model, tmp_path):
 def test_inspect_bad_input(paren_model, tmp_path):
     model, sample = paren_model
     for args, code in [(["--cell", "9:0"], ExitCode.USAGE), (["--cell", "x"], ExitCode.USAGE),
-                       (["--find", "(unclosed"], ExitCode.USAGE), (["--cell", "0:1", "--surprise"], ExitCode.USAGE)]:
+                       (["--find", "(unclosed"], ExitCode.USAGE), (["--cell", "0:1", "--surprise"], ExitCode.USAGE),
+                       (["--find", "nothing_matches_xyz"], ExitCode.USAGE), (["--find", ""], ExitCode.USAGE),
+                       (["--find", "(?s).*"], ExitCode.USAGE)]:  # once: exit 0, every cell at +0.000
         r = run_lstm("inspect", sample, "-m", model, *args)
         assert r.returncode == code and "Traceback" not in r.stderr, (args, r.stderr)
     (tmp_path / "e.txt").write_text("")

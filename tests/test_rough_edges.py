@@ -5,8 +5,10 @@ wrong code or a lost training run."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +60,13 @@ BAD_VALUES = [
     ["train", "translate", "--data", "x", "-o", "y.pt", "--device", "tpu"],
     ["generate", "--top-k", "abc"],
     ["generate", "--no-such-flag"],
+    # no upper bound, once: a segfault, 160 GB asked for, an OverflowError, 4e31 nats/char
+    ["train", "text", "--data", "x", "-o", "y.pt", "--threads", "100000"],
+    ["train", "text", "--data", "x", "-o", "y.pt", "--hidden", "100000"],
+    ["translate", "--alpha", "1e300", "x"],
+    ["eval", "--data", "x", "--dynamic-lr", "1e30"],
+    ["train", "translate", "--data", "x", "-o", "y.pt", "--batch-tokens", "99999999999"],
+    ["train", "write", "--data", "x", "-o", "y.pt", "--mixture", "100000"],
 ]
 
 
@@ -67,6 +76,90 @@ def test_bad_option_value_is_exit_2_and_one_line(args):
     flag = [a for a in args if re.match(r"^--?[a-z]", a)][-1]  # the last flag is the bad one
     assert flag in err or "No such option" in err
     hint_options_exist(args, err)
+
+
+def test_every_numeric_option_has_a_range_shown_in_its_help():
+    """Each number option of each command says its bounds in --help (and num() refuses beyond them)."""
+    import typer
+
+    from lstm_cli.cli.app import app
+
+    def walk(cmd, path=()):
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    seen = 0
+    for path, cmd in walk(typer.main.get_command(app)):
+        for p in cmd.params:
+            if getattr(p, "metavar", None) in ("INTEGER", "FLOAT"):
+                seen += 1
+                assert re.search(r"\[(?:>=? -?[\d,.e+]+, )?<=? [\d,.e+]+\]", p.help or ""), (path, p.opts, p.help)
+    assert seen > 50
+
+
+def test_thread_counts_beyond_the_cpus_are_refused(text_file, tmp_path):
+    import os
+
+    cores = os.cpu_count()
+    for env in (str(cores + 1), "100000", "two", "-1"):
+        r = run_lstm("train", "text", "--data", text_file, "-o", tmp_path / "m.pt", "--max-steps", 1,
+                     env={"LSTM_THREADS": env})
+        assert "LSTM_THREADS" in one_line_error(r, ExitCode.USAGE)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_model_whose_training_would_not_fit_is_refused_before_the_first_step(text_file, tmp_path, monkeypatch):
+    """Its weights fit, but not its gradients and AdamW's moments (here: a machine with 1 KB free)."""
+    from conftest import train_args
+    from lstm_cli.core import trainer
+
+    monkeypatch.setattr(trainer, "available_memory", lambda device: 1024)
+    r = run_lstm(*train_args(text_file, tmp_path / "m.pt", steps=5))
+    err = one_line_error(r, ExitCode.USAGE)
+    assert re.search(r"a model of [\d,]+ parameters needs about [\d.]+ [MG]B more to train", err), err
+    assert not list(tmp_path.iterdir())
+
+
+def test_huge_text_inputs_are_refused_at_once_and_quoted_short(tiny_model):
+    """Once: a 5 MB seed read for 11 minutes with no output, a 5 MB line to translate gave nothing
+    in 120 s, predict printed a 5 MB line back in its error. Now each has a cap, and a message
+    quotes an excerpt at most."""
+    r = run_lstm("generate", "-m", tiny_model, "--seed", "-", "-n", 5, input="the cat sat. " * 2000)
+    assert "at most 20,000" in one_line_error(r, ExitCode.BAD_INPUT) and r.stdout == ""
+    r = run_lstm("translate", input="one two three. " * 1000 + "\nJesus wept.\n")
+    assert r.returncode == ExitCode.BAD_INPUT and r.stdout == "\nJésus pleura.\n", r.stderr
+    assert "line 1 has more than 10,000 characters" in r.stderr and len(r.stderr) < 400
+    for line, says in (("1 " * 6000, "at most 10,000"), ("1 2 " + "7" * 5000, "more than 30 digits"),
+                       ("1 2 x" + "7" * 5000, "not a whole number")):
+        r = run_lstm("predict", input=line + "\n")
+        assert says in one_line_error(r, ExitCode.BAD_INPUT) and len(r.stderr) < 300, r.stderr[:300]
+
+
+def test_resuming_a_finished_run_says_there_is_nothing_to_do(tmp_path, text_file):
+    """Once it exited 0 in silence (and validated and saved again)."""
+    from conftest import train_args
+
+    out = tmp_path / "m.pt"
+    assert run_lstm(*train_args(text_file, out, steps=3)).returncode == 0
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    r = run_lstm(*train_args(text_file, out, steps=3), "--resume", tmp_path / "m.last.pt")
+    assert r.returncode == 0 and "nothing to do" in r.stderr and "--max-steps 3" in r.stderr, r.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_no_validation_is_said_and_an_empty_val_data_refused(tmp_path, text_file):
+    """Once both trained in silence with no validation (and so no best checkpoint along the way)."""
+    from conftest import train_args
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    r = run_lstm(*train_args(text_file, tmp_path / "m.pt", steps=2), "--val-data", empty)
+    assert "--val-data" in one_line_error(r, ExitCode.BAD_INPUT)
+    r = run_lstm(*train_args(text_file, tmp_path / "m.pt", steps=2), "--val-fraction", 0)
+    assert r.returncode == 0 and "warning: no validation text" in r.stderr, r.stderr
+    r = run_lstm(*train_args(text_file, tmp_path / "m.pt", steps=2))
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
 
 
 def test_random_seed_zero_and_large_work():
@@ -128,6 +221,81 @@ def test_bad_attention_and_export_paths(tmp_path, tiny_model):
     assert "is a folder" in one_line_error(r, ExitCode.USAGE)
     r = run_lstm("export", tiny_model, "-o", blocker / "m.pt")
     assert "is a file" in one_line_error(r, ExitCode.USAGE)
+
+
+UNWRITABLE = [  # every output flag, into {out}: a folder that refuses new files
+    ("train", "text", "--data", "{data}", "-o", "{out}/m.pt", "--preset", "tiny", "--max-steps", "100000"),
+    ("compose", "-o", "{out}/o.mid"),
+    ("compose", "-o", "{tmp}/o.mid", "--pianoroll", "{out}/roll.png"),
+    ("compose", "-o", "{tmp}/o.mid", "--wav", "{out}/o.wav"),
+    ("write", "hi", "-o", "{out}/hand.png"),
+    ("write", "hi", "-o", "{tmp}/hand.png", "--strokes", "{out}/s.jsonl"),
+    ("write", "hi", "-o", "{tmp}/hand.png", "--animate", "{out}/pen.gif"),
+    ("write", "hi", "-o", "{tmp}/hand.png", "--attention", "{out}/window.png"),
+    ("translate", "--attention", "{out}/att.png", "Jesus wept."),
+    ("caption", "docs/examples/shapes/unseen-0.png", "--attention", "{out}/att.png"),
+    ("inspect", "README.md", "--png", "{out}/page.png"),
+    ("inspect", "README.md", "--html", "{out}/page.html"),
+    ("export", "{model}", "-o", "{out}/m.pt"),
+    ("export", "{model}", "-o", "{out}/new/folder/m.pt"),
+]
+
+
+@pytest.mark.parametrize("args", UNWRITABLE, ids=lambda a: " ".join(  # the command and the flag that writes in {out}
+    [a[0], *[f"{f} {v.split('{out}/')[1]}" for f, v in zip(a, a[1:]) if v.startswith("{out}")]]))
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(args, tmp_path, lockable, tiny_model, text_file):
+    """Once, only os.access was asked, which says yes for /proc or a read-only mount: training ran
+    to the end and lost everything, other commands printed their results, then "internal error".
+    Now a file made and removed beside the output proves it first: exit 2, one line, nothing done.
+    The folders: a real read-only one (chmod for a user, a read-only bind mount for root) and /proc."""
+    folder, lock = lockable
+    lock()
+    for out in (folder, "/proc"):
+        fill = dict(out=out, tmp=tmp_path, data=text_file, model=tiny_model)
+        r = run_lstm(*(a.format(**fill) for a in args), env={"LSTM_SOUNDFONT": str(text_file)})
+        err = one_line_error(r, ExitCode.USAGE)
+        assert "cannot write in" in err and r.stdout == "", err
+        assert [p.name for p in tmp_path.iterdir()] == ["box"] and not list(folder.iterdir())
+
+
+def test_a_folder_made_read_only_during_training_keeps_the_weights(tmp_path, lockable, text_file, monkeypatch):
+    """The save at the end fails (the folder became read-only at step 3): the run stops with exit 2
+    and an error that names the path and the folder where the run went instead, whose training
+    state resumes."""
+    from conftest import train_args
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import text as task
+
+    folder, lock = lockable
+    orig = task.TextJob.loss
+
+    def locking_loss(self, model, step, carry):
+        if step == 3:
+            lock()
+        return orig(self, model, step, carry)
+
+    monkeypatch.setattr(task.TextJob, "loss", locking_loss)
+    r = run_lstm(*train_args(text_file, folder / "m.pt", steps=6))
+    assert r.returncode == ExitCode.USAGE and "Traceback" not in r.stderr, r.stderr
+    error, hint = r.stderr.strip().splitlines()[-2:]
+    assert error.startswith(f"lstm: error: cannot write {folder / 'm.pt'}: ") and hint.startswith("lstm: hint: "), error
+    rescue = Path(re.search(r"the run was saved in (\S+) instead", error).group(1))
+    try:
+        assert sorted(p.name for p in rescue.iterdir()) == ["m.last.pt", "m.pt"]
+        assert checkpoint.load(rescue / "m.last.pt")["train_state"]["step"] == 6
+        assert f"--resume {rescue / 'm.last.pt'}" in hint
+    finally:
+        shutil.rmtree(rescue)
+    assert not list(folder.iterdir())
+
+
+def test_export_with_unusable_eval_data_leaves_no_output(tmp_path, tiny_model):
+    """Once, the file was written before its held-out data was read, and stayed when that failed."""
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(bytes(range(256)))
+    r = run_lstm("export", tiny_model, "-o", tmp_path / "ship" / "m.pt", "--name", "m", "--eval-data", bad)
+    assert one_line_error(r, ExitCode.BAD_INPUT)
+    assert not (tmp_path / "ship").exists() or not list((tmp_path / "ship").iterdir())
 
 
 # ---------------------------------------------------------------- hints (item 4)

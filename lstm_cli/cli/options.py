@@ -6,6 +6,7 @@ before any work starts."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Annotated, Optional
 
 import typer
@@ -48,9 +49,30 @@ def choice(*values: str):
     return parse
 
 
+# Upper bounds of the options that do not set their own: far beyond any use, low enough that a
+# typo (an extra 0 or three) is refused at once instead of crashing or running for days. Model
+# sizes are also checked against the machine's memory once the model is built (core/trainer.py).
+CAPS = {
+    "--threads": os.cpu_count() or 1, "--batch-size": 65_536, "--batch-tokens": 10_000_000, "--seq-len": 100_000,
+    "--hidden": 65_536, "--embed": 65_536, "--enc-hidden": 65_536, "--dec-hidden": 65_536, "--attention": 65_536,
+    "--layers": 64, "--enc-layers": 64, "--dec-layers": 64, "--window": 1_000, "--mixture": 1_000,
+    "--vocab-size": 1_000_000, "--min-count": 1_000_000_000, "--max-len": 10_000,
+    "--lr": 10.0, "--min-lr": 10.0, "--weight-decay": 10.0, "--grad-clip": 1e6, "--encoder-lr-scale": 100.0,
+    "--max-steps": 10**9, "--warmup": 10**9, "--eval-every": 10**9, "--sample-every": 10**9,
+    "--save-every": 10**9, "--log-every": 10**9,
+    "--beam": 256, "--n-best": 256, "--alpha": 10.0, "--temperature": 100.0, "--top-k": 1_000_000,
+    "-n": 10**9, "--max-chars": 100_000_000, "--dynamic-lr": 10.0, "--dynamic-segment": 1_000_000,
+}
+
+
 def num(*decls: str, kind: type = float, lo=None, hi=None, lo_open=False, hi_open=False, help: str = ""):
-    """``typer.Option`` for a number checked by :func:`number`."""
-    return typer.Option(*decls, parser=number(kind, lo, hi, lo_open, hi_open), help=help,
+    """``typer.Option`` for a number checked by :func:`number`; ``hi`` defaults to its CAPS entry."""
+    if hi is None:
+        hi = CAPS[decls[0]]
+    show = lambda v: f"{v:,}" if kind is int else f"{v:g}"  # noqa: E731
+    span = f"{'>' if lo_open else '>='} {show(lo)}, " if lo is not None else ""
+    span += f"{'<' if hi_open else '<='} {show(hi)}"
+    return typer.Option(*decls, parser=number(kind, lo, hi, lo_open, hi_open), help=f"{help} [{span}]".lstrip(),
                         metavar="INTEGER" if kind is int else "FLOAT")
 
 

@@ -10,6 +10,8 @@ import typer
 
 from lstm_cli.cli import options as o
 
+MAX_LINE = 10_000  # characters in one line; a longer one is left out, with a warning (exit 3 at the end)
+
 
 COMMAND = "translate"
 TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
@@ -46,14 +48,20 @@ def command(
     tr = task.load_translator(model, device)
     batches = [text.splitlines() or [""]] if text is not None else _stdin_batches(batch_size)
     drawn = attention is None
-    n_line = 0
+    n_line = too_long = 0
     with stdout_pipe() as out:
         for lines in batches:
+            long = {k for k, l in enumerate(lines) if len(l) > MAX_LINE}
+            lines = ["" if k in long else l for k, l in enumerate(lines)]
             want_att = not drawn and any(l.strip() for l in lines)
             results = tr.translate(lines, beam=beam, n_best=n_best, alpha=alpha, attention=want_att)
-            for line, hyps in zip(lines, results):
+            for k, (line, hyps) in enumerate(zip(lines, results)):
                 n_line += 1
-                if hyps[0].unreadable:
+                if k in long:
+                    too_long += 1
+                    print(f"lstm: warning: line {n_line} has more than {MAX_LINE:,} characters, so it was not "
+                          "translated; its output line is empty", file=sys.stderr)
+                elif hyps[0].unreadable:
                     print(f"lstm: warning: line {n_line} has no word the model knows; its output line is empty",
                           file=sys.stderr)
                 if n_best == 1:
@@ -67,6 +75,9 @@ def command(
             out.flush()
     if not drawn:
         print("lstm: no sentence the model could read, so no attention picture was drawn", file=sys.stderr)
+    if too_long:
+        raise InputError(f"{too_long} line(s) too long to translate (their output lines are empty)",
+                         hint=f"split lines of more than {MAX_LINE:,} characters")
 
 
 def _stdin_batches(batch_size: int):

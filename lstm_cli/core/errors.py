@@ -25,6 +25,11 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM: training saved its state first
 
 
+def excerpt(text: str, n: int = 40) -> str:
+    """``text`` quoted for a message: whole when short, else its start and its length."""
+    return repr(text) if len(text) <= n else f"{text[:n]!r}... ({len(text):,} characters)"
+
+
 class LstmError(Exception):
     """An error the user can cause and fix. ``hint`` says how. ``quiet``: exit with the code but
     print nothing (another process, such as training's first rank, says it)."""
@@ -40,6 +45,11 @@ class LstmError(Exception):
 
 class UsageError(LstmError):
     code = ExitCode.USAGE
+
+
+class OutputError(UsageError):
+    """An output that could not be written after all (a full disk, a folder made read-only since
+    the start): exit 2, as for an output path refused before any work."""
 
 
 class InputError(LstmError):

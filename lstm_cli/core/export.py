@@ -41,17 +41,20 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
     meta.pop("train_config", None)
     meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
                                      ("description", description)) if v})
-    checkpoint.save(ckpt, out)
-    if eval_data:
-        metrics = registry.task_module(ckpt["task"]).evaluate(out, eval_data)
+    out_path = Path(out)
+    if eval_data:  # measured on the file as stored, written beside OUT first: a failure leaves no OUT
+        measured = out_path.with_name(f".{out_path.name}.measured")
+        try:
+            checkpoint.save(ckpt, measured)
+            metrics = registry.task_module(ckpt["task"]).evaluate(str(measured), eval_data)
+        finally:
+            measured.unlink(missing_ok=True)
         name_ = metrics["metric"]
         meta["metric"] = {"name": name_, "value": metrics[name_], "data": eval_data,
                           "details": {k: v for k, v in metrics.items() if k not in ("metric", name_, "model")}}
     if details:
         meta.setdefault("metric", {}).setdefault("details", {})[Path(details).stem.split(".")[-1]] = extra
-    if eval_data or details:
-        checkpoint.save(ckpt, out)
-    out_path = Path(out)
+    checkpoint.save(ckpt, out)
     entry = {"file": out_path.name, "sha256": registry.sha256_file(out_path), "task": ckpt["task"],
              "parameters": meta["parameters"], "steps": meta.get("steps"),
              "train_seconds": meta.get("train_seconds"), "metric": meta.get("metric", {}),

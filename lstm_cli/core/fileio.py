@@ -13,15 +13,20 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.errors import InputError, OutputError, UsageError
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open ``path`` for writing; the file appears (replacing any old one) only on clean exit."""
+    """Open ``path`` for writing; the file appears (replacing any old one) only on clean exit.
+    A write that fails (a full disk, a folder made read-only meanwhile) is an :class:`OutputError`
+    naming the path, and leaves no temporary file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
         with os.fdopen(fd, mode) as f:
@@ -29,9 +34,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
         raise
     # Make the rename itself durable.
     with contextlib.suppress(OSError):
@@ -64,8 +71,12 @@ def check_output(path: str | os.PathLike, flag: str, dash: bool = False, suffixe
         folder = folder.parent
     if not folder.is_dir():
         raise UsageError(f"{flag} {path}: {folder} is a file, so it cannot hold {p.name}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path}: cannot write in {folder} (permission denied)")
+    try:  # a file made and removed proves it (os.access says yes to /proc, read-only mounts, ...)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write in {folder} ({e.strerror or e})") from None
 
 
 def _umask() -> int:

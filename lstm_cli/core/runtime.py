@@ -40,6 +40,12 @@ def set_threads(n: int | None) -> None:
     """Pin torch's intra-op threads (``LSTM_THREADS`` env or ``n``); None leaves torch's default."""
     import torch
 
-    n = n or int(os.environ.get("LSTM_THREADS", 0) or 0)
+    if not n:
+        env = os.environ.get("LSTM_THREADS", "").strip() or "0"
+        cores = os.cpu_count() or 1
+        if not env.isdigit() or int(env) > cores:
+            raise UsageError(f"LSTM_THREADS={env}: not a number of threads from 0 to {cores} (the CPUs here)",
+                             hint="0 or unset leaves torch's default")
+        n = int(env)
     if n > 0:
         torch.set_num_threads(n)

@@ -17,6 +17,7 @@ command and the task's ``train`` and ``eval`` options (see ``cli/train.py`` and 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -163,5 +164,13 @@ def train_task(task: str, out: str, cfg, make_job: Callable[[dict | None, Any, A
                                     tunable=tunable)
         start = dict(start, config={**start["config"], **applied})
     torch.manual_seed(cfg.random_seed)  # the initial weights
-    job = make_job(start, stored_data_config(resumed, data_cfg), cfg)
+    try:
+        job = make_job(start, stored_data_config(resumed, data_cfg), cfg)
+    except (RuntimeError, MemoryError) as e:  # a weight matrix alone larger than the memory
+        said = re.search(r"can't allocate memory: you tried to allocate (\d+) bytes", str(e))
+        if not (said or isinstance(e, MemoryError)):
+            raise
+        size = f" (one of its weight matrices alone: {int(said.group(1)) / 2**30:,.1f} GB)" if said else ""
+        raise UsageError(f"the model does not fit in memory{size}",
+                         hint="choose a smaller model (its sizes: see --help)") from None
     return fit(job, cfg, out, resume=resumed)

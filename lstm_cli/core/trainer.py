@@ -32,7 +32,7 @@ from pathlib import Path
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.sampling import map_state
-from lstm_cli.core.errors import DivergedError, InputError, Interrupted
+from lstm_cli.core.errors import DivergedError, InputError, Interrupted, OutputError, UsageError
 from lstm_cli.core.runtime import bf16_supported, pick_device
 
 
@@ -62,6 +62,33 @@ def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
         return cfg.lr * (step + 1) / cfg.warmup
     p = min(max(progress, 0.0), 1.0)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * p))
+
+
+def available_memory(device) -> int | None:
+    """Bytes free for new tensors on ``device`` (MemAvailable on Linux), or None where unknown."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def check_memory(model, device, ema: bool = False) -> None:
+    """Refuse, before the first step, a model whose training state cannot fit: besides the weights
+    (already made on the CPU), AdamW keeps a gradient and two moments per parameter (and --ema an
+    average): 12-16 bytes a parameter, more on a GPU, which takes the weights too."""
+    n = sum(p.numel() for p in model.parameters())
+    need = n * 4 * (3 + int(ema) + int(device.type == "cuda"))
+    have = available_memory(device)
+    if have is not None and need > have:
+        gb = lambda b: f"{b / 2**30:,.1f} GB" if b >= 2**30 else f"{b / 2**20:,.1f} MB"  # noqa: E731
+        raise UsageError(f"a model of {n:,} parameters needs about {gb(need)} more to train "
+                         f"(gradients, AdamW's moments{', the average' if ema else ''}); "
+                         f"{'the GPU' if device.type == 'cuda' else 'this machine'} has {gb(have)} free", hint="choose a smaller model (its sizes: see --help)")
 
 
 def last_path(out: str | Path) -> Path:
@@ -177,6 +204,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
     net, together = None, False
     try:
         job.shard(dist.rank, dist.world)
+        check_memory(job.model, device, ema=cfg.ema > 0)
         use_bf16 = bf16_supported(device) if cfg.bf16 is None else cfg.bf16
         torch.manual_seed(cfg.random_seed + dist.rank)
         model = job.model.to(device)
@@ -233,13 +261,38 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 "fingerprint": job.fingerprint, "train_config": asdict(cfg),
                 **job.extra_state(),
             }
-            checkpoint.save(ckpt, last)
+            failed = save(ckpt, last)
+            if failed:
+                raise failed
+
+        def save(ckpt, path) -> OutputError | None:
+            """Save; if the folder refuses (a full disk, made read-only during the run), save in a
+            temporary folder instead, and from then on save the run there: returns the error to
+            stop with, which says where the run went (None when the save went as asked)."""
+            nonlocal out, last
+            try:
+                checkpoint.save(ckpt, path)
+                return None
+            except OutputError as e:
+                if out.parent.name.startswith("lstm-rescued-"):
+                    raise  # the rescue failed as well
+                import tempfile
+
+                rescue = Path(tempfile.mkdtemp(prefix="lstm-rescued-"))
+                out, last = rescue / out.name, rescue / last.name
+                checkpoint.save(ckpt, rescue / path.name)
+                return OutputError(f"{e.message}; the run was saved in {rescue} instead",
+                                   hint=f"continue it with --resume {last} and -o in a folder with room")
 
         def save_best():  # the averaged weights when --ema is on
             if dist.main:
                 with _swapped(params, ema):
-                    checkpoint.save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
-                                                    _meta(job, cfg, step, best, elapsed())), out)
+                    failed = save(checkpoint.make(job.task, job.config, job.vocab, _cpu_state(model),
+                                                  _meta(job, cfg, step, best, elapsed())), out)
+                if failed:
+                    if not dist.enabled:  # (with DDP, the state's gathering needs every rank)
+                        save_last()  # the training state beside the weights, to resume from
+                    raise failed
 
         def validate():
             """Held-out loss of the weights that would be saved (the average with --ema), and
@@ -261,6 +314,15 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             if cfg.max_time is not None:
                 return elapsed() / cfg.max_time
             return 0.0
+
+        if resume is not None and done():
+            if dist.main:
+                reached = (f"--max-steps {cfg.max_steps}" if cfg.max_steps is not None and step >= cfg.max_steps
+                           else f"--max-time {cfg.max_time:g}s")
+                ui.note(f"warning: nothing to do: the run resumed from step {step} has reached {reached}; "
+                        "give a larger one to train on")
+            together = True
+            return {"steps": step, "best_loss": best, "elapsed": elapsed(), "out": str(out), "last": str(last)}
 
         with _Signals() as sig, ui:
             while True:
@@ -382,17 +444,22 @@ class _DivergenceWatch:
 
 
 def _show_sample(ui, out: Path, step: int, sample) -> None:
-    """Print a text sample, or write a file sample beside ``out`` and print where."""
+    """Print a text sample, or write a file sample beside ``out`` and print where (a sample that
+    cannot be written is a warning: the training goes on, and its next save says more)."""
     from lstm_cli.core.fileio import atomic_open
     from lstm_cli.core.task import SampleFile
 
     if isinstance(sample, SampleFile):
         stem = out.with_name(out.stem + ".samples") / f"step-{step:06d}"
         paths = []
-        for suffix, data in {sample.suffix: sample.data, **sample.extra}.items():
-            paths.append(stem.with_name(stem.name + suffix))
-            with atomic_open(paths[-1], "wb") as f:
-                f.write(data)
+        try:
+            for suffix, data in {sample.suffix: sample.data, **sample.extra}.items():
+                paths.append(stem.with_name(stem.name + suffix))
+                with atomic_open(paths[-1], "wb") as f:
+                    f.write(data)
+        except OutputError as e:
+            ui.note(f"warning: sample not written: {e.message}")
+            return
         shown = "\n".join(f"-> {p}" for p in paths)
         ui.sample(step, f"{sample.caption}\n{shown}" if sample.caption else shown)
     elif sample:

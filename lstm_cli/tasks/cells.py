@@ -70,6 +70,12 @@ def feature(text: str, name: str) -> np.ndarray:
             raise UsageError(f"--find {name!r}: not one of {', '.join(FEATURES)}, nor a regular expression ({e})") from None
         for m in pattern.finditer(text):
             out[m.start(): m.end()] = 1.0
+    if len(out) > 1 and out.min() == out.max():  # a correlation with a constant means nothing
+        from lstm_cli.core.errors import excerpt
+
+        said = ("matches nothing in" if out[0] == 0 else "matches all of") if name not in FEATURES else "is the same all through"
+        raise UsageError(f"--find {excerpt(name)} {said} the text, so no cell can follow it",
+                         hint="give a feature that changes along the text")
     return out
 
 

@@ -196,16 +196,28 @@ def corpus(n: int, held_out: bool, seed: int, weights: tuple = WEIGHTS,
 TOKEN = re.compile(r"[-+]?\d+|[A-Za-z]")
 
 
+MAX_LINE = 10_000  # characters in one sequence
+MAX_DIGITS = 30  # in one element (training's numbers have at most 9)
+
+
 def parse(words: list[str], what: str = "the sequence") -> list[str]:
     """Elements from the command line or a line of stdin (spaces or commas between them): whole
-    numbers, or single letters, not mixed; at least two."""
+    numbers, or single letters, not mixed; at least two; not absurdly long."""
+    from lstm_cli.core.errors import excerpt
+
+    size = sum(map(len, words))
+    if size > MAX_LINE:
+        raise InputError(f"{what} has {size:,} characters; at most {MAX_LINE:,} are read")
     items = [w for part in words for w in re.split(r"[\s,]+", part.strip()) if w]
     if not items:
         raise InputError(f"{what} is empty: give at least two elements, e.g. 6 7 8")
     bad = [w for w in items if not TOKEN.fullmatch(w)]
     if bad:
-        raise InputError(f"{what}: '{bad[0]}' is not a whole number or a single letter",
+        raise InputError(f"{what}: {excerpt(bad[0])} is not a whole number or a single Latin letter",
                          hint="give whole numbers (6 7 8) or letters (a b c)")
+    long = [w for w in items if len(w.lstrip("+-")) > MAX_DIGITS]
+    if long:
+        raise InputError(f"{what}: {excerpt(long[0])} has more than {MAX_DIGITS} digits")
     kinds = {w.isalpha() for w in items}
     if len(kinds) > 1:
         raise InputError(f"{what} mixes numbers and letters: give one kind")

@@ -281,6 +281,8 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
     resume) and the data. A text too small for one batch of the chosen shape gets a smaller one,
     with a warning."""
     corpus = "".join(t if t.endswith("\n") else t + "\n" for t in texts)
+    if val_texts is not None and not "".join(val_texts).strip():
+        raise InputError("the --val-data text is empty", hint="give held-out text, or leave out --val-data")
     if val_texts:
         val_text = "".join(val_texts)
     else:
@@ -303,6 +305,8 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         train = vocab.encode(corpus)
         val = vocab.encode(val_text) if val_text else None
     fit_batch(data, train.numel(), log)
+    if val is None or val.numel() < 2:
+        log("lstm: warning: no validation text (--val-fraction 0, or too little text), so the run keeps its last weights as its best")
     return TextJob(model, vocab, train, val, data, note)
 
 
@@ -423,6 +427,9 @@ def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top
 # ---------------------------------------------------------------- sampling
 
 
+MAX_SEED = 20_000  # characters: about 10 s of reading for a 2x512 model on one core
+
+
 class Sampler(sampling.LSTMStream):
     """:class:`core.sampling.LSTMStream` over characters: primes with a seed text, yields characters."""
 
@@ -437,6 +444,9 @@ class Sampler(sampling.LSTMStream):
         how documents are joined for training. So the sampler first reads a newline (if the
         model knows one), then the seed. Unknown seed characters raise here, before anything is
         printed."""
+        if len(seed) > MAX_SEED:
+            raise InputError(f"the seed has {len(seed):,} characters; at most {MAX_SEED:,} are read "
+                             "(one at a time, before the first new one)", hint="give its last part")
         start = next((c for c in ("\n", " ") if c in self.vocab.index), self.vocab.chars[0])
         ids = self.vocab.encode(seed, oov=oov, what="the seed", hint="use --oov skip or --oov replace")
         return self.feed([self.vocab.index[start]] + ids.tolist())

@@ -139,6 +139,9 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     else:  # the last pieces, whole: a piece is never split between training and validation
         n_val = int(len(pieces) * data_cfg.val_fraction) if len(pieces) >= 5 else 0
         pieces, val = pieces[: len(pieces) - n_val], pieces[len(pieces) - n_val:]
+        if not val:
+            log(f"lstm: warning: no validation pieces ({len(pieces)} piece(s) given, --val-fraction "
+                f"{data_cfg.val_fraction:g}; or give --val-data), so the run keeps its last weights as its best")
     train_pieces = augment(pieces) if transpose else pieces
     # In a fixed random order: the trainer carries the state from piece to piece, and with a
     # piece's transpositions one after another the model learnt to lean on the piece before,
