@@ -16,8 +16,7 @@ BUILD  := build
 DL     := $(BUILD)/downloads
 DATA   := $(BUILD)/data
 RUNS   := $(BUILD)/runs
-SHARED ?= ../shared
-TINY   ?= $(SHARED)/tinyshakespeare.txt
+TINY   ?= benchmarks/data/tinyshakespeare.txt
 BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1

