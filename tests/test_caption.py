@@ -286,3 +286,13 @@ def test_other_models_and_collapse_warning(caption_model, tiny_model, tmp_path):
 
     assert collapsed(["a red circle"] * 30, [[f"ref {i}"] for i in range(30)]) is not None
     assert collapsed([f"cap {i % 10}" for i in range(30)], [[f"ref {i}"] for i in range(30)]) is None
+
+
+def test_training_says_when_it_cannot_validate_or_keeps_no_word(four, tmp_path):
+    """Once both trained in silence: on a handful of images, and on a vocabulary of <unk>."""
+    args = ["train", "caption", "-o", tmp_path / "m.pt", "--image-size", 32, "--widths", "8,8,8", "--embed", 8,
+            "--hidden", 8, "--attention", 8, "--batch-size", 4, "--max-steps", 1, "--sample-every", 0]
+    r = run_lstm(*args, "--data", _four_captions(tmp_path / "few", 8, 2))
+    assert r.returncode == 0 and "warning: no validation images (8 given" in r.stderr, r.stderr
+    r = run_lstm(*args, "--data", four[1], "--min-count", 1000)
+    assert r.returncode == 0 and "warning: --min-count 1000 keeps 0 of the" in r.stderr, r.stderr

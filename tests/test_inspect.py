@@ -92,3 +92,16 @@ def test_inspect_bad_input(paren_model, tmp_path):
     for f, needle in [(tmp_path / "e.txt", "empty"), (tmp_path / "z.txt", "x"), (tmp_path / "none.txt", "no such file")]:
         r = run_lstm("inspect", f, "-m", model)
         assert r.returncode == ExitCode.BAD_INPUT and needle in r.stderr, r.stderr
+
+
+def test_a_tab_in_the_picture_is_blank_to_the_next_tab_stop(tmp_path):
+    """Once each tab was drawn as a box glyph (docs/inspect-linux.png showed them)."""
+    from PIL import Image, ImageChops
+
+    from lstm_cli.render import cells as draw
+
+    for tabbed, spaced in (("\tx", " " * 8 + "x"), ("ab\tx\n", "ab" + " " * 6 + "x\n")):
+        for name, text in (("t", tabbed), ("s", spaced)):  # every value the same: the tab's boxes too
+            draw.png(text, np.full(len(text), 0.5, np.float32), False, "tabs", str(tmp_path / f"{name}.png"))
+        a, b = (Image.open(tmp_path / f"{n}.png").convert("RGB") for n in "ts")
+        assert ImageChops.difference(a, b).getbbox() is None, repr(tabbed)

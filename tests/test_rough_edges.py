@@ -162,6 +162,29 @@ def test_no_validation_is_said_and_an_empty_val_data_refused(tmp_path, text_file
     assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
 
 
+def test_weights_that_do_not_fit_their_config_are_exit_4_in_one_line(tiny_model, tmp_path):
+    """Once: exit 1 and a page of torch's size mismatches."""
+    from lstm_cli.core import checkpoint
+
+    ck = checkpoint.load(tiny_model)
+    checkpoint.save(dict(ck, config={**ck["config"], "hidden": 2 * ck["config"]["hidden"]}), tmp_path / "odd.pt")
+    for args in (["generate", "-n", 3], ["eval", "--data", "README.md"], ["inspect", "README.md"]):
+        err = one_line_error(run_lstm(args[0], "-m", tmp_path / "odd.pt", *args[1:]), ExitCode.BAD_CHECKPOINT)
+        assert "do not fit the model its config describes" in err, err
+
+
+def test_another_preset_on_resume_is_named_as_the_preset(tmp_path, text_file):
+    """Once the error blamed --embed, which was never typed."""
+    from conftest import train_args
+
+    out = tmp_path / "m.pt"
+    assert run_lstm(*train_args(text_file, out, steps=2)).returncode == 0
+    r = run_lstm(*train_args(text_file, out, steps=4), "--preset", "small", "--resume", tmp_path / "m.last.pt")
+    err = one_line_error(r, ExitCode.USAGE)
+    assert err.startswith("lstm: error: --preset small cannot apply") and "--preset small sets --embed 64" in err, err
+    assert "leave out --preset" in err
+
+
 def test_random_seed_zero_and_large_work():
     for seed in ("0", str(2**32 - 1)):
         r = run_lstm("generate", "-n", "20", "--random-seed", seed)

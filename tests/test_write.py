@@ -262,6 +262,7 @@ def test_write_bad_input(write_model, tmp_path):
     for args, code, needle in [(["lov!"], ExitCode.BAD_INPUT, "cannot write '!'"),
                                (["  "], ExitCode.BAD_INPUT, "empty"),
                                (["lo", "--style", "99"], ExitCode.USAGE, "styles 0 to"),
+                               (["lo", "--style", "-1"], ExitCode.USAGE, "styles 0 to"),  # once: exit 3
                                (["lo", "--style", str(tmp_path / "none.jsonl")], ExitCode.BAD_INPUT, "--style")]:
         r = run_lstm("write", *args, "-m", write_model, "-o", out)
         assert r.returncode == code and needle in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)

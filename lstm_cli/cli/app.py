@@ -101,7 +101,7 @@ def main() -> None:
             _fail(e.format_message().replace("\n", " "), f"see '{path} --help'", int(ExitCode.USAGE))
         if _state["debug"]:  # a bug: one line, unless --debug
             raise
-        _fail(f"internal error: {type(e).__name__}: {e}", "rerun with --debug for the traceback, and please report it",
+        _fail(f"internal error: {type(e).__name__}: {e}", "rerun as lstm --debug COMMAND ... for the traceback, and please report it",
               int(ExitCode.INTERNAL), prefix="lstm: ")
 
 

@@ -102,5 +102,5 @@ def train(
 
     model = text.preset(preset, hidden=hidden, layers=layers, dropout=dropout)
     data_cfg = text.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction)
-    typed = o.typed_flags(start, model, vars(data_cfg))
+    typed = o.typed_flags(start, model, vars(data_cfg), preset=preset)
     task.train(data, val_data, output, cfg, data_cfg, model, transpose=transpose, drums=drums, given=typed, **start)

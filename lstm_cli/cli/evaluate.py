@@ -15,7 +15,7 @@ from lstm_cli.cli import options as o
 
 def evaluate(
     ctx: typer.Context,
-    data: Annotated[str, typer.Option("--data", "-d", help="Held-out data file; - for stdin.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Held-out data: a file or folder (- for stdin, for text and translate models).")],
     model: o.Model = None,
     task: Annotated[Optional[str], typer.Option("--task", help="The model's task (default: the model's own; text without --model).")] = None,
     device: o.Device = "auto",
@@ -40,6 +40,8 @@ def evaluate(
         src = ctx.get_parameter_source(name)
         if name not in own and src is not None and src.name == "COMMANDLINE":
             raise UsageError(f"--{name.replace('_', '-')} does not apply to '{task}' models")
+    if data == "-" and not getattr(registry.cli_module(task), "EVAL_STDIN", False):
+        raise UsageError(f"--data - (stdin) is not available for '{task}' models: give a file or folder")
     mine = {k: v for k, v in options.items() if k in own}
     metrics = registry.task_module(task).evaluate(model, data, device=device, **mine)
     show_dict(metrics, json_out, title="evaluation")

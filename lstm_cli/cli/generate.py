@@ -11,6 +11,7 @@ from lstm_cli.cli import options as o
 
 
 COMMAND = "generate"
+EVAL_STDIN = True  # lstm eval --data - reads the held-out text from stdin
 
 # `lstm eval` options for text models: name -> (annotation, default); see cli/evaluate.py.
 EVAL_OPTIONS = {
@@ -73,5 +74,5 @@ def train(
                         weight_drop=weight_drop)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction,
                              input_noise=input_noise)
-    typed = o.typed_flags(start, model, vars(data_cfg))
+    typed = o.typed_flags(start, model, vars(data_cfg), preset=preset)
     task.train(data, val_data, output, cfg, data_cfg, model, given=typed, **start)

@@ -21,7 +21,7 @@ def info(
     from lstm_cli.core import checkpoint, registry
 
     path = registry.resolve(model)
-    described = checkpoint.describe(checkpoint.load(path))
+    described = checkpoint.describe(checkpoint.load(path), path)
     # A shipped model's manifest may hold a metric measured after export (same weights, e.g. a
     # better reading in predict): that recorded one is the model's held-out metric.
     entry = registry.manifest().get(model, {})

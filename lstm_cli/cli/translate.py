@@ -14,6 +14,7 @@ MAX_LINE = 10_000  # characters in one line; a longer one is left out, with a wa
 
 
 COMMAND = "translate"
+EVAL_STDIN = True  # lstm eval --data - reads the held-out pairs from stdin
 TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
 
 

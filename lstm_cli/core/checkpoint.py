@@ -58,6 +58,19 @@ def save(ckpt: dict, path: str | os.PathLike) -> None:
         torch.save(ckpt, f)
 
 
+def weights_into(model, ckpt: dict):
+    """Load ``ckpt``'s weights into ``model`` (built from its config); weights that do not fit
+    that config (an edited or foreign file) are a :class:`CheckpointError`, not torch's pages of
+    size mismatches. Returns the model."""
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as e:
+        first = next((line.strip() for line in str(e).splitlines()[1:] if line.strip()), str(e))
+        raise CheckpointError(f"the checkpoint's weights do not fit the model its config describes ({first[:120]})",
+                              hint="was it edited, or made by another program?") from None
+    return model
+
+
 def strip(ckpt: dict) -> dict:
     """A copy without resume state, as shipped."""
     return {k: v for k, v in ckpt.items() if k != "train_state"}
@@ -147,11 +160,19 @@ def load(path: str | os.PathLike, task: str | None = None) -> dict:
     return _expand(obj)
 
 
-def describe(ckpt: dict) -> dict:
-    """What ``lstm info`` prints: everything but the tensors."""
+def describe(ckpt: dict, path: str | os.PathLike | None = None) -> dict:
+    """What ``lstm info`` prints: everything but the tensors. ``path`` (the file's) lets it say
+    where a run's best weights keep their training state."""
+    from lstm_cli.core.trainer import last_path
+
     meta = ckpt["meta"]
     out = {"task": ckpt["task"], "format_version": ckpt["format_version"]}
     out.update({k: v for k, v in meta.items()})
     out["config"] = ckpt["config"]
-    out["training_state"] = "yes (resumable)" if "train_state" in ckpt else "no (shipped/stripped)"
+    if "train_state" in ckpt:
+        out["training_state"] = "yes (resumable with --resume)"
+    elif path is not None and last_path(path).is_file():
+        out["training_state"] = f"no: the best weights of a run; its training state is in {last_path(path)}"
+    else:
+        out["training_state"] = "no (exported for shipping, or the best weights of a run)"
     return out

@@ -125,14 +125,18 @@ def check_start_flags(given: dict, stored: dict, init: bool, resume: bool, tunab
     if not (init or resume):
         return {}
     applied = {}
+    via = given.get("via", {})  # sizes set by a typed --preset, not typed themselves
     for name, value in given.items():
-        if name not in stored or stored[name] == value:
+        if name == "via" or name not in stored or stored[name] == value:
             continue
         flag = "--" + name.replace("_", "-")
         if init and not resume and name in tunable:
             applied[name] = value
             continue
         why = "--resume continues the run as it was started" if resume else "the --init weights fix it"
+        if name in via:
+            raise UsageError(f"{via[name]} cannot apply: {why}, with {flag} {stored[name]} ({via[name]} "
+                             f"sets {flag} {value})", hint=f"leave out {via[name].split()[0]}")
         raise UsageError(f"{flag} {value} cannot apply: {why}, with {flag} {stored[name]}",
                          hint=f"leave out {flag}")
     return applied

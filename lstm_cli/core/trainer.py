@@ -226,7 +226,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 raise InputError("the training data differs from the data this checkpoint was "
                                  "trained on, so it cannot resume exactly",
                                  hint="pass the same --data files (or use --init to fine-tune)")
-            model.load_state_dict(resume["state_dict"])
+            checkpoint.weights_into(model, resume)
             opt.load_state_dict(ts["optimizer"])
             step, best, elapsed0 = ts["step"], ts["best_loss"], ts["elapsed"]
             watch.load(ts.get("watch"), ts.get("first_loss"))

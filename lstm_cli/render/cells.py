@@ -37,8 +37,12 @@ def html_page(text: str, values, signed: bool, title: str) -> str:
             f"<pre style=\"font-size:14px;line-height:1.35\">{''.join(spans)}</pre>\n")
 
 
+TAB = 8  # columns a tab stop is apart
+
+
 def png(text: str, values, signed: bool, title: str, path: str, columns: int = 100) -> None:
-    """The text wrapped at ``columns``, one coloured box per character, the title above."""
+    """The text wrapped at ``columns``, one coloured box per character (a tab: blank boxes to the
+    next multiple of 8, in its colour), the title above."""
     from PIL import Image, ImageDraw
 
     f = render.font(13, mono=True)
@@ -49,10 +53,11 @@ def png(text: str, values, signed: bool, title: str, path: str, columns: int = 1
             rows.append(cur)
             cur = []
             continue
-        cur.append((c, v))
-        if len(cur) == columns:
-            rows.append(cur)
-            cur = []
+        for c in (" " * (TAB - len(cur) % TAB) if c == "\t" else c):
+            cur.append((c, v))
+            if len(cur) == columns:
+                rows.append(cur)
+                cur = []
     rows.append(cur)
     top = 26
     img = Image.new("RGB", (columns * cw + 20, top + len(rows) * ch + 10), "white")

@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lstm_cli.core import checkpoint
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import Job
@@ -141,7 +142,7 @@ def build_model(config: dict) -> CharLSTM:
 
 def from_checkpoint(ckpt: dict) -> tuple[CharLSTM, Vocab]:
     model = build_model(ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(model, ckpt)
     return model.eval(), Vocab(ckpt["vocab"])
 
 
@@ -294,7 +295,7 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
     if base is not None:
         vocab = Vocab(base["vocab"])
         model = build_model(base["config"])
-        model.load_state_dict(base["state_dict"])
+        checkpoint.weights_into(model, base)
         train = vocab.encode(corpus, what="the training data",
                              hint="the alphabet of the --init/--resume model is fixed: remove those characters, or train a new model")
         val = vocab.encode(val_text, oov="skip") if val_text else None

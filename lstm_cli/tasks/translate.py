@@ -33,6 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from lstm_cli.core import checkpoint
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import Job
@@ -177,7 +178,7 @@ def build_model(config: dict) -> Seq2Seq:
 
 def from_checkpoint(ckpt: dict) -> tuple[Seq2Seq, Tokenizer]:
     model = build_model(ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(model, ckpt)
     return model.eval(), Tokenizer(ckpt["vocab"])
 
 
@@ -191,6 +192,8 @@ def read_pairs(data: list[str] | None = None, src: str | None = None, tgt: str |
     from lstm_cli.core.fileio import read_text
 
     pairs: list[tuple[str, str]] = []
+    if not (data or src or tgt):
+        raise UsageError("no training pairs given: give --data PAIRS.tsv (- for stdin), or both --src and --tgt")
     if src or tgt:
         if not (src and tgt) or data:
             raise UsageError("give either --data PAIRS.tsv or both --src and --tgt")
@@ -364,7 +367,7 @@ def make_job(pairs, val_pairs, data: TranslateData, model_overrides: dict, rando
     if base is not None:
         tok = Tokenizer(base["vocab"])
         model = build_model(base["config"])
-        model.load_state_dict(base["state_dict"])
+        checkpoint.weights_into(model, base)
     else:
         tok = Tokenizer.train([s for p in pairs for s in p], data.vocab_size)
         model = Seq2Seq(TranslateConfig(vocab_size=len(tok), **model_overrides))

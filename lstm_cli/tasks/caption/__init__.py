@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+from lstm_cli.core import checkpoint
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import Job
@@ -163,14 +164,22 @@ def train(data: str, val_data: str | None, out: str, cfg, data_cfg: CaptionData,
             val_images, val_captions = load_images(val_items, size, log, what="--val-data")
         else:  # the last images, with all their captions
             n_val = int(len(captions) * data_cfg.val_fraction) if len(captions) >= 20 else 0
+            if not n_val:
+                log(f"lstm: warning: no validation images ({len(captions)} given, --val-fraction "
+                    f"{data_cfg.val_fraction:g}; or give --val-data), so the run keeps its last weights as its best")
             cut = len(captions) - n_val
             images, val_images = images[:cut], images[cut:]
             captions, val_captions = captions[:cut], captions[cut:]
         if start is not None:
             model, vocab = build_model(start["config"]), list(start["vocab"])
-            model.load_state_dict(start["state_dict"])
+            checkpoint.weights_into(model, start)
         else:
-            vocab = D.build_vocab([c for cs in captions for c in cs], data_cfg.vocab_size, data_cfg.min_count)
+            words = [c for cs in captions for c in cs]
+            vocab = D.build_vocab(words, data_cfg.vocab_size, data_cfg.min_count)
+            seen = len(D.build_vocab(words, 10**9)) - len(D.SPECIALS)
+            if len(vocab) - len(D.SPECIALS) < min(seen, 2):
+                log(f"lstm: warning: --min-count {data_cfg.min_count} keeps {len(vocab) - len(D.SPECIALS)} of the "
+                    f"{seen:,} words seen: the captions become <unk>")
             model = CaptionNet(CaptionConfig(vocab_size=len(vocab), **model_cfg))
         index = {w: i for i, w in enumerate(vocab)}
         pairs = pairs_of(captions, index, model.cfg.max_len)
@@ -230,7 +239,7 @@ def load_captioner(model: str | None, device: str = "auto") -> Captioner:
     set_threads(0)
     ckpt = registry.load(model, "caption")
     net = build_model(ckpt["config"])
-    net.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(net, ckpt)
     dev = pick_device(device)
     return Captioner(net.to(dev), list(ckpt["vocab"]), dev)
 

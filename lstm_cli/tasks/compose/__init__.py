@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError
 from lstm_cli.core.task import SampleFile
 from lstm_cli.tasks.compose import events as ev
@@ -154,7 +155,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         lo, hi = pitch_range(train_pieces)
         if start is not None:  # fine-tuned on other music, the model may play the pitches of both
             model = build_model(start["config"])
-            model.load_state_dict(start["state_dict"])
+            checkpoint.weights_into(model, start)
             start_lo, start_hi = start["vocab"]["pitch_range"]
             lo, hi = min(lo, start_lo), max(hi, start_hi)
         else:
@@ -180,7 +181,7 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
     set_threads(0)
     ckpt = registry.load(model, "compose")
     net = build_model(ckpt["config"])
-    net.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(net, ckpt)
     pieces = read_pieces([data], drums, log=lambda m: print(m, file=sys.stderr), what="--data")
     ids = join(pieces)
     nats = loss_on(net.eval().to(pick_device(device)), ids, streams=min(16, len(pieces)))
@@ -316,7 +317,7 @@ def compose(model: str | None, seconds: float, primer: bytes | None = None, prim
 
     ckpt = registry.load(model, "compose")
     net = build_model(ckpt["config"])
-    net.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(net, ckpt)
     notes = None
     if primer is not None:
         notes = ev.read_midi(primer, primer_name)

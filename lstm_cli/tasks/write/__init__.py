@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
@@ -163,7 +164,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
         if start is not None:
             model = build_model(start["config"])
-            model.load_state_dict(start["state_dict"])
+            checkpoint.weights_into(model, start)
         else:
             model = WriteNet(WriteConfig(alphabet=alphabet_of([t for t, _ in samples]), scale=scale_of(samples),
                                          **model_cfg))
@@ -186,7 +187,7 @@ def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
     set_threads(0)
     ckpt = registry.load(model, "write")
     net = build_model(ckpt["config"]).to(pick_device(device))
-    net.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(net, ckpt)
     samples = S.read_samples([data], log=lambda m: print(m, file=sys.stderr))
     items = tensors(samples, net.cfg)
     return {"metric": "nats_per_point", "nats_per_point": round(loss_on(net, items), 4), "samples": len(items),
@@ -246,13 +247,13 @@ def _style(ckpt: dict, style: str | None):
     if style is None:
         return None
     styles = ckpt["vocab"].get("styles", [])
-    if style.isdigit():
+    from pathlib import Path
+
+    if style.lstrip("-+").isdigit() and not Path(style).is_file():  # a number, in range or not: exit 2
         k = int(style)
         if not 0 <= k < len(styles):
             raise UsageError(f"--style {k}: this model keeps styles 0 to {len(styles) - 1}")
         return styles[k]["text"], [[tuple(p) for p in s] for s in styles[k]["strokes"]]
-    from pathlib import Path
-
     samples = S.read_jsonl(Path(style)) if Path(style).is_file() else None
     if not samples:
         raise InputError(f"--style {style}: not a style number or a JSON-lines stroke file with a sample")
@@ -288,7 +289,7 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
     set_threads(0)
     ckpt = registry.load(model, "write")
     net = build_model(ckpt["config"])
-    net.load_state_dict(ckpt["state_dict"])
+    checkpoint.weights_into(net, ckpt)
     alphabet = net.cfg.alphabet
     unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
     if unknown and oov == "error":
