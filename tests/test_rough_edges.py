@@ -185,6 +185,24 @@ def test_another_preset_on_resume_is_named_as_the_preset(tmp_path, text_file):
     assert "leave out --preset" in err
 
 
+def test_messages_that_once_misled(tmp_path, tiny_model, monkeypatch):
+    """Each of these once said something wrong or nothing useful (the comment says what)."""
+    r = run_lstm("train", "translate", "-o", tmp_path / "m.pt")  # "no sentence pairs in " (read stdin)
+    assert "give --data PAIRS.tsv (- for stdin), or both --src and --tgt" in one_line_error(r, ExitCode.USAGE)
+    r = run_lstm("eval", "-m", "bach", "--data", "-")  # "no such file or folder: -", while --help offered -
+    assert "not available for 'compose' models" in one_line_error(r, ExitCode.USAGE)
+    r = run_lstm("predict", "α", "β", "γ")  # "not a single letter"
+    assert "a single Latin letter" in one_line_error(r, ExitCode.BAD_INPUT)
+    import json
+
+    info = json.loads(run_lstm("info", tiny_model, "--json").stdout)  # "no (shipped/stripped)"
+    assert info["training_state"].endswith(f"its training state is in {tiny_model.with_name('tiny.last.pt')}")
+    from lstm_cli.cli import app as cli_app
+
+    monkeypatch.setattr(cli_app, "app", lambda **kw: 1 / 0)  # a bug: "rerun with --debug" (where?)
+    assert "lstm: hint: rerun as lstm --debug COMMAND" in one_line_error(run_lstm("models"), ExitCode.INTERNAL)
+
+
 def test_random_seed_zero_and_large_work():
     for seed in ("0", str(2**32 - 1)):
         r = run_lstm("generate", "-n", "20", "--random-seed", seed)
