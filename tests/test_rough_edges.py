@@ -67,6 +67,8 @@ BAD_VALUES = [
     ["eval", "--data", "x", "--dynamic-lr", "1e30"],
     ["train", "translate", "--data", "x", "-o", "y.pt", "--batch-tokens", "99999999999"],
     ["train", "write", "--data", "x", "-o", "y.pt", "--mixture", "100000"],
+    ["train", "text", "--data", "x", "-o", "y.pt", "--max-time", "nan"],  # once: internal error
+    ["train", "text", "--data", "x", "-o", "y.pt", "--max-time", "1e400"],
 ]
 
 

@@ -132,6 +132,9 @@ def typed_flags(start: dict, *fields: dict, preset: str | None = None) -> dict:
     return {**typed, "via": via} if via else typed
 
 
+MAX_TIME = 366 * 86400.0  # seconds: a year
+
+
 def parse_duration(text: Optional[str]) -> Optional[float]:
     """'90' or '90s' -> 90.0, '30m' -> 1800.0, '2h' -> 7200.0."""
     from lstm_cli.core.errors import UsageError
@@ -145,6 +148,6 @@ def parse_duration(text: Optional[str]) -> Optional[float]:
         value = float(t[:-1] if mult else t) * (mult or 1)
     except ValueError:
         raise UsageError(f"--max-time: cannot read '{text}'", hint="use e.g. 90, 90s, 30m or 2h") from None
-    if value <= 0:
-        raise UsageError(f"--max-time must be positive, got '{text}'")
+    if not 0 < value <= MAX_TIME:  # (NaN fails this too)
+        raise UsageError(f"--max-time must be more than 0 and at most {MAX_TIME // 86400:.0f} days, got '{text}'")
     return value
