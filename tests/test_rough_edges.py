@@ -292,8 +292,9 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(args, tmp_p
     Now a file made and removed beside the output proves it first: exit 2, one line, nothing done.
     The folders: a real read-only one (chmod for a user, a read-only bind mount for root) and /proc."""
     folder, lock = lockable
-    lock()
-    for out in (folder, "/proc"):
+    if lock:
+        lock()
+    for out in ([folder] if lock else []) + ["/proc"]:
         fill = dict(out=out, tmp=tmp_path, data=text_file, model=tiny_model)
         r = run_lstm(*(a.format(**fill) for a in args), env={"LSTM_SOUNDFONT": str(text_file)})
         err = one_line_error(r, ExitCode.USAGE)
@@ -310,6 +311,8 @@ def test_a_folder_made_read_only_during_training_keeps_the_weights(tmp_path, loc
     from lstm_cli.tasks import text as task
 
     folder, lock = lockable
+    if lock is None:
+        pytest.skip("root here may not mount, so no folder can be made read-only")
     orig = task.TextJob.loss
 
     def locking_loss(self, model, step, carry):
