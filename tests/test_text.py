@@ -314,3 +314,27 @@ def test_model_flags_with_init_and_resume(tmp_path, tiny_model, text_file):
         r = run_lstm(*resume, flag, value)
         assert r.returncode == ExitCode.USAGE and "--resume continues the run" in r.stderr, (flag, r.stderr)
     assert run_lstm(*resume, "--batch-size", 8).returncode == 0  # the stored value itself is fine
+
+
+def test_a_long_evaluation_says_how_far_it_has_come(capsys, monkeypatch):
+    """Once a 5 MB text was scored for minutes in silence. The ticker speaks every so often on
+    long work, and never on work below its least amount (so the README's short examples stay
+    as shown on a slow machine)."""
+    import time as clock
+
+    from lstm_cli.core.progress import Ticker
+
+    now = [0.0]
+    monkeypatch.setattr(clock, "perf_counter", lambda: now[0])
+    long, short = Ticker("scored", 1000, "characters", least=500, every=10), Ticker("scored", 100, "characters", least=500)
+    for done in range(0, 1001, 50):
+        now[0] += 3.0
+        long(done)
+        short(min(done, 100))
+    lines = capsys.readouterr().err.splitlines()
+    assert 5 <= len(lines) <= 6 and all(l.startswith("lstm: scored: ") and "of 1,000 characters" in l for l in lines)
+    torch.manual_seed(0)
+    model = task.CharLSTM(task.TextConfig(vocab_size=10, embed=8, hidden=16, layers=1)).eval()
+    seen = []
+    task.loss_on(model, torch.randint(0, 10, (5000,)), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 5000 - 4  # 4 streams (5000 // 1024): each first is no target

@@ -7,6 +7,32 @@ way, so a background run's log file shows the same numbers a terminal does.
 from __future__ import annotations
 
 
+class Ticker:
+    """Progress of long work that prints nothing else meanwhile (``lstm eval`` on a big file): a
+    line on stderr at most every ``every`` seconds, the first after ``every`` seconds; work of
+    fewer than ``least`` units says nothing (short work stays as quiet on a slow, busy machine as
+    on a fast one). Call it with the amount done so far."""
+
+    def __init__(self, what: str, total: int, unit: str, least: int = 0, every: float = 10.0):
+        import time
+
+        self.what, self.total, self.unit, self.every = what, max(int(total), 1), unit, every
+        self.quiet = total < least
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        import sys
+        import time
+
+        now = time.perf_counter()
+        if self.quiet or now - self.last < self.every or done <= 0:
+            return
+        self.last = now
+        left = (self.total - done) * (now - self.t0) / done
+        print(f"lstm: {self.what}: {done:,} of {self.total:,} {self.unit} ({100 * done / self.total:.0f}%), "
+              f"about {_fmt_time(left)} left", file=sys.stderr, flush=True)
+
+
 def _fmt_time(s: float) -> str:
     s = int(max(s, 0))
     h, rem = divmod(s, 3600)

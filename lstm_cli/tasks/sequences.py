@@ -348,8 +348,12 @@ def _log_softmax(z):
 def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | None = None) -> dict[str, dict]:
     """Per family: the share of ``rows`` (family, line) whose last element (or, with ``given``,
     the element after the first ``given``) the predictor gets exactly right."""
+    from lstm_cli.core.progress import Ticker
+
     stats: dict[str, list[int]] = {}
-    for fam, text in rows:
+    tick = Ticker("scored", len(rows), "sequences", least=1_000)
+    for k, (fam, text) in enumerate(rows):
+        tick(k)
         items = text.split()
         cut = len(items) - 1 if given is None else given
         if cut >= len(items) or cut < 2:

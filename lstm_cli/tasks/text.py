@@ -169,23 +169,26 @@ def _read(model: CharLSTM, ids: torch.Tensor, streams: int, chunk: int, bf16: bo
 
 @torch.no_grad()
 def loss_on(model: CharLSTM, ids: torch.Tensor, streams: int = 16, chunk: int = 256,
-            bf16: bool = False) -> float:
-    """Mean nats/char of ``ids`` under ``model`` (read as :func:`_read` says)."""
+            bf16: bool = False, progress=None) -> float:
+    """Mean nats/char of ``ids`` under ``model`` (read as :func:`_read` says); ``progress`` (a
+    callable) is told the characters scored so far."""
     total, count = 0.0, 0
     for logits, y in _read(model, ids, streams, chunk, bf16):
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
         count += y.numel()
+        if progress is not None:
+            progress(count)
     return total / max(count, 1)
 
 
 def dynamic_losses(model: CharLSTM, ids: torch.Tensor, lr: float, decay: float = 0.0,
-                   segment: int = 50) -> torch.Tensor:
+                   segment: int = 50, progress=None) -> torch.Tensor:
     """Dynamic evaluation (Krause et al. 2018): read ``ids`` once, left to right, in segments of
     ``segment`` characters; score each segment, then take one SGD step on it (learning rate
     ``lr``, weights pulled back towards the originals by ``decay``) before reading the next. The
     model so adapts to the text it reads (its names, its style), and still scores every character
     before it learns from it. Returns the loss of each character but the first (nats), and leaves
-    ``model`` as it was: the steps are taken on a copy."""
+    ``model`` as it was: the steps are taken on a copy. ``progress``: as for :func:`loss_on`."""
     import copy
 
     net = copy.deepcopy(model)
@@ -211,6 +214,8 @@ def dynamic_losses(model: CharLSTM, ids: torch.Tensor, lr: float, decay: float =
                 p.add_(p.grad, alpha=-lr)
                 if start is not None:
                     p.add_(start[i] - p, alpha=decay)
+        if progress is not None:
+            progress(s + y.shape[1])
     return torch.cat(losses).cpu()
 
 
@@ -361,6 +366,7 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
     import math
 
     from lstm_cli.core import registry
+    from lstm_cli.core.progress import Ticker
     from lstm_cli.core.runtime import pick_device, set_threads
 
     set_threads(0)  # LSTM_THREADS, if set
@@ -368,11 +374,12 @@ def evaluate(model: str | None, data: str, oov: str = "error", device: str = "au
     net, vocab = from_checkpoint(ckpt)
     text, ids = _held_out(vocab, data, oov, "evaluate", hint="use --oov skip to leave them out (they are counted)")
     dev = pick_device(device)
+    tick = Ticker("scored", ids.numel() - 1, "characters", least=100_000)
     if dynamic_lr > 0:
-        nats = dynamic_losses(net.to(dev), ids, dynamic_lr, dynamic_decay, dynamic_segment).mean().item()
+        nats = dynamic_losses(net.to(dev), ids, dynamic_lr, dynamic_decay, dynamic_segment, tick).mean().item()
         how = f"dynamic (lr {dynamic_lr:g}, decay {dynamic_decay:g}, segment {dynamic_segment})"
     else:
-        nats, how = loss_on(net.to(dev), ids), "static"
+        nats, how = loss_on(net.to(dev), ids, progress=tick), "static"
     return {"metric": "nats_per_char", "nats_per_char": round(nats, 4), "bits_per_char": round(nats / math.log(2), 4),
             "evaluation": how, "chars": int(ids.numel()), "skipped_unknown_chars": len(text) - int(ids.numel()),
             "model": model or registry.task("text").default_model}

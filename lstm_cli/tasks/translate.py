@@ -557,13 +557,18 @@ def evaluate(model: str | None, data: str, device: str = "auto", beams=(5, 1)) -
     import sacrebleu
 
     from lstm_cli.core import registry
+    from lstm_cli.core.progress import Ticker
 
     pairs = read_pairs([data], hint="held-out data for a translation model is one source<TAB>reference pair per line")
     tr = load_translator(model, device)
     src, refs = [s for s, _ in pairs], [t for _, t in pairs]
     out = {"metric": "bleu"}
-    for beam in beams:
-        hyps = [h[0].text for h in tr.translate(src, beam=beam)]
+    tick, step = Ticker("translated", len(src) * len(beams), "sentences", least=1_000), 256
+    for k, beam in enumerate(beams):
+        hyps = []
+        for i in range(0, len(src), step):  # in groups, to say how far it has come
+            hyps += [h[0].text for h in tr.translate(src[i: i + step], beam=beam)]
+            tick(k * len(src) + len(hyps))
         tag = "" if beam == beams[0] else ("_greedy" if beam == 1 else f"_beam{beam}")
         out["bleu" + tag] = round(sacrebleu.corpus_bleu(hyps, [refs]).score, 2)
         out["chrf" + tag] = round(sacrebleu.corpus_chrf(hyps, [refs]).score, 2)
