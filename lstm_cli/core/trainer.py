@@ -244,6 +244,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
         elapsed = lambda: elapsed0 + time.perf_counter() - t0  # noqa: E731
         tokens_since, t_since = 0, time.perf_counter()
         has_val = True
+        rescued = None  # the folder the run went to after a save failed
 
         def save_last():
             full = dist.gather_carry(carry, job.carry_batch_dim)
@@ -269,16 +270,16 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
             """Save; if the folder refuses (a full disk, made read-only during the run), save in a
             temporary folder instead, and from then on save the run there: returns the error to
             stop with, which says where the run went (None when the save went as asked)."""
-            nonlocal out, last
+            nonlocal out, last, rescued
             try:
                 checkpoint.save(ckpt, path)
                 return None
             except OutputError as e:
-                if out.parent.name.startswith("lstm-rescued-"):
+                if rescued:
                     raise  # the rescue failed as well
                 import tempfile
 
-                rescue = Path(tempfile.mkdtemp(prefix="lstm-rescued-"))
+                rescue = rescued = Path(tempfile.mkdtemp(prefix="lstm-rescued-"))
                 out, last = rescue / out.name, rescue / last.name
                 checkpoint.save(ckpt, rescue / path.name)
                 return OutputError(f"{e.message}; the run was saved in {rescue} instead",
