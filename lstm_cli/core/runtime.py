@@ -43,9 +43,15 @@ def set_threads(n: int | None) -> None:
     if not n:
         env = os.environ.get("LSTM_THREADS", "").strip() or "0"
         cores = os.cpu_count() or 1
-        if not env.isdigit() or int(env) > cores:
-            raise UsageError(f"LSTM_THREADS={env}: not a number of threads from 0 to {cores} (the CPUs here)",
+        if not env.isdigit():
+            raise UsageError(f"LSTM_THREADS={env}: not a number of threads (0 to {cores}, the CPUs here)",
                              hint="0 or unset leaves torch's default")
         n = int(env)
+        if n > cores:  # a recipe's setting on a smaller machine: use what there is, and say so
+            import sys
+
+            print(f"lstm: warning: LSTM_THREADS={n}, but this machine has {cores} CPUs: using {cores}",
+                  file=sys.stderr)
+            n = cores
     if n > 0:
         torch.set_num_threads(n)
