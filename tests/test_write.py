@@ -93,7 +93,7 @@ def test_jsonl_and_iam_readers(tmp_path):
     assert [t for t, _ in samples] == ["A MOVE to stop", "Mr. Gaitskell"]
     assert samples[0][1] == [[(10.0, 20.0), (12.0, 21.0)], [(15.0, 20.0)]]
     assert any("without a transcription" in n for n in notes)
-    with pytest.raises(InputError, match="no .jsonl files"):
+    with pytest.raises(InputError, match="no .jsonl or .inkml files"):
         S.read_samples([str(tmp_path / "iam" / "ascii")], log=notes.append)
     # malformed, truncated, absurd: one clear error for our format, a skipped file for IAM's
     for k, bad in enumerate(['{"text": "hi", "strokes": [[[0, NaN]]]}', '{"text": "hi", "strokes": [[[1e30, 0]]]}',
@@ -110,6 +110,35 @@ def test_jsonl_and_iam_readers(tmp_path):
     (tmp_path / "empty.jsonl").write_text('{"text": "hi", "strokes": [[]]}\n')
     with pytest.raises(InputError, match="no usable stroke sample"):
         S.read_samples([str(tmp_path / "empty.jsonl")], log=notes.append)
+
+
+INKML = """<?xml version="1.0"?>
+<ink xmlns="http://www.w3.org/2003/InkML">
+  <traceFormat><channel name="T" type="decimal"/><channel name="X" type="decimal"/>
+    <channel name="Y" type="decimal"/><channel name="F" type="integer"/></traceFormat>
+  <annotation type="truth">{text}</annotation>
+  <trace>0 10 20 5, 1 12 21 6</trace>
+  <trace>2 15 20 7</trace>
+</ink>"""
+
+
+def test_inkml_reader(tmp_path):
+    """x and y from the channels named X and Y (here after a time channel, before a pressure one);
+    the truth annotation is the text; bad files are skipped with a warning."""
+    (tmp_path / "a.inkml").write_text(INKML.format(text="hi"))
+    assert S.read_inkml(tmp_path / "a.inkml") == [("hi", [[(10.0, 20.0), (12.0, 21.0)], [(15.0, 20.0)]])]
+    plain = '<ink><annotation type="truth">ok</annotation><trace>1 2, 3 4</trace></ink>'
+    (tmp_path / "b.inkml").write_text(plain)  # no namespace, no traceFormat: the first two values
+    assert S.read_inkml(tmp_path / "b.inkml") == [("ok", [[(1.0, 2.0), (3.0, 4.0)]])]
+    notes = []
+    for k, bad in enumerate([INKML.format(text="x")[:120], plain.replace("3 4", "3 nan"), plain.replace("3 4", "3"),
+                             plain.replace("1 2, 3 4", "1 2, '3 '4")]):
+        (tmp_path / "bad" / f"{k}.inkml").parent.mkdir(exist_ok=True)
+        (tmp_path / "bad" / f"{k}.inkml").write_text(bad)
+        assert S.read_inkml(tmp_path / "bad" / f"{k}.inkml", log=notes.append) == []
+    assert len(notes) == 4 and "not XML" in notes[0] and all("skipping" in n for n in notes)
+    got = S.read_samples([str(tmp_path)], log=notes.append)  # a folder: both files (the bad ones skipped)
+    assert sorted(t for t, _ in got) == ["hi", "ok"]
 
 
 def test_window_moves_forward_and_state_continues():

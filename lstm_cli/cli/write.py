@@ -53,7 +53,7 @@ def command(
 
 
 def train(
-    data: Annotated[list[str], typer.Option("--data", "-d", help="JSON-lines stroke files, folders of them, or an IAM-OnDB folder (lineStrokes/ and ascii/).")],
+    data: Annotated[list[str], typer.Option("--data", "-d", help="JSON-lines or InkML stroke files, folders of them, or an IAM-OnDB folder (lineStrokes/ and ascii/).")],
     output: o.Output,
     cfg,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out samples in the same forms (default: the last --val-fraction).")] = None,

@@ -1,5 +1,5 @@
 """Pen strokes: reading them (this project's JSON lines, the IAM On-Line Handwriting Database's
-``lineStrokes`` XML), and turning them into the model's sequence of pen offsets and back.
+``lineStrokes`` XML, W3C InkML), and turning them into the model's sequence of pen offsets and back.
 
 A sample is ``(text, strokes)``: ``strokes`` is a list of strokes (the pen down, moving, then
 lifted), each a list of ``(x, y)`` points, y growing downwards as on a screen. The model reads
@@ -96,19 +96,59 @@ def read_iam(root: Path, log=print) -> list[tuple[str, list]]:
     return out
 
 
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]  # without the namespace
+
+
+def read_inkml(path: Path, log=print) -> list[tuple[str, list]]:
+    """An InkML file (W3C, 2011) as one sample: its ``<trace>`` elements are the strokes (x and y
+    from the channels its ``<traceFormat>`` names X and Y, else the first two of each point; time,
+    pressure and other channels are left out), its ``<annotation type="truth">`` the text. A file
+    that cannot be read this way is skipped with a warning (as CROHME-style sets hold many)."""
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        log(f"lstm: warning: skipping {path}: not XML ({e})")
+        return []
+    names = [c.get("name", "").upper() for c in root.iter() if _local(c.tag) == "channel"]
+    ix, iy = (names.index("X"), names.index("Y")) if "X" in names and "Y" in names else (0, 1)
+    text = next((a.text or "" for a in root.iter() if _local(a.tag) == "annotation"
+                 and a.get("type") == "truth"), "")
+    strokes = []
+    try:
+        for trace in (e for e in root.iter() if _local(e.tag) == "trace"):
+            points = []
+            for point in (trace.text or "").split(","):
+                values = point.split()
+                if not values:
+                    continue
+                if any(v[0] in "'\"!?*" for v in values):
+                    raise ValueError("difference-encoded values ('\"!?*) are not read")
+                points.append((float(values[ix]), float(values[iy])))
+            strokes.append(points)
+        strokes = _checked(strokes)
+    except (ValueError, IndexError) as e:
+        log(f"lstm: warning: skipping {path}: a trace without usable x and y ({e})")
+        return []
+    return [(text.strip(), [s for s in strokes if s])]
+
+
 def read_samples(paths: list[str], log=print, what: str = "--data") -> list[tuple[str, list]]:
-    """Samples from ``.jsonl`` files, folders of them, or IAM-OnDB folders (``lineStrokes/`` and
-    ``ascii/`` inside). Samples without text or points, or over MAX_POINTS, are skipped."""
+    """Samples from ``.jsonl`` and ``.inkml`` files, folders of them, or IAM-OnDB folders
+    (``lineStrokes/`` and ``ascii/`` inside). Samples without text or points, or over
+    MAX_POINTS, are skipped."""
     samples = []
     for p in map(Path, paths):
         if p.is_dir() and (p / "lineStrokes").is_dir():
             samples += read_iam(p, log)
         elif p.is_dir():
-            files = sorted(p.rglob("*.jsonl"))
+            files = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".jsonl", ".inkml"))
             if not files:
-                raise InputError(f"{p}: no .jsonl files and no IAM-OnDB lineStrokes/ folder")
+                raise InputError(f"{p}: no .jsonl or .inkml files and no IAM-OnDB lineStrokes/ folder")
             for f in files:
-                samples += read_jsonl(f)
+                samples += read_inkml(f, log) if f.suffix.lower() == ".inkml" else read_jsonl(f)
+        elif p.is_file() and p.suffix.lower() == ".inkml":
+            samples += read_inkml(p, log)
         elif p.is_file():
             samples += read_jsonl(p)
         else:
