@@ -295,4 +295,4 @@ def test_training_says_when_it_cannot_validate_or_keeps_no_word(four, tmp_path):
     r = run_lstm(*args, "--data", _four_captions(tmp_path / "few", 8, 2))
     assert r.returncode == 0 and "warning: no validation images (8 given" in r.stderr, r.stderr
     r = run_lstm(*args, "--data", four[1], "--min-count", 1000)
-    assert r.returncode == 0 and "warning: --min-count 1000 keeps 0 of the" in r.stderr, r.stderr
+    assert r.returncode == 0 and "warning: --min-count 1000 keeps none of the" in r.stderr, r.stderr

@@ -109,6 +109,11 @@ class TaskModule(Protocol):
     def evaluate(self, model: str | None, data: str, device: str = "auto", **options) -> dict: ...
 
 
+def no_validation(why: str) -> str:
+    """The warning every task gives at the start of a run with nothing to validate on (``why``)."""
+    return f"lstm: warning: no validation {why}, so the run keeps its last weights as its best"
+
+
 def stored_data_config(resumed: dict | None, data_cfg):
     """The data config a resumed run was started with (it decides every batch), else ``data_cfg``."""
     if resumed is None or not dataclasses.is_dataclass(data_cfg):

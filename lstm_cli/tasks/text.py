@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from lstm_cli.core import checkpoint
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job
+from lstm_cli.core.task import Job, no_validation
 
 # Named model sizes (minGPT style); parameter counts for a 100-character vocabulary.
 PRESETS = {
@@ -312,7 +312,7 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
         val = vocab.encode(val_text) if val_text else None
     fit_batch(data, train.numel(), log)
     if val is None or val.numel() < 2:
-        log("lstm: warning: no validation text (--val-fraction 0, or too little text), so the run keeps its last weights as its best")
+        log(no_validation("text (--val-fraction 0, or too little text)"))
     return TextJob(model, vocab, train, val, data, note)
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from lstm_cli.core import checkpoint
 from lstm_cli.core import sampling
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job
+from lstm_cli.core.task import Job, no_validation
 from lstm_cli.tasks.caption import data as D
 from lstm_cli.tasks.caption.model import CaptionConfig, CaptionNet, build_model
 
@@ -165,8 +165,8 @@ def train(data: str, val_data: str | None, out: str, cfg, data_cfg: CaptionData,
         else:  # the last images, with all their captions
             n_val = int(len(captions) * data_cfg.val_fraction) if len(captions) >= 20 else 0
             if not n_val:
-                log(f"lstm: warning: no validation images ({len(captions)} given, --val-fraction "
-                    f"{data_cfg.val_fraction:g}; or give --val-data), so the run keeps its last weights as its best")
+                log(no_validation(f"images ({len(captions)} given, --val-fraction {data_cfg.val_fraction:g}; "
+                                  "or give --val-data)"))
             cut = len(captions) - n_val
             images, val_images = images[:cut], images[cut:]
             captions, val_captions = captions[:cut], captions[cut:]
@@ -174,12 +174,12 @@ def train(data: str, val_data: str | None, out: str, cfg, data_cfg: CaptionData,
             model, vocab = build_model(start["config"]), list(start["vocab"])
             checkpoint.weights_into(model, start)
         else:
-            words = [c for cs in captions for c in cs]
-            vocab = D.build_vocab(words, data_cfg.vocab_size, data_cfg.min_count)
-            seen = len(D.build_vocab(words, 10**9)) - len(D.SPECIALS)
-            if len(vocab) - len(D.SPECIALS) < min(seen, 2):
-                log(f"lstm: warning: --min-count {data_cfg.min_count} keeps {len(vocab) - len(D.SPECIALS)} of the "
-                    f"{seen:,} words seen: the captions become <unk>")
+            texts = [c for cs in captions for c in cs]
+            vocab = D.build_vocab(texts, data_cfg.vocab_size, data_cfg.min_count)
+            if len(vocab) == len(D.SPECIALS) and texts:
+                seen = len({w for c in texts for w in D.words(c)})
+                log(f"lstm: warning: --min-count {data_cfg.min_count} keeps none of the {seen:,} words seen: "
+                    "the captions become <unk>")
             model = CaptionNet(CaptionConfig(vocab_size=len(vocab), **model_cfg))
         index = {w: i for i, w in enumerate(vocab)}
         pairs = pairs_of(captions, index, model.cfg.max_len)

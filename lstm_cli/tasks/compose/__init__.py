@@ -21,7 +21,7 @@ import torch
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError
-from lstm_cli.core.task import SampleFile
+from lstm_cli.core.task import SampleFile, no_validation
 from lstm_cli.tasks.compose import events as ev
 from lstm_cli.tasks.compose import keys
 from lstm_cli.tasks.text import CharLSTM, TextConfig, TextData, TextJob, build_model, fit_batch, loss_on
@@ -141,8 +141,8 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         n_val = int(len(pieces) * data_cfg.val_fraction) if len(pieces) >= 5 else 0
         pieces, val = pieces[: len(pieces) - n_val], pieces[len(pieces) - n_val:]
         if not val:
-            log(f"lstm: warning: no validation pieces ({len(pieces)} piece(s) given, --val-fraction "
-                f"{data_cfg.val_fraction:g}; or give --val-data), so the run keeps its last weights as its best")
+            log(no_validation(f"pieces ({len(pieces)} piece(s) given, --val-fraction {data_cfg.val_fraction:g}; "
+                              "or give --val-data)"))
     train_pieces = augment(pieces) if transpose else pieces
     # In a fixed random order: the trainer carries the state from piece to piece, and with a
     # piece's transpositions one after another the model learnt to lean on the piece before,

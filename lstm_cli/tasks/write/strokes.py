@@ -133,6 +133,10 @@ def read_inkml(path: Path, log=print) -> list[tuple[str, list]]:
     return [(text.strip(), [s for s in strokes if s])]
 
 
+def _read_file(path: Path, log) -> list[tuple[str, list]]:
+    return read_inkml(path, log) if path.suffix.lower() == ".inkml" else read_jsonl(path)
+
+
 def read_samples(paths: list[str], log=print, what: str = "--data") -> list[tuple[str, list]]:
     """Samples from ``.jsonl`` and ``.inkml`` files, folders of them, or IAM-OnDB folders
     (``lineStrokes/`` and ``ascii/`` inside). Samples without text or points, or over
@@ -146,11 +150,9 @@ def read_samples(paths: list[str], log=print, what: str = "--data") -> list[tupl
             if not files:
                 raise InputError(f"{p}: no .jsonl or .inkml files and no IAM-OnDB lineStrokes/ folder")
             for f in files:
-                samples += read_inkml(f, log) if f.suffix.lower() == ".inkml" else read_jsonl(f)
-        elif p.is_file() and p.suffix.lower() == ".inkml":
-            samples += read_inkml(p, log)
+                samples += _read_file(f, log)
         elif p.is_file():
-            samples += read_jsonl(p)
+            samples += _read_file(p, log)
         else:
             raise InputError(f"no such file or folder: {p}")
     kept = [(t, s) for t, s in samples if t.strip() and s and sum(map(len, s)) <= MAX_POINTS]
