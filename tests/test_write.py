@@ -262,6 +262,12 @@ def test_fine_tuning_offers_the_new_hand_as_styles(write_model, tmp_path):
     assert r.returncode == 0, r.stderr
     from lstm_cli.core import checkpoint
 
+    assert "warning" not in r.stderr  # 24 samples: one held out
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(mine.read_text().splitlines(keepends=True)[:10]))
+    r2 = run_lstm("train", "write", "--init", write_model, "--data", few, "-o", tmp_path / "few.pt", "--max-steps", 1,
+                  "--batch-size", 4, "--sample-every", 0)
+    assert r2.returncode == 0 and "warning: no validation samples (10 given" in r2.stderr, r2.stderr  # once silent
     styles = checkpoint.load(out)["vocab"]["styles"]
     assert styles and {s["text"] for s in styles} <= {"ol", "vo", "lol"}
 

@@ -20,7 +20,7 @@ import torch
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job, SampleFile
+from lstm_cli.core.task import Job, SampleFile, no_validation
 from lstm_cli.tasks.write import strokes as S
 from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixture, nll
 
@@ -160,6 +160,9 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     if val is None:  # the last samples
         n_val = int(len(samples) * data_cfg.val_fraction) if len(samples) >= 20 else 0
         samples, val = samples[: len(samples) - n_val], samples[len(samples) - n_val:]
+        if not val:
+            log(no_validation(f"samples ({len(samples)} given, --val-fraction {data_cfg.val_fraction:g}; "
+                              "or give --val-data)"))
 
     def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
         if start is not None:
