@@ -435,7 +435,7 @@ def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top
 # ---------------------------------------------------------------- sampling
 
 
-MAX_SEED = 20_000  # characters: about 10 s of reading for a 2x512 model on one core
+MAX_SEED = 20_000  # characters: a 2x512 model reads them in 12 s idle, 26-29 s beside one busy process
 
 
 class Sampler(sampling.LSTMStream):
