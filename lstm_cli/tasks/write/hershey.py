@@ -1,6 +1,9 @@
 """Synthetic handwriting from Hershey fonts (for scripts/corpora.py): phrases of a real text written
 in a joined cursive (``scripts``) or a print-like hand (``rowmans``), with random slant, scale,
-letter spacing, baseline drift, per-point noise and resampling.
+letter spacing, baseline drift, per-point noise and resampling (:func:`write`, the writer's data);
+and in any of the package's twelve Latin hands with stronger distortion (:func:`hand`, the
+reader's data: rotation, aspect, word spacing, point rate, the order and direction of a glyph's
+strokes where the hand leaves them free).
 
 Not human handwriting: a model trained on it writes like a plotter with a shaky hand.
 """
@@ -11,6 +14,12 @@ import math
 import random
 
 FONTS = {"scripts": 0.6, "rowmans": 0.4}  # font -> share of the samples
+JOINED = ("cursive", "scripts", "scriptc")  # joined-up hands: a word is one pen movement, in order
+# The reader's hands (issue 39): it trains on these ...
+READER_FONTS = ("futural", "rowmans", "rowmand", "rowmant", "timesr", "timesrb", "timesi", "cursive", "scripts")
+# ... and is also tested on these, which neither it nor the writer saw (a duplex print, a bold
+# italic serif, a double-stroked script).
+UNSEEN_FONTS = ("futuram", "timesib", "scriptc")
 
 
 def _resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[float, float]]:
@@ -32,39 +41,78 @@ def _resample(stroke: list[tuple[float, float]], step: float) -> list[tuple[floa
     return out
 
 
-def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
-          clean: bool = False) -> list[list[tuple[float, float]]]:
-    """``text`` as pen strokes in font units (about 21 per capital's height), y down, in ``font``
-    (else one drawn by :data:`FONTS`); ``clean``: the font's own strokes, undistorted."""
-    name = font or rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
-    font = fonts[name]
-    slant = rng.uniform(-0.35, 0.15)  # x += slant * y (y up is negative): forward-leaning mostly
-    sx = rng.uniform(0.85, 1.15)
-    spacing = rng.uniform(-1.0, 2.5) if name == "rowmans" else rng.uniform(-0.5, 0.8)
-    drift_a, drift_p, drift_phase = rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi)
-    noise = rng.uniform(0.1, 0.45)
-    step = rng.uniform(1.6, 2.6)
-    if clean:
-        sx, spacing = 1.0, 0.0
+def _layout(font, text: str, sx: float, spacing: float, space: float = 1.0, shuffle=None) -> list:
+    """The glyphs of ``text`` side by side (x scaled by ``sx``, ``spacing`` units between letters,
+    a space ``space`` times its width); ``shuffle(strokes)``, if given, may reorder a glyph's
+    strokes. A stroke that starts where the last one ended keeps the pen down (joined cursive)."""
     strokes, x = [], 0.0
     for glyph in font.glyphs_for_text(text):
-        for s in glyph.strokes:
-            pts = [(x + (gx - glyph.left_offset) * sx, gy) for gx, gy in s]
-            strokes.append(pts)
-        x += glyph.char_width * sx + spacing
-    # Joined cursive: a stroke that starts where the last one ended keeps the pen down.
+        gs = [list(s) for s in glyph.strokes]
+        if shuffle is not None:
+            gs = shuffle(gs)
+        for s in gs:
+            strokes.append([(x + (gx - glyph.left_offset) * sx, gy) for gx, gy in s])
+        x += glyph.char_width * sx * (1.0 if gs else space) + spacing
     merged: list[list[tuple[float, float]]] = []
     for s in strokes:
         if merged and math.dist(merged[-1][-1], s[0]) < 1.5:
             merged[-1] = merged[-1] + s[1:]
         else:
             merged.append(list(s))
-    if clean:
-        return merged
+    return merged
+
+
+def _distort(strokes: list, rng: random.Random, step: float, slant: float, noise: float, drift: tuple,
+             turn: float = 0.0) -> list:
+    """Resampled every ``step`` units, slanted (x += slant * y), turned by ``turn`` radians,
+    the baseline wavering (``drift``: amplitude, period, phase) and every point jittered."""
+    drift_a, drift_p, drift_phase = drift
+    c, s_ = math.cos(turn), math.sin(turn)
     out = []
-    for s in merged:
-        pts = _resample(s, step)
-        out.append([(px + slant * py + rng.gauss(0, noise),
-                     py + drift_a * math.sin(2 * math.pi * px / drift_p + drift_phase) + rng.gauss(0, noise))
-                    for px, py in pts])
+    for s in strokes:
+        pts = []
+        for px, py in _resample(s, step):
+            x = px + slant * py + rng.gauss(0, noise)
+            y = py + drift_a * math.sin(2 * math.pi * px / drift_p + drift_phase) + rng.gauss(0, noise)
+            pts.append((c * x - s_ * y, s_ * x + c * y) if turn else (x, y))
+        out.append(pts)
     return out
+
+
+def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
+          clean: bool = False) -> list[list[tuple[float, float]]]:
+    """``text`` as pen strokes in font units (about 21 per capital's height), y down, in ``font``
+    (else one drawn by :data:`FONTS`); ``clean``: the font's own strokes, undistorted."""
+    name = font or rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
+    slant = rng.uniform(-0.35, 0.15)  # x += slant * y (y up is negative): forward-leaning mostly
+    sx = rng.uniform(0.85, 1.15)
+    spacing = rng.uniform(-1.0, 2.5) if name == "rowmans" else rng.uniform(-0.5, 0.8)
+    drift = (rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi))
+    noise = rng.uniform(0.1, 0.45)
+    step = rng.uniform(1.6, 2.6)
+    if clean:
+        return _layout(fonts[name], text, 1.0, 0.0)
+    return _distort(_layout(fonts[name], text, sx, spacing), rng, step, slant, noise, drift)
+
+
+def hand(fonts: dict, text: str, rng: random.Random, font: str) -> list[list[tuple[float, float]]]:
+    """``text`` in ``font`` for the reader: :func:`write`'s distortions, wider, plus rotation,
+    aspect, word spacing, and (in the hands that are not joined) a glyph's strokes in a random
+    order, some drawn backwards."""
+    joined = font in JOINED
+
+    def shuffle(gs):
+        if rng.random() < 0.3:
+            rng.shuffle(gs)
+        return [s[::-1] if rng.random() < 0.15 else s for s in gs]
+
+    slant = rng.uniform(-0.45, 0.3)
+    sx = rng.uniform(0.7, 1.35)
+    spacing = rng.uniform(-0.5, 1.0) if joined else rng.uniform(-1.5, 4.0)
+    space = rng.uniform(0.6, 1.8)
+    drift = (rng.uniform(0, 3.0), rng.uniform(120, 400), rng.uniform(0, 2 * math.pi))
+    noise = rng.uniform(0.05, 0.5)
+    step = rng.uniform(1.0, 3.5)
+    turn = rng.gauss(0, 0.04)
+    strokes = _layout(fonts[font], text, sx, spacing, space, None if joined else shuffle)
+    return _distort(strokes, rng, step, slant, noise, drift, turn)

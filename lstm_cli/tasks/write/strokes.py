@@ -36,26 +36,32 @@ def _checked(strokes: list) -> list:
     return strokes
 
 
-def read_jsonl(path: Path) -> list[tuple[str, list]]:
-    """Samples of a JSON-lines file (see the module docstring); a bad line is an InputError."""
-    out = []
+def iter_jsonl(path: Path, lines=None, need_text: bool = True):
+    """The samples of a JSON-lines file (see the module docstring), one at a time (``lines``: its
+    lines, if already read); a bad line is an InputError. Without ``need_text`` the text may be
+    missing (ink to be read)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = lines if lines is not None else path.open(encoding="utf-8")
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"] if need_text else row.get("text", "")
+                strokes = _checked([[(float(x), float(y)) for x, y in s] for s in row["strokes"]])
+                if not isinstance(text, str):
+                    raise TypeError("text is not a string")
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise InputError(f"{path}:{n}: not a stroke sample ({type(e).__name__}: {e})",
+                                 hint='one {"text": ..., "strokes": [[[x, y], ...], ...]} per line') from None
+            yield text, [s for s in strokes if s]
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text, strokes = row["text"], _checked([[(float(x), float(y)) for x, y in s] for s in row["strokes"]])
-            if not isinstance(text, str):
-                raise TypeError("text is not a string")
-        except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{path}:{n}: not a stroke sample ({type(e).__name__}: {e})",
-                             hint='one {"text": ..., "strokes": [[[x, y], ...], ...]} per line') from None
-        out.append((text, [s for s in strokes if s]))
-    return out
+
+
+def read_jsonl(path: Path) -> list[tuple[str, list]]:
+    """The samples of a JSON-lines file (:func:`iter_jsonl`) as a list."""
+    return list(iter_jsonl(path))
 
 
 def _iam_texts(ascii_file: Path) -> list[str]:
@@ -64,6 +70,13 @@ def _iam_texts(ascii_file: Path) -> list[str]:
     if "CSR:" not in text:
         return []
     return [l.strip() for l in text.split("CSR:", 1)[1].strip().splitlines() if l.strip()]
+
+
+def _iam_strokes(source) -> list:
+    """The strokes of one IAM-OnDB ``lineStrokes`` XML file (a path or file object): ET.ParseError,
+    or TypeError/ValueError for a Point without usable x and y."""
+    root = ET.parse(source).getroot()
+    return _checked([[(float(p.get("x")), float(p.get("y"))) for p in s.iter("Point")] for s in root.iter("Stroke")])
 
 
 def read_iam(root: Path, log=print) -> list[tuple[str, list]]:
@@ -81,9 +94,7 @@ def read_iam(root: Path, log=print) -> list[tuple[str, list]]:
             missing += 1
             continue
         try:
-            tree = ET.parse(f)
-            strokes = _checked([[(float(p.get("x")), float(p.get("y"))) for p in s.iter("Point")]
-                                for s in tree.getroot().iter("Stroke")])
+            strokes = _iam_strokes(f)
         except ET.ParseError as e:
             log(f"lstm: warning: skipping {f}: not XML ({e})")
             continue
@@ -100,69 +111,120 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]  # without the namespace
 
 
+def _inkml(root) -> tuple[str, list]:
+    """(text, strokes) of a parsed InkML document; ValueError or IndexError if a trace has no
+    usable x and y."""
+    names = [c.get("name", "").upper() for c in root.iter() if _local(c.tag) == "channel"]
+    ix, iy = (names.index("X"), names.index("Y")) if "X" in names and "Y" in names else (0, 1)
+    text = next((a.text or "" for a in root.iter() if _local(a.tag) == "annotation"
+                 and a.get("type") == "truth"), "")
+    strokes = []
+    for trace in (e for e in root.iter() if _local(e.tag) == "trace"):
+        points = []
+        for point in (trace.text or "").split(","):
+            values = point.split()
+            if not values:
+                continue
+            if any(v[0] in "'\"!?*" for v in values):
+                raise ValueError("difference-encoded values ('\"!?*) are not read")
+            points.append((float(values[ix]), float(values[iy])))
+        strokes.append(points)
+    return text.strip(), [s for s in _checked(strokes) if s]
+
+
 def read_inkml(path: Path, log=print) -> list[tuple[str, list]]:
     """An InkML file (W3C, 2011) as one sample: its ``<trace>`` elements are the strokes (x and y
     from the channels its ``<traceFormat>`` names X and Y, else the first two of each point; time,
     pressure and other channels are left out), its ``<annotation type="truth">`` the text. A file
     that cannot be read this way is skipped with a warning (as CROHME-style sets hold many)."""
     try:
-        root = ET.parse(path).getroot()
+        return [_inkml(ET.parse(path).getroot())]
     except ET.ParseError as e:
         log(f"lstm: warning: skipping {path}: not XML ({e})")
-        return []
-    names = [c.get("name", "").upper() for c in root.iter() if _local(c.tag) == "channel"]
-    ix, iy = (names.index("X"), names.index("Y")) if "X" in names and "Y" in names else (0, 1)
-    text = next((a.text or "" for a in root.iter() if _local(a.tag) == "annotation"
-                 and a.get("type") == "truth"), "")
-    strokes = []
-    try:
-        for trace in (e for e in root.iter() if _local(e.tag) == "trace"):
-            points = []
-            for point in (trace.text or "").split(","):
-                values = point.split()
-                if not values:
-                    continue
-                if any(v[0] in "'\"!?*" for v in values):
-                    raise ValueError("difference-encoded values ('\"!?*) are not read")
-                points.append((float(values[ix]), float(values[iy])))
-            strokes.append(points)
-        strokes = _checked(strokes)
     except (ValueError, IndexError) as e:
         log(f"lstm: warning: skipping {path}: a trace without usable x and y ({e})")
-        return []
-    return [(text.strip(), [s for s in strokes if s])]
+    return []
 
 
-def _read_file(path: Path, log) -> list[tuple[str, list]]:
-    return read_inkml(path, log) if path.suffix.lower() == ".inkml" else read_jsonl(path)
+def _read_file(path: Path, log):
+    return read_inkml(path, log) if path.suffix.lower() == ".inkml" else iter_jsonl(path)
 
 
-def read_samples(paths: list[str], log=print, what: str = "--data") -> list[tuple[str, list]]:
-    """Samples from ``.jsonl`` and ``.inkml`` files, folders of them, or IAM-OnDB folders
-    (``lineStrokes/`` and ``ascii/`` inside). Samples without text or points, or over
-    MAX_POINTS, are skipped."""
-    samples = []
+def _samples_in(paths: list[str], log):
     for p in map(Path, paths):
         if p.is_dir() and (p / "lineStrokes").is_dir():
-            samples += read_iam(p, log)
+            yield from read_iam(p, log)
         elif p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".jsonl", ".inkml"))
             if not files:
                 raise InputError(f"{p}: no .jsonl or .inkml files and no IAM-OnDB lineStrokes/ folder")
             for f in files:
-                samples += _read_file(f, log)
+                yield from _read_file(f, log)
         elif p.is_file():
-            samples += _read_file(p, log)
+            yield from _read_file(p, log)
         else:
             raise InputError(f"no such file or folder: {p}")
-    kept = [(t, s) for t, s in samples if t.strip() and s and sum(map(len, s)) <= MAX_POINTS]
-    if len(kept) < len(samples):
-        log(f"lstm: warning: {len(samples) - len(kept)} sample(s) without text, without points or over "
-            f"{MAX_POINTS} points skipped")
+
+
+def read_samples(paths: list[str], log=print, what: str = "--data", convert=None) -> list:
+    """Samples from ``.jsonl`` and ``.inkml`` files, folders of them, or IAM-OnDB folders
+    (``lineStrokes/`` and ``ascii/`` inside). Samples without text or points, or over
+    MAX_POINTS, are skipped. ``convert(text, strokes)``, if given, is applied to each sample as
+    it is read (a big file's points are never all held as Python floats at once)."""
+    kept, skipped, points = [], 0, 0
+    for text, st in _samples_in(paths, log):
+        n = sum(map(len, st))
+        if not text.strip() or not n or n > MAX_POINTS:
+            skipped += 1
+            continue
+        points += n
+        kept.append((text, st) if convert is None else convert(text, st))
+    if skipped:
+        log(f"lstm: warning: {skipped} sample(s) without text, without points or over {MAX_POINTS} points skipped")
     if not kept:
         raise InputError(f"{what}: no usable stroke sample in {', '.join(paths)}")
-    log(f"{what}: {len(kept):,} samples, {sum(sum(map(len, s)) for _, s in kept):,} points")
+    log(f"{what}: {len(kept):,} samples, {points:,} points")
     return kept
+
+
+def read_ink(name: str, data: bytes | None = None, log=print) -> list[tuple[str, list]]:
+    """Ink to read (``lstm read``): the samples of one file, ``data`` its bytes if already read
+    (stdin), text optional. The format by suffix, else by content: InkML (``<ink>``), IAM-OnDB
+    ``lineStrokes`` XML (``<WhiteboardCaptureSession>``/``<StrokeSet>``) or our JSON lines. A
+    file that is none of them, or holds no points, is an InputError."""
+    import io
+
+    path = Path(name)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise InputError(f"cannot read {name}: {e.strerror or e}") from None
+    head = data.lstrip()[:1]
+    if path.suffix.lower() in (".inkml", ".xml") or head == b"<":
+        try:
+            root = ET.parse(io.BytesIO(data)).getroot()
+        except ET.ParseError as e:
+            raise InputError(f"{name}: not well-formed XML ({e})") from None
+        try:
+            if _local(root.tag) == "ink":
+                samples = [_inkml(root)]
+            elif any(True for _ in root.iter("Stroke")):
+                samples = [("", _iam_strokes(io.BytesIO(data)))]
+            else:
+                raise InputError(f"{name}: XML, but neither InkML (<ink>) nor IAM-OnDB strokes (<Stroke>)")
+        except (TypeError, ValueError, IndexError) as e:
+            raise InputError(f"{name}: a point without usable x and y ({e})") from None
+    else:
+        try:
+            lines = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: not UTF-8 text") from None
+        samples = list(iter_jsonl(path, lines, need_text=False))
+    samples = [(t, [s for s in st if s]) for t, st in samples]
+    if not samples or not any(st for _, st in samples):
+        raise InputError(f"{name}: no pen points to read")
+    return samples
 
 
 def to_offsets(strokes: list) -> list[tuple[float, float, float]]:

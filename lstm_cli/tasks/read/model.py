@@ -1,0 +1,123 @@
+"""Online handwriting recognition (Graves et al. 2009, "A Novel Connectionist System for
+Unconstrained Handwriting Recognition"; Graves 2012, "Supervised Sequence Labelling", ch. 7 and 9):
+a bidirectional LSTM stack reads the pen's trace and emits, at every point, a distribution over
+the alphabet and a blank; CTC (Graves et al. 2006) sums over every alignment of the text.
+
+Preprocessing (:func:`points_of`), so that the size, position and point rate of the ink do not
+matter: the line is centred on its median height and divided by its height ``h`` (the spread
+of y between its 5th and 95th percentiles), and every stroke is resampled every ``step`` x h
+along its length (a fast pen and a slow one give the same points). Then per point t
+(:func:`features`), the paper's cheap local features::
+
+    dx_t, dy_t                 the move from the previous point (a jump when the pen was lifted)
+    up_t, down_t               1 if the pen lifts after this point / was put down at it
+    cos a_t, sin a_t           writing direction a_t = atan2(dy_t, dx_t)
+    cos(a_t+1 - a_t), sin(..)  curvature: how the direction turns at the point
+    y_t                        height above or below the line's centre, in line heights
+
+each shifted and scaled by its mean and spread over the training data (``cfg.stats``). Then::
+
+    h^(l) = [LSTM_f(h^(l-1)); reverse(LSTM_b(reverse(h^(l-1))))]   (B, T, 2H), l = 1..L
+    log p_t(k) = log_softmax(W h_t)   (B, T, V+1): k = 0 is the blank, k = i the i-th character
+    loss = CTC(-log p(text | ink)) / len(text)
+
+Each direction is a fused one-layer ``nn.LSTM``; the backward one reads every sample reversed
+within its own length, so padding a batch changes no sample's output (a sample reads the same
+alone or among others). Measured on 2 CPU cores, batch 32 x 500 points, one training step:
+this 0.62 s, ``nn.LSTM(bidirectional=True)`` over the padded batch 0.91 s (but the padding
+leaks into the backward direction), the same over a packed sequence 10-12 s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+N_FEATURES = 9
+
+
+@dataclass
+class ReadConfig:
+    alphabet: str = ""  # the characters it reads; label i+1 is alphabet[i], 0 is CTC's blank
+    hidden: int = 128  # LSTM units per direction and layer (the paper: 100)
+    layers: int = 3
+    dropout: float = 0.1
+    step: float = 0.15  # resampling distance, in line heights: ~20 points a character (docs/models.md)
+    stats: tuple = ()  # (mean, std) of each feature over the training data; () until measured
+
+
+def points_of(strokes: list, step: float) -> np.ndarray:
+    """Strokes (lists of (x, y), y down) -> (T, 3) float32: x and y normalised to the line's
+    height (centred on its median y; x from its leftmost point) and resampled every ``step``, and
+    1 on the last point of each stroke. Zero-length strokes (a dot) keep one point."""
+    pts = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)])
+    lo, hi = np.percentile(pts[:, 1], [5, 95])
+    h = max(hi - lo, np.ptp(pts[:, 0]) / 50, 1e-6)  # a flat line (a dash) takes its length instead
+    cy, x0 = np.median(pts[:, 1]), pts[:, 0].min()
+    out = []
+    for s in strokes:
+        s = (np.asarray(s, dtype=np.float64).reshape(-1, 2) - (x0, cy)) / h
+        if not len(s):
+            continue
+        seg = np.hypot(*np.diff(s, axis=0).T) if len(s) > 1 else np.zeros(0)
+        along = np.concatenate([[0.0], np.cumsum(seg)])
+        n = max(int(round(along[-1] / step)), 0) + 1
+        at = np.linspace(0.0, along[-1], n)
+        r = np.stack([np.interp(at, along, s[:, 0]), np.interp(at, along, s[:, 1]), np.zeros(n)], 1)
+        r[-1, 2] = 1.0
+        out.append(r)
+    return np.concatenate(out).astype(np.float32)
+
+
+def features(p: torch.Tensor) -> torch.Tensor:
+    """Normalised points (B, T, 3) -> the raw local features (B, T, N_FEATURES) (module docstring)."""
+    xy, up = p[..., :2], p[..., 2:]
+    d = torch.diff(xy, dim=1, prepend=xy[:, :1])  # (B, T, 2); the first move is 0
+    down = torch.cat([torch.ones_like(up[:, :1]), up[:, :-1]], 1)  # the point after a lift
+    norm = d.norm(dim=-1, keepdim=True)
+    cs = torch.where(norm > 1e-6, d / norm.clamp_min(1e-6), torch.zeros_like(d))  # (cos a, sin a)
+    nxt = torch.cat([cs[:, 1:], cs[:, -1:]], 1)
+    turn = torch.stack([(cs * nxt).sum(-1), cs[..., 0] * nxt[..., 1] - cs[..., 1] * nxt[..., 0]], -1)
+    return torch.cat([d, up, down, cs, turn, xy[..., 1:]], -1)
+
+
+class ReadNet(nn.Module):
+    def __init__(self, cfg: ReadConfig):
+        super().__init__()
+        self.cfg = cfg
+        mean, std = (cfg.stats if cfg.stats else ([0.0] * N_FEATURES, [1.0] * N_FEATURES))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+        H = cfg.hidden
+        self.forwards = nn.ModuleList(nn.LSTM(N_FEATURES if n == 0 else 2 * H, H, batch_first=True)
+                                      for n in range(cfg.layers))
+        self.backwards = nn.ModuleList(nn.LSTM(N_FEATURES if n == 0 else 2 * H, H, batch_first=True)
+                                       for n in range(cfg.layers))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(2 * cfg.hidden, len(cfg.alphabet) + 1)
+
+    def inputs(self, points: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3) points -> (B, T, F) normalised features."""
+        return (features(points) - self.mean) / self.std
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
+        """Normalised features x (B, T, F) (``lengths`` (B,) of the real points, None: all) ->
+        log-probabilities (B, T, V+1) and the top layer's outputs (B, T, 2H)."""
+        B, T, _ = x.shape
+        lengths = torch.full((B,), T) if lengths is None else lengths
+        at = ((lengths[:, None] - 1 - torch.arange(T)[None]) % T).to(x.device)  # (B, T): t -> len-1-t
+        flip = lambda h: h.gather(1, at[:, :, None].expand(-1, -1, h.shape[2]))  # noqa: E731  (its own inverse)
+        h = x
+        for n, (fw, bw) in enumerate(zip(self.forwards, self.backwards)):
+            if n:
+                h = self.drop(h)
+            h = torch.cat([fw(h)[0], flip(bw(flip(h))[0])], -1)
+        return torch.log_softmax(self.out(self.drop(h)).float(), -1), h
+
+
+def build_model(config: dict) -> ReadNet:
+    names = {f.name for f in fields(ReadConfig)}
+    return ReadNet(ReadConfig(**{k: v for k, v in config.items() if k in names}))
