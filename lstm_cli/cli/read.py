@@ -4,7 +4,7 @@ options are declared here."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -14,31 +14,38 @@ COMMAND = "read"
 TRAIN_DEFAULTS = dict(lr=2e-3, eval_every=250, sample_every=500, log_every=25, save_every=100, grad_clip=5.0)
 
 Beam = Annotated[int, o.num("--beam", "-b", kind=int, lo=1, hi=256, help="Prefix beam search with this many prefixes; 1: best path (fastest).")]
-EVAL_OPTIONS = {"beam": (Beam, 1)}
+Lm = Annotated[Optional[str], typer.Option("--lm", help="A character model (lstm models: shakespeare, wikipedia, ...) as the language model of the beam search, or none. Default: the one the reader was tuned with, if any.")]
+EVAL_OPTIONS = {"beam": (Beam, 1), "lm": (Lm, "none")}
 
 
 def command(
     inputs: Annotated[list[str], typer.Argument(help="Stroke files (.jsonl, IAM-OnDB .xml, .inkml); - reads one from stdin.", show_default=False)],
     model: o.Model = None,
-    beam: Beam = 1,
-    n_best: Annotated[int, o.num("--n-best", kind=int, lo=1, hi=256, help="Print the N likeliest readings per sample as [PATH<TAB>]LOGPROB<TAB>TEXT (N <= --beam, or any with beam 1: then --beam N).")] = 1,
+    beam: Annotated[Optional[int], o.num("--beam", "-b", kind=int, lo=1, hi=256, help="Prefix beam search with this many prefixes; 1: best path (fastest). Default: 1, or 8 with a language model.")] = None,
+    n_best: Annotated[int, o.num("--n-best", kind=int, lo=1, hi=256, help="Print the N likeliest readings per sample as [PATH<TAB>]SCORE<TAB>TEXT (N <= --beam; the beam is at least N when not given).")] = 1,
+    lm: Lm = None,
+    lm_weight: Annotated[Optional[float], o.num("--lm-weight", lo=0, hi=10, help="The language model's weight (default: as tuned).")] = None,
+    bonus: Annotated[Optional[float], o.num("--bonus", lo=-20, hi=20, help="Score added per character read with a language model (default: as tuned).")] = None,
+    view: Annotated[str | None, typer.Option("--view", help="Draw the reading of the (first) sample as a PNG: the outputs, the cell states, the ink, the gradient (the article's four rows).")] = None,
+    animate: Annotated[str | None, typer.Option("--animate", help="Play the reading of the (first) sample as an animated GIF.")] = None,
     device: o.Device = "auto",
 ):
     """Read handwriting (default model: hershey-reader): one line of text per sample. Several
     inputs: PATH<TAB>TEXT per sample. A JSON-lines file may hold many samples (lstm write
     --strokes writes one per line of text)."""
     from lstm_cli.core.errors import UsageError
-    from lstm_cli.core.fileio import stdout_pipe
+    from lstm_cli.core.fileio import check_output, stdout_pipe
     from lstm_cli.tasks import read as task
 
     if inputs.count("-") > 1:
         raise UsageError("stdin (-) can be read once")
-    if n_best > 1 and beam == 1:
-        beam = n_best
-    if n_best > beam:
-        raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
+    if view is not None:
+        check_output(view, "--view", suffixes=(".png",))
+    if animate is not None:
+        check_output(animate, "--animate", suffixes=(".gif",))
     with stdout_pipe() as out:
-        task.read(model, inputs, beam=beam, n_best=n_best, device=device, emit=lambda line: out.write(line + "\n"))
+        task.read(model, inputs, beam=beam, n_best=n_best, device=device, emit=lambda line: out.write(line + "\n"),
+                  view=view, animate=animate, lm=lm, lm_weight=lm_weight, bonus=bonus)
 
 
 def train(

@@ -16,13 +16,13 @@ TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, s
 
 def command(
     text: Annotated[str, typer.Argument(help="The text to write; - reads it from stdin.", show_default=False)],
-    output: Annotated[str, typer.Option("--output", "-o", help="The picture: .png or .svg; - writes PNG to stdout.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="The picture: .png or .svg; - writes PNG to stdout. Optional with --strokes.")] = None,
     model: o.Model = None,
     bias: Annotated[float, o.num("--bias", lo=0, hi=10, help="Neater with more (Graves' sampling bias); 0: as sampled.")] = 0.75,
     style: Annotated[Optional[str], typer.Option("--style", help="Write in this style: a shipped example's number, or a JSON-lines stroke file (its first sample).")] = None,
     width: Annotated[int, o.num("--width", kind=int, lo=50, hi=10000, help="Picture width in pixels.")] = 800,
     line_chars: Annotated[int, o.num("--line-chars", kind=int, lo=1, hi=200, help="Wrap the words into lines of at most this many characters.")] = 40,
-    strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Also write the pen strokes as JSON lines here, one per line of text (- for stdout).")] = None,
+    strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
     animate: Annotated[Optional[str], typer.Option("--animate", help="Also write the pen writing it as an animated GIF here.")] = None,
     attention: Annotated[Optional[str], typer.Option("--attention", help="Also draw the window over the first line's letters against time (PNG).")] = None,
     oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
@@ -34,7 +34,10 @@ def command(
     from lstm_cli.core.fileio import check_output
     from lstm_cli.tasks import write as task
 
-    check_output(output, "--output", dash=True, suffixes=(".png", ".svg"), hint="- writes PNG to stdout")
+    if output is None and strokes_out is None:
+        raise UsageError("nothing to write to: give -o PICTURE (.png, .svg, -) or --strokes FILE (or both)")
+    if output is not None:
+        check_output(output, "--output", dash=True, suffixes=(".png", ".svg"), hint="- writes PNG to stdout")
     outs = [(strokes_out, "--strokes", ()), (animate, "--animate", (".gif",)), (attention, "--attention", (".png",))]
     for path, flag, suffixes in outs:
         if path:
@@ -48,7 +51,7 @@ def command(
     lines, points = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
                                random_seed=random_seed, oov=oov, animate=animate, attention=attention,
                                line_chars=line_chars)
-    where = "stdout" if output == "-" else output
+    where = "stdout" if "-" in (output, strokes_out) else (output or strokes_out)
     print(f"lstm: {lines} line{'s' if lines > 1 else ''}, {points} pen points -> {where}", file=sys.stderr)
 
 

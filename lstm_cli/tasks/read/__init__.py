@@ -11,6 +11,7 @@ distances by rapidfuzz), and reading: decoding, n-best lists.
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 from dataclasses import asdict, dataclass
 
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job, no_validation
+from lstm_cli.core.task import Job
 from lstm_cli.tasks.read import ctc
 from lstm_cli.tasks.read.model import N_FEATURES, ReadConfig, ReadNet, build_model, features, points_of
 from lstm_cli.tasks.write import strokes as S
@@ -78,7 +79,7 @@ def make_batches(items, batch_size: int) -> list[list[int]]:
 def ctc_loss(model: ReadNet, batch, device) -> tuple[torch.Tensor, int]:
     """Summed CTC loss of a padded batch over its characters, and the number of characters."""
     x, lengths, labels, label_lengths = batch
-    log_probs, _ = model(model.inputs(x), lengths)
+    log_probs, _ = model(model.inputs(x, lengths), lengths)
     loss = F.ctc_loss(log_probs.transpose(0, 1), labels.to(device), lengths, label_lengths,
                       blank=0, reduction="sum", zero_infinity=True)
     return loss, int(label_lengths.sum())
@@ -153,17 +154,14 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     """``lstm train read``: stroke samples with their text (JSON lines, IAM-OnDB, InkML), CTC."""
     from lstm_cli.core.task import train_task
 
+    from lstm_cli.core import registry
+
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    step = model_cfg.get("step", ReadConfig.step)
+    # the ink is resampled as the model it starts from was trained (its step), as it is read
+    stored = checkpoint.load(resume, task="read") if resume else registry.load(init, "read") if init else None
+    step = stored["config"]["step"] if stored else model_cfg.get("step", ReadConfig.step)
     convert = lambda t, st: (t, points_of(st, step))  # noqa: E731
-    samples = S.read_samples(data, log, convert=convert)
-    val = S.read_samples(val_data, log, what="--val-data", convert=convert) if val_data else None
-    if val is None:
-        n_val = int(len(samples) * data_cfg.val_fraction) if len(samples) >= 20 else 0
-        samples, val = samples[: len(samples) - n_val], samples[len(samples) - n_val:]
-        if not val:
-            log(no_validation(f"samples ({len(samples)} given, --val-fraction {data_cfg.val_fraction:g}; "
-                              "or give --val-data)"))
+    samples, val = S.train_and_val(data, val_data, data_cfg.val_fraction, log, convert)
 
     def make(start: dict | None, data_cfg: ReadData, cfg) -> ReadJob:
         if start is not None:
@@ -188,12 +186,18 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
 # ---------------------------------------------------------------- reading
 
 
-class Reader:
-    """A loaded reader: ink in, text out (best path, or prefix beam search)."""
+PRUNE = math.log(1e-5)  # the beam search does not try a label less likely than this at a point
+BEAM_WITH_LM = 8  # the beam when a language model is used and no --beam is given
 
-    def __init__(self, model: ReadNet):
+
+class Reader:
+    """A loaded reader: ink in, text out (best path, or prefix beam search, optionally with a
+    character model as the language model: ``lm``, its weight and a bonus per character)."""
+
+    def __init__(self, model: ReadNet, lm=None, lm_weight: float = 0.0, bonus: float = 0.0):
         self.model = model.eval()
         self.alphabet = model.cfg.alphabet
+        self.lm, self.lm_weight, self.bonus = lm, lm_weight, bonus
 
     def text(self, labels) -> str:
         return "".join(self.alphabet[k - 1] for k in labels)
@@ -206,36 +210,80 @@ class Reader:
         items = [(None, p) for p in points]
         for idx in make_batches(items, 32):
             x, lengths, _, _ = pad([items[i] for i in idx], dev)
-            lp, _ = self.model(self.model.inputs(x), lengths)
+            lp, _ = self.model(self.model.inputs(x, lengths), lengths)
             for b, i in enumerate(idx):
                 out[i] = lp[b, : int(lengths[b])].double().cpu().numpy()
         return out
 
+    def decode(self, lp: np.ndarray, beam: int = 1, n_best: int = 1) -> list[tuple[str, float]]:
+        """The ``n_best`` readings of one sample's log-probabilities (T, V+1) with their scores:
+        best path for ``beam`` 1 (its score: the path's), else prefix beam search (with the LM)."""
+        if beam <= 1 and n_best <= 1:
+            path = lp.argmax(-1)
+            return [(self.text(ctc.collapse(path.tolist())), float(lp[np.arange(len(lp)), path].sum()))]
+        if self.lm is not None:
+            self.lm.reset()
+        found = ctc.prefix_beam(lp, beam=max(beam, n_best), n_best=n_best, prune=PRUNE,
+                                lm=self.lm if self.lm_weight else None, lm_weight=self.lm_weight, bonus=self.bonus)
+        return [(self.text(labels), score) for labels, score in found]
+
     def read_points(self, points: list[np.ndarray], beam: int = 1, n_best: int = 1) -> list[list[tuple[str, float]]]:
-        """The ``n_best`` readings of each sample with their log-probabilities: best path for
-        ``beam`` 1 (its score: the path's), else prefix beam search."""
-        out = []
-        for lp in self.log_probs(points):
-            if beam <= 1 and n_best <= 1:
-                path = lp.argmax(-1)
-                out.append([(self.text(ctc.collapse(path.tolist())), float(lp[np.arange(len(lp)), path].sum()))])
-            else:
-                found = ctc.prefix_beam(lp, beam=max(beam, n_best), n_best=n_best)
-                out.append([(self.text(labels), score) for labels, score in found])
-        return out
+        return [self.decode(lp, beam, n_best) for lp in self.log_probs(points)]
 
     def read(self, samples: list[tuple[str, list]], beam: int = 1, n_best: int = 1):
         return self.read_points([points_of(st, self.model.cfg.step) for _, st in samples], beam, n_best)
 
+    def trace(self, strokes: list, moments: list[int] | None = None) -> dict:
+        """What the article's four rows show for one sample (render/reading.py): the points
+        (T, 3), the output probabilities (T, V+1), the best path's characters at the points where
+        their outputs peak, the forward top layer's cell states (T, H), and for each of
+        ``moments`` (default: every emitted character's peak) the gradient magnitude of the most
+        active output there with respect to every input point (T,), by autograd."""
+        pts = torch.from_numpy(points_of(strokes, self.model.cfg.step))[None]  # (1, T, 3)
+        x = self.model.inputs(pts).requires_grad_(True)  # (1, T, F)
+        log_probs, _ = self.model(x)
+        probs = log_probs[0].exp().detach()  # (T, V+1)
+        path = probs.argmax(-1).tolist()
+        peaks, t = [], 0
+        while t < len(path):  # each run of one label: the character at its likeliest point
+            end = t
+            while end + 1 < len(path) and path[end + 1] == path[t]:
+                end += 1
+            if path[t] != 0:
+                k = path[t]
+                peaks.append((t + int(probs[t: end + 1, k].argmax()), self.alphabet[k - 1]))
+            t = end + 1
+        moments = [p for p, _ in peaks] if moments is None else moments
+        grads = []
+        for m in moments:
+            k = int(probs[m, 1:].argmax()) + 1  # the most active character output at that moment
+            g, = torch.autograd.grad(log_probs[0, m, k], x, retain_graph=True)
+            grads.append(g[0].norm(dim=-1))
+        return {"points": pts[0].numpy(), "probs": probs.numpy(), "peaks": peaks,
+                "text": "".join(c for _, c in peaks), "cells": self.model.top_cells(x.detach()).numpy(),
+                "moments": moments, "grads": [g.numpy() for g in grads]}
 
-def load_reader(model: str | None, device: str = "auto") -> Reader:
+
+def load_reader(model: str | None, device: str = "auto", lm: str | None = None, lm_weight: float | None = None,
+                bonus: float | None = None) -> Reader:
+    """The reader and its language model: ``lm`` None for the one recorded in the checkpoint
+    (``lstm export --calibrate`` tunes it; none if none was), ``"none"``, or a character model's
+    name or path, with the recorded weight and bonus unless given."""
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import pick_device
 
     ckpt = registry.load(model, "read")
     net = build_model(ckpt["config"]).to(pick_device(device))
     checkpoint.weights_into(net, ckpt)
-    return Reader(net)
+    tuned = ckpt.get("vocab", {}).get("lm") or {}
+    name = tuned.get("model") if lm is None else (None if lm == "none" else lm)
+    if name is None:
+        return Reader(net)
+    from lstm_cli.tasks.read.lm import CharLM
+
+    weight = lm_weight if lm_weight is not None else tuned.get("weight", 0.3)
+    return Reader(net, CharLM(registry.load(name, "text"), net.cfg.alphabet, name), weight,
+                  bonus if bonus is not None else tuned.get("bonus", 1.0))
 
 
 def error_rates(refs: list[str], hyps: list[str]) -> dict:
@@ -248,16 +296,17 @@ def error_rates(refs: list[str], hyps: list[str]) -> dict:
     return {"cer": chars / max(sum(map(len, refs)), 1), "wer": words / max(sum(len(r.split()) for r in refs), 1)}
 
 
-def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 1) -> dict:
+def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 1, lm: str | None = "none") -> dict:
     """``lstm eval``: character and word error rates on held-out ink with its text; a folder of
-    files is also scored file by file (one hand per file, say)."""
+    files is also scored file by file (one hand per file, say). ``lm`` as for
+    :func:`load_reader` (default: none, with best path: the reader alone)."""
     from pathlib import Path
 
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import set_threads
 
     set_threads(0)
-    reader = load_reader(model, device)
+    reader = load_reader(model, device, lm)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     files = sorted(f for f in Path(data).rglob("*") if f.suffix.lower() in (".jsonl", ".inkml")) \
         if Path(data).is_dir() and not (Path(data) / "lineStrokes").is_dir() else [Path(data)]
@@ -271,24 +320,95 @@ def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 1) 
     rates = error_rates(refs, hyps)
     log(f"{data}: {len(refs):,} samples read")
     out = {"metric": "cer", "cer": round(rates["cer"], 4), "wer": round(rates["wer"], 4), "samples": len(refs),
-           "beam": beam, "model": model or registry.task("read").default_model}
+           "beam": beam, "lm": _lm_name(reader), "model": model or registry.task("read").default_model}
     if len(per) > 1:
         out["cer_per_file"] = per
     return out
 
 
-def read(model: str | None, inputs: list[str], beam: int = 1, n_best: int = 1, device: str = "auto",
-         emit=print) -> int:
+def draw(reader: Reader, name: str, strokes: list, view: str | None, animate: str | None) -> None:
+    """``--view``: the four rows at the middle character's peak; ``--animate``: the reading as a GIF."""
+    from lstm_cli.core.fileio import write_payload
+    from lstm_cli.render import reading
+
+    reader.model.cpu()
+    if view is not None:
+        tr = reader.trace(strokes)
+        if not tr["moments"]:  # it read nothing: the middle point
+            tr = reader.trace(strokes, [len(tr["points"]) // 2])
+        k = len(tr["moments"]) // 2
+        title = f"{name}: read {tr['text']!r}; gradient of the output at the marked point"
+        write_payload(view, reading.png_bytes(tr, k, title=title), what="a PNG picture")
+    if animate is not None:
+        T = len(points_of(strokes, reader.model.cfg.step))
+        tr = reader.trace(strokes, sorted({int(t) for t in np.linspace(0, T - 1, min(T, 48))}))
+        write_payload(animate, reading.gif_bytes(tr, title=f"{name}: reading"), what="a GIF")
+
+
+TUNE_LM = "wikipedia"  # the language model tuned by --calibrate: trained on none of the reader's phrase sources
+TUNE_SAMPLES = 300
+TUNE_WEIGHTS = (0.1, 0.2, 0.35, 0.5, 0.75)
+TUNE_BONUSES = (0.0, 0.5, 1.0, 2.0, 3.0)
+
+
+def calibrate(ckpt: dict, data: str, lm: str = TUNE_LM) -> dict:
+    """``lstm export --calibrate``: tune the language model's weight and per-character bonus on
+    held-out ink (the first :data:`TUNE_SAMPLES` of ``data``) by character error rate with a beam
+    of :data:`BEAM_WITH_LM`, against best path and the beam alone. The LM is recorded in the
+    checkpoint (``vocab["lm"]``; ``lstm read`` uses it by default) only if it lowers the error
+    rate; every number goes into the ``calibration`` record of its metadata."""
+    from lstm_cli.core import registry
+    from lstm_cli.tasks.read.lm import CharLM
+
+    net = build_model(ckpt["config"])
+    checkpoint.weights_into(net, ckpt)
+    samples = S.read_samples([data], log=lambda m: None, what="--calibrate")[:TUNE_SAMPLES]
+    refs = [t for t, _ in samples]
+    reader = Reader(net)
+    lps = reader.log_probs([points_of(st, net.cfg.step) for _, st in samples])
+
+    def cer(beam):
+        return round(error_rates(refs, [reader.decode(lp, beam)[0][0] for lp in lps])["cer"], 4)
+
+    record = {"data": data, "samples": len(samples), "beam": BEAM_WITH_LM, "cer_best_path": cer(1),
+              "cer_beam": cer(BEAM_WITH_LM), "lm": lm, "grid": {}}
+    reader.lm = CharLM(registry.load(lm, "text"), net.cfg.alphabet, lm)
+    best = (record["cer_beam"], 0.0, 0.0)
+    for w in TUNE_WEIGHTS:
+        for b in TUNE_BONUSES:
+            reader.lm_weight, reader.bonus = w, b
+            got = cer(BEAM_WITH_LM)
+            record["grid"][f"{w:g}/{b:g}"] = got
+            print(f"lstm: calibrate: weight {w:g}, bonus {b:g}: CER {got:.4f}", file=sys.stderr)
+            best = min(best, (got, w, b))
+    record.update(cer_lm=best[0], weight=best[1], bonus=best[2])
+    vocab = dict(ckpt.get("vocab") or {}, lm={"model": lm, "weight": best[1], "bonus": best[2]} if best[1] else None)
+    return dict(ckpt, vocab=vocab, meta=dict(ckpt["meta"], calibration=record))
+
+
+def _lm_name(reader: Reader) -> str:
+    return "none" if reader.lm is None else f"{reader.lm.name} (weight {reader.lm_weight:g}, bonus {reader.bonus:g})"
+
+
+def read(model: str | None, inputs: list[str], beam: int | None = None, n_best: int = 1, device: str = "auto",
+         emit=print, view: str | None = None, animate: str | None = None, lm: str | None = None,
+         lm_weight: float | None = None, bonus: float | None = None) -> int:
     """``lstm read``: one line per sample (``PATH<TAB>`` first when several inputs are given; with
-    ``n_best`` > 1, each reading on its own line with its log-probability). Returns the samples read."""
+    ``n_best`` > 1, each reading on its own line with its log-probability); the first sample
+    drawn to ``view`` (PNG) and ``animate`` (GIF). ``beam`` None: :data:`BEAM_WITH_LM` with a
+    language model (``lm``, see :func:`load_reader`), else 1 (best path). Returns the samples read."""
     from lstm_cli.core.runtime import set_threads
 
     set_threads(0)
-    reader = load_reader(model, device)
+    files = [(name, S.read_ink(name, sys.stdin.buffer.read() if name == "-" else None)) for name in inputs]
+    reader = load_reader(model, device, lm, lm_weight, bonus)  # every input read first: bad input stops before any output
+    beam = beam or (BEAM_WITH_LM if reader.lm is not None and reader.lm_weight else max(n_best, 1))
+    if n_best > beam:
+        raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
+    if view is not None or animate is not None:
+        draw(reader, "stdin" if inputs[0] == "-" else inputs[0], files[0][1][0][1], view, animate)
     n = 0
-    for name in inputs:
-        data = sys.stdin.buffer.read() if name == "-" else None
-        samples = S.read_ink(name, data)
+    for name, samples in files:
         for found in reader.read(samples, beam=beam, n_best=n_best):
             prefix = f"{name}\t" if len(inputs) > 1 else ""
             if n_best > 1:

@@ -47,11 +47,13 @@ def best_path(log_probs: np.ndarray, blank: int = 0) -> tuple[int, ...]:
 
 def prefix_beam(log_probs: np.ndarray, beam: int = 8, blank: int = 0, n_best: int = 1,
                 lm: Callable[[tuple[int, ...], int], float] | None = None, lm_weight: float = 0.0,
-                bonus: float = 0.0) -> list[tuple[tuple[int, ...], float]]:
+                bonus: float = 0.0, prune: float = NEG) -> list[tuple[tuple[int, ...], float]]:
     """The ``n_best`` likeliest labellings found keeping ``beam`` prefixes per step, each with
     its score: log p(labelling | input) summed over its paths, plus ``lm_weight`` x the LM's
     log-probability of each label given the ones before it (``lm(prefix, label)``) and ``bonus``
-    per label. Without an LM and with a beam as wide as the prefixes, the scores are exact."""
+    per label. Without an LM and with a beam as wide as the prefixes, the scores are exact.
+    ``prune``: at each step, labels with a log-probability below it are not tried (faster;
+    ``-inf``: every label)."""
     lp = np.asarray(log_probs, dtype=np.float64)
     T, V = lp.shape
     # prefix -> [log p(paths ending in a blank), log p(paths ending in its last label), LM score]
@@ -65,15 +67,14 @@ def prefix_beam(log_probs: np.ndarray, beam: int = 8, blank: int = 0, n_best: in
                 nxt[prefix] = [NEG, NEG, extra]
             return nxt[prefix]
 
+        labels = [k for k in range(V) if k != blank and row[k] >= prune]
         for prefix, (pb, pnb, extra) in beams.items():
             total = _add(pb, pnb)
             e = entry(prefix, extra)  # a blank, or the last label again: the same prefix
             e[0] = _add(e[0], total + row[blank])
             if prefix:
                 e[1] = _add(e[1], pnb + row[prefix[-1]])
-            for k in range(V):
-                if k == blank:
-                    continue
+            for k in labels:
                 longer = prefix + (k,)
                 # after the same label, only paths with a blank between them make a new label
                 p = (pb if prefix and k == prefix[-1] else total) + row[k]

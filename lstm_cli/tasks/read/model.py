@@ -49,37 +49,46 @@ class ReadConfig:
     stats: tuple = ()  # (mean, std) of each feature over the training data; () until measured
 
 
+def _resample(s: np.ndarray, step: float) -> np.ndarray:
+    """A stroke (n, 2) -> points every ``step`` along its length, both ends kept (at least one)."""
+    seg = np.hypot(*np.diff(s, axis=0).T) if len(s) > 1 else np.zeros(0)
+    along = np.concatenate([[0.0], np.cumsum(seg)])
+    at = np.linspace(0.0, along[-1], max(int(round(along[-1] / step)), 0) + 1)
+    return np.stack([np.interp(at, along, s[:, 0]), np.interp(at, along, s[:, 1])], 1)
+
+
 def points_of(strokes: list, step: float) -> np.ndarray:
     """Strokes (lists of (x, y), y down) -> (T, 3) float32: x and y normalised to the line's
-    height (centred on its median y; x from its leftmost point) and resampled every ``step``, and
+    height (centred on its median y, x from its leftmost point; measured along the ink's length,
+    so that how densely the pen was sampled does not matter) and resampled every ``step``, and
     1 on the last point of each stroke. Zero-length strokes (a dot) keep one point."""
-    pts = np.concatenate([np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)])
-    lo, hi = np.percentile(pts[:, 1], [5, 95])
+    arrays = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)]
+    pts = np.concatenate(arrays)
+    length = sum(float(np.hypot(*np.diff(a, axis=0).T).sum()) for a in arrays)
+    even = np.concatenate([_resample(a, length / 2000) for a in arrays]) if length > 0 else pts
+    lo, cy, hi = np.quantile(even[:, 1], [0.05, 0.5, 0.95])
     h = max(hi - lo, np.ptp(pts[:, 0]) / 50, 1e-6)  # a flat line (a dash) takes its length instead
-    cy, x0 = np.median(pts[:, 1]), pts[:, 0].min()
     out = []
-    for s in strokes:
-        s = (np.asarray(s, dtype=np.float64).reshape(-1, 2) - (x0, cy)) / h
-        if not len(s):
-            continue
-        seg = np.hypot(*np.diff(s, axis=0).T) if len(s) > 1 else np.zeros(0)
-        along = np.concatenate([[0.0], np.cumsum(seg)])
-        n = max(int(round(along[-1] / step)), 0) + 1
-        at = np.linspace(0.0, along[-1], n)
-        r = np.stack([np.interp(at, along, s[:, 0]), np.interp(at, along, s[:, 1]), np.zeros(n)], 1)
-        r[-1, 2] = 1.0
-        out.append(r)
+    for a in arrays:
+        r = _resample((a - (pts[:, 0].min(), cy)) / h, step)
+        out.append(np.concatenate([r, np.zeros((len(r), 1))], 1))
+        out[-1][-1, 2] = 1.0
     return np.concatenate(out).astype(np.float32)
 
 
-def features(p: torch.Tensor) -> torch.Tensor:
-    """Normalised points (B, T, 3) -> the raw local features (B, T, N_FEATURES) (module docstring)."""
+def features(p: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """Normalised points (B, T, 3) (``lengths`` (B,) of the real ones, None: all) -> the raw
+    local features (B, T, N_FEATURES) (module docstring); a sample's last real point has no
+    next one, whatever padding follows it."""
     xy, up = p[..., :2], p[..., 2:]
     d = torch.diff(xy, dim=1, prepend=xy[:, :1])  # (B, T, 2); the first move is 0
     down = torch.cat([torch.ones_like(up[:, :1]), up[:, :-1]], 1)  # the point after a lift
     norm = d.norm(dim=-1, keepdim=True)
     cs = torch.where(norm > 1e-6, d / norm.clamp_min(1e-6), torch.zeros_like(d))  # (cos a, sin a)
-    nxt = torch.cat([cs[:, 1:], cs[:, -1:]], 1)
+    B, T, _ = p.shape
+    last = (torch.full((B,), T) if lengths is None else lengths).to(p.device)[:, None] - 1
+    after = torch.minimum(torch.arange(1, T + 1, device=p.device)[None], last)  # (B, T): t+1, but not past the end
+    nxt = cs.gather(1, after[:, :, None].expand(-1, -1, 2))
     turn = torch.stack([(cs * nxt).sum(-1), cs[..., 0] * nxt[..., 1] - cs[..., 1] * nxt[..., 0]], -1)
     return torch.cat([d, up, down, cs, turn, xy[..., 1:]], -1)
 
@@ -99,9 +108,9 @@ class ReadNet(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(2 * cfg.hidden, len(cfg.alphabet) + 1)
 
-    def inputs(self, points: torch.Tensor) -> torch.Tensor:
-        """(B, T, 3) points -> (B, T, F) normalised features."""
-        return (features(points) - self.mean) / self.std
+    def inputs(self, points: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, 3) points (``lengths`` as in :func:`features`) -> (B, T, F) normalised features."""
+        return (features(points, lengths) - self.mean) / self.std
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None):
         """Normalised features x (B, T, F) (``lengths`` (B,) of the real points, None: all) ->
@@ -116,6 +125,19 @@ class ReadNet(nn.Module):
                 h = self.drop(h)
             h = torch.cat([fw(h)[0], flip(bw(flip(h))[0])], -1)
         return torch.log_softmax(self.out(self.drop(h)).float(), -1), h
+
+    @torch.no_grad()
+    def top_cells(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward top layer's cell states c_t (T, H) for one sample's features x (1, T, F),
+        step by step (the fused layer keeps only the last)."""
+        h = x
+        for fw, bw in list(zip(self.forwards, self.backwards))[:-1]:
+            h = torch.cat([fw(h)[0], bw(h.flip(1))[0].flip(1)], -1)
+        state, cells = None, []
+        for t in range(h.shape[1]):
+            _, state = self.forwards[-1](h[:, t: t + 1], state)
+            cells.append(state[1][0, 0])
+        return torch.stack(cells)
 
 
 def build_model(config: dict) -> ReadNet:

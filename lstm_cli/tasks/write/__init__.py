@@ -20,7 +20,7 @@ import torch
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job, SampleFile, no_validation
+from lstm_cli.core.task import Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
 from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixture, nll
 
@@ -155,14 +155,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     from lstm_cli.core.task import train_task
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    samples = S.read_samples(data, log)
-    val = S.read_samples(val_data, log, what="--val-data") if val_data else None
-    if val is None:  # the last samples
-        n_val = int(len(samples) * data_cfg.val_fraction) if len(samples) >= 20 else 0
-        samples, val = samples[: len(samples) - n_val], samples[len(samples) - n_val:]
-        if not val:
-            log(no_validation(f"samples ({len(samples)} given, --val-fraction {data_cfg.val_fraction:g}; "
-                              "or give --val-data)"))
+    samples, val = S.train_and_val(data, val_data, data_cfg.val_fraction, log)
 
     def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
         if start is not None:
@@ -274,15 +267,16 @@ def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
     return [ln for para in text.splitlines() for ln in textwrap.wrap(para, line_chars)]
 
 
-def write(model: str | None, text: str, output: str, bias: float = 0.75, style: str | None = None,
+def write(model: str | None, text: str, output: str | None, bias: float = 0.75, style: str | None = None,
           width: int = 800, strokes_out: str | None = None, random_seed: int | None = None,
           oov: str = "error", animate: str | None = None, attention: str | None = None,
           line_chars: int = LINE_CHARS, log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int]:
     """``lstm write``: ``text`` as handwriting on a page, drawn to ``output`` (.png or .svg; ``-``:
-    PNG to stdout). Long text is word-wrapped; every line after the first is primed with the line
+    PNG to stdout; None: not drawn). Long text is word-wrapped; every line after the first is primed with the line
     before it (its text and its strokes), so the whole page keeps one hand, the one of ``style``
     if given. Also: the strokes as JSON lines (one per line of text) to ``strokes_out``, the pen
-    writing as an animated GIF to ``animate``, the first line's window to ``attention``.
+    writing as an animated GIF to ``animate``, the first line's window to ``attention``. The
+    strokes go out as InkML when ``strokes_out`` ends in .inkml (a trace group per line).
     Returns (lines, pen points)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
@@ -317,7 +311,9 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
         prime = (ln, st)
     strokes = draw.stack(page)
     n = len(lines)
-    if output.lower().endswith(".svg"):
+    if output is None:
+        pass  # the strokes alone (--strokes)
+    elif output.lower().endswith(".svg"):
         with atomic_open(output, "wb") as f:
             f.write(draw.svg_text(strokes, width, lines=n).encode())
     else:
@@ -327,10 +323,13 @@ def write(model: str | None, text: str, output: str, bias: float = 0.75, style: 
     if attention is not None:
         write_payload(attention, draw.window_png_bytes(first_phi, lines[0]), what="a PNG picture")
     if strokes_out is not None:
-        rows = "".join(json.dumps({"text": ln, "strokes": [[[round(x, 2), round(y, 2)] for x, y in s] for s in st]}) + "\n"
-                       for ln, st in zip(lines, page))
-        if strokes_out == "-":
-            sys.stdout.write(rows)
+        samples = [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
+        if strokes_out.lower().endswith(".inkml"):
+            data = S.inkml_text(samples)
         else:
-            write_payload(strokes_out, rows.encode(), what="JSON lines")
+            data = "".join(json.dumps({"text": ln, "strokes": st}) + "\n" for ln, st in samples)
+        if strokes_out == "-":
+            sys.stdout.write(data)
+        else:
+            write_payload(strokes_out, data.encode(), what="pen strokes")
     return n, sum(map(len, strokes))

@@ -111,15 +111,13 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]  # without the namespace
 
 
-def _inkml(root) -> tuple[str, list]:
-    """(text, strokes) of a parsed InkML document; ValueError or IndexError if a trace has no
-    usable x and y."""
-    names = [c.get("name", "").upper() for c in root.iter() if _local(c.tag) == "channel"]
+def _inkml_traces(el) -> list:
+    """The strokes of the ``<trace>`` elements under ``el``; ValueError or IndexError if a trace
+    has no usable x and y."""
+    names = [c.get("name", "").upper() for c in el.iter() if _local(c.tag) == "channel"]
     ix, iy = (names.index("X"), names.index("Y")) if "X" in names and "Y" in names else (0, 1)
-    text = next((a.text or "" for a in root.iter() if _local(a.tag) == "annotation"
-                 and a.get("type") == "truth"), "")
     strokes = []
-    for trace in (e for e in root.iter() if _local(e.tag) == "trace"):
+    for trace in (e for e in el.iter() if _local(e.tag) == "trace"):
         points = []
         for point in (trace.text or "").split(","):
             values = point.split()
@@ -129,7 +127,37 @@ def _inkml(root) -> tuple[str, list]:
                 raise ValueError("difference-encoded values ('\"!?*) are not read")
             points.append((float(values[ix]), float(values[iy])))
         strokes.append(points)
-    return text.strip(), [s for s in _checked(strokes) if s]
+    return [s for s in _checked(strokes) if s]
+
+
+def _truth(el) -> str | None:
+    return next(((a.text or "").strip() for a in el if _local(a.tag) == "annotation" and a.get("type") == "truth"), None)
+
+
+def _inkml(root) -> list[tuple[str, list]]:
+    """The samples of a parsed InkML document: the whole ink when it carries its own truth
+    annotation (CROHME) or has no labelled trace groups; else one per ``<traceGroup>`` under
+    ``<ink>`` with a truth annotation (``lstm write --strokes x.inkml``: one per line of text)."""
+    groups = [g for g in root if _local(g.tag) == "traceGroup" and _truth(g) is not None]
+    if _truth(root) is not None or not groups:
+        return [(_truth(root) or "", _inkml_traces(root))]
+    channels = [c for c in root.iter() if _local(c.tag) == "traceFormat"][:1]  # the document's format
+    for g in groups:
+        g.extend(channels)
+    return [(_truth(g), _inkml_traces(g)) for g in groups]
+
+
+def inkml_text(samples: list[tuple[str, list]]) -> str:
+    """Samples as one InkML document: a ``<traceGroup>`` per sample with its text as the truth
+    annotation, a ``<trace>`` per stroke (X Y, y down)."""
+    from xml.sax.saxutils import escape
+
+    groups = []
+    for text, strokes in samples:
+        traces = "".join("    <trace>" + ", ".join(f"{x:.2f} {y:.2f}" for x, y in s) + "</trace>\n" for s in strokes)
+        groups.append(f'  <traceGroup>\n    <annotation type="truth">{escape(text)}</annotation>\n{traces}  </traceGroup>\n')
+    return ('<ink xmlns="http://www.w3.org/2003/InkML">\n  <traceFormat><channel name="X" type="decimal"/>'
+            '<channel name="Y" type="decimal"/></traceFormat>\n' + "".join(groups) + "</ink>\n")
 
 
 def read_inkml(path: Path, log=print) -> list[tuple[str, list]]:
@@ -138,7 +166,7 @@ def read_inkml(path: Path, log=print) -> list[tuple[str, list]]:
     pressure and other channels are left out), its ``<annotation type="truth">`` the text. A file
     that cannot be read this way is skipped with a warning (as CROHME-style sets hold many)."""
     try:
-        return [_inkml(ET.parse(path).getroot())]
+        return _inkml(ET.parse(path).getroot())
     except ET.ParseError as e:
         log(f"lstm: warning: skipping {path}: not XML ({e})")
     except (ValueError, IndexError) as e:
@@ -187,6 +215,21 @@ def read_samples(paths: list[str], log=print, what: str = "--data", convert=None
     return kept
 
 
+def train_and_val(data: list[str], val_data: list[str] | None, val_fraction: float, log, convert=None):
+    """``lstm train write|read``'s samples: (training, held-out), the held-out ones from
+    ``val_data``, else the last ``val_fraction`` of ``data`` (none from fewer than 20 samples:
+    then a warning that nothing is validated). ``convert`` as for :func:`read_samples`."""
+    from lstm_cli.core.task import no_validation
+
+    samples = read_samples(data, log, convert=convert)
+    if val_data:
+        return samples, read_samples(val_data, log, what="--val-data", convert=convert)
+    n_val = int(len(samples) * val_fraction) if len(samples) >= 20 else 0
+    if not n_val:
+        log(no_validation(f"samples ({len(samples)} given, --val-fraction {val_fraction:g}; or give --val-data)"))
+    return samples[: len(samples) - n_val], samples[len(samples) - n_val:]
+
+
 def read_ink(name: str, data: bytes | None = None, log=print) -> list[tuple[str, list]]:
     """Ink to read (``lstm read``): the samples of one file, ``data`` its bytes if already read
     (stdin), text optional. The format by suffix, else by content: InkML (``<ink>``), IAM-OnDB
@@ -208,7 +251,7 @@ def read_ink(name: str, data: bytes | None = None, log=print) -> list[tuple[str,
             raise InputError(f"{name}: not well-formed XML ({e})") from None
         try:
             if _local(root.tag) == "ink":
-                samples = [_inkml(root)]
+                samples = _inkml(root)
             elif any(True for _ in root.iter("Stroke")):
                 samples = [("", _iam_strokes(io.BytesIO(data)))]
             else:
@@ -222,8 +265,13 @@ def read_ink(name: str, data: bytes | None = None, log=print) -> list[tuple[str,
             raise InputError(f"{name}: not UTF-8 text") from None
         samples = list(iter_jsonl(path, lines, need_text=False))
     samples = [(t, [s for s in st if s]) for t, st in samples]
-    if not samples or not any(st for _, st in samples):
+    if not samples:
         raise InputError(f"{name}: no pen points to read")
+    for k, (_, st) in enumerate(samples, 1):
+        n = sum(map(len, st))
+        if n < 2:
+            where = f"{name}" + (f", sample {k}" if len(samples) > 1 else "")
+            raise InputError(f"{where}: {'no pen points' if not n else 'one pen point'}: too little ink to read")
     return samples
 
 

@@ -1,0 +1,130 @@
+"""lstm read, measured: training speed against a plain bidirectional ``nn.LSTM``, and the time to
+read a line.
+
+1. Training points/s (forward + backward + AdamW step, CTC loss) of the reader, whose every layer
+   is two fused one-direction ``nn.LSTM`` calls (the backward one over each sample reversed within
+   its length, so padding changes nothing), against ``nn.LSTM(bidirectional=True)`` of the same
+   shape over the padded batch, and over a packed batch (the exact way torch offers), in the
+   same run, on the same batch.
+2. Milliseconds to read a 40-character line after the model is loaded: best path, and the beam
+   search with and without the language model, at 1 and 2 torch threads, with the shipped
+   ``hershey-reader`` when it exists (else an untrained reader of the same shape).
+
+    python benchmarks/bench_read.py [--steps 4] [--batch 32] [--points 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _line(chars: int = 40):
+    """A 40-character line of ink: the shipped print sample's strokes repeated and cut, or a zigzag."""
+    sample = ROOT / "tests" / "data" / "read-print.jsonl"
+    if sample.is_file():
+        row = json.loads(sample.read_text().splitlines()[0])
+        return row["text"], row["strokes"]
+    return "x" * chars, [[(i * 3.0 + (k % 2) * 1.5, (k % 2) * 10.0) for k in range(6)] for i in range(chars)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--points", type=int, default=500)
+    a = ap.parse_args()
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks.read import Reader, load_reader
+    from lstm_cli.tasks.read.model import N_FEATURES, ReadConfig, ReadNet, points_of
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    cfg = ReadConfig(alphabet="".join(chr(c) for c in range(32, 127)))
+    net = ReadNet(cfg)
+    B, T, V = a.batch, a.points, len(cfg.alphabet) + 1
+    x = torch.randn(B, T, N_FEATURES)
+    lengths = torch.randint(T * 9 // 10, T + 1, (B,))
+    lengths[0] = T
+    labels = torch.randint(1, V, (B * 20,))
+    label_lengths = torch.full((B,), 20)
+    plain = nn.LSTM(N_FEATURES, cfg.hidden, cfg.layers, batch_first=True, bidirectional=True)
+    head = nn.Linear(2 * cfg.hidden, V)
+
+    def ours():
+        return net(x, lengths)[0]
+
+    def padded():
+        return torch.log_softmax(head(plain(x)[0]), -1)
+
+    def packed():
+        p = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        h, _ = nn.utils.rnn.pad_packed_sequence(plain(p)[0], batch_first=True, total_length=T)
+        return torch.log_softmax(head(h), -1)
+
+    def points_per_s(fn, params, steps):
+        opt = torch.optim.AdamW(params)
+        times = []
+        for _ in range(steps + 1):  # the first is warm-up
+            t0 = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                lp = fn()
+            loss = F.ctc_loss(lp.float().transpose(0, 1), labels, lengths, label_lengths, zero_infinity=True)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            times.append(time.perf_counter() - t0)
+        return float(lengths.sum()) / min(times[1:])
+
+    print(f"training, batch {B} x {T} points, {cfg.layers} layers x {cfg.hidden} units each way, bf16, 2 threads:")
+    base = points_per_s(padded, list(plain.parameters()) + list(head.parameters()), a.steps)
+    mine = points_per_s(ours, list(net.parameters()), a.steps)
+    pk = points_per_s(packed, list(plain.parameters()) + list(head.parameters()), max(1, a.steps // 4))
+    print(f"  nn.LSTM(bidirectional=True), padded   {base:9,.0f} points/s   1.00x (padding leaks into the backward pass)")
+    print(f"  reader (two fused directions, exact)  {mine:9,.0f} points/s   {mine / base:.2f}x")
+    print(f"  nn.LSTM(bidirectional=True), packed   {pk:9,.0f} points/s   {pk / base:.2f}x")
+
+    shipped = "hershey-reader" in registry.manifest()
+    text, strokes = _line()
+    if shipped:
+        reader = load_reader("hershey-reader", "cpu", "none")
+    else:
+        reader = Reader(ReadNet(cfg))
+    lm = None
+    if shipped and "wikipedia" in registry.manifest():
+        from lstm_cli.tasks.read.lm import CharLM
+
+        lm = CharLM(registry.load("wikipedia", "text"), reader.alphabet, "wikipedia")
+    pts = points_of(strokes, reader.model.cfg.step)
+    print(f"\nreading a {len(text)}-character line ({len(pts)} points) with "
+          f"{'hershey-reader' if shipped else 'an untrained reader'}, ms (best of 5):")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        row = []
+        for name, beam, use_lm in (("best path", 1, False), ("beam 8", 8, False), ("beam 8 + LM", 8, True)):
+            if use_lm and lm is None:
+                continue
+            reader.lm, reader.lm_weight, reader.bonus = (lm, 0.3, 1.0) if use_lm else (None, 0.0, 0.0)
+            best = math.inf
+            for _ in range(5):
+                t0 = time.perf_counter()
+                reader.read_points([pts], beam=beam)
+                best = min(best, time.perf_counter() - t0)
+            row.append(f"{name} {1000 * best:6.1f}")
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}: " + "   ".join(row))
+
+
+if __name__ == "__main__":
+    main()
