@@ -101,6 +101,24 @@ class Job:
         return {"data_config": dataclasses.asdict(self.data)} if dataclasses.is_dataclass(self.data) else {}
 
 
+class EpochOrder:
+    """The batches of whole samples in a shuffled order per epoch, a pure function of (seed, epoch),
+    so a resume needs no iterator state: ``order(step)`` -> the index of that step's batch."""
+
+    def __init__(self, batches: int, seed: int):
+        self.batches, self.seed = batches, seed
+        self._epoch, self._order = -1, []
+
+    def __call__(self, step: int) -> int:
+        import torch
+
+        epoch, k = divmod(step, self.batches)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
+            self._order, self._epoch = torch.randperm(self.batches, generator=g).tolist(), epoch
+        return self._order[k]
+
+
 class TaskModule(Protocol):
     """What ``registry.task_module(name)`` returns (a module; see this file's docstring)."""
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job
+from lstm_cli.core.task import EpochOrder, Job
 from lstm_cli.tasks.read import ctc
 from lstm_cli.tasks.read.model import N_FEATURES, ReadConfig, ReadNet, build_model, features, points_of
 from lstm_cli.tasks.write import strokes as S
@@ -113,16 +113,11 @@ class ReadJob(Job):
             h.update(np.asarray(ids, dtype=np.int32).tobytes())
             h.update(p.tobytes()[::101])
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
-        self.seed = random_seed
-        self._epoch, self._order = -1, None
+        self.order = EpochOrder(len(self.batches), random_seed)
 
     def loss(self, model, step: int, carry):
-        epoch, k = divmod(step, len(self.batches))
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
-            self._order, self._epoch = torch.randperm(len(self.batches), generator=g).tolist(), epoch
         dev = next(model.parameters()).device
-        loss, n = ctc_loss(model, pad([self.items[i] for i in self.batches[self._order[k]]], dev), dev)
+        loss, n = ctc_loss(model, pad([self.items[i] for i in self.batches[self.order(step)]], dev), dev)
         return loss / max(n, 1), n, None
 
     def held_out_loss(self, model, bf16: bool) -> float | None:

@@ -20,7 +20,7 @@ import torch
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
-from lstm_cli.core.task import Job, SampleFile
+from lstm_cli.core.task import EpochOrder, Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
 from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixture, nll
 
@@ -120,16 +120,11 @@ class WriteJob(Job):
             h.update(t.numpy().tobytes())
             h.update(o.numpy().tobytes()[::101])
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
-        self.seed = random_seed
-        self._epoch, self._order = -1, None
+        self.order = EpochOrder(len(self.batches), random_seed)
 
     def loss(self, model, step: int, carry):
-        epoch, k = divmod(step, len(self.batches))
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1000003 + epoch)
-            self._order, self._epoch = torch.randperm(len(self.batches), generator=g).tolist(), epoch
         dev = next(model.parameters()).device
-        x, y, pm, text, tm = pad([self.items[i] for i in self.batches[self._order[k]]], dev)
+        x, y, pm, text, tm = pad([self.items[i] for i in self.batches[self.order(step)]], dev)
         out, _, _ = model(x, text, tm)
         return nll(out, y, pm, self.model.cfg.mixture), int(pm.sum()), None
 
