@@ -44,7 +44,7 @@ Held-out data is whole works, never trained on:
   phrase is in one split only.
 - hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
   Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
-  training hands, test-HAND.jsonl per hand (unseen hands too), a phrase in one file only.
+  training hands, test/HAND.jsonl per hand (unseen hands too), a phrase in one file only.
 - wikipedia: the lead sections of 10,033 articles, one paragraph block per article, articles
   sorted by title; every 50th from the 10th is validation, every 50th from the 35th is test.
 - linux: every .c file under kernel/ of the Debian kernel source, sorted by path, each preceded
@@ -372,7 +372,7 @@ def hershey_read(dl: Path, out: Path) -> None:
     """The reader's synthetic handwriting (lstm_cli/tasks/write/hershey.py ``hand``): phrases of
     1-8 words (at most 44 characters) from Shakespeare's plays and the State of the Union addresses
     (their numbers give the digits), in every Latin Hershey hand. Phrases are split at random
-    into train/val/test, each phrase in one split only; test-HAND.jsonl holds 100 per hand,
+    into train/val/test, each phrase in one split only; test/HAND.jsonl holds 100 per hand,
     the hands unseen in training included."""
     import json
 
@@ -400,7 +400,8 @@ def hershey_read(dl: Path, out: Path) -> None:
     n = min(len(plays), len(speech))
     phrases = [p for pair in zip(plays[:n], speech[:n]) for p in pair]  # half from each
     jobs = [(split, READER_FONTS, count) for split, count in HERSHEY_READ_COUNTS.items()]
-    jobs += [(f"test-{f}", (f,), HERSHEY_READ_TEST) for f in READER_FONTS + UNSEEN_FONTS]
+    jobs += [(f"test/{f}", (f,), HERSHEY_READ_TEST) for f in READER_FONTS + UNSEEN_FONTS]
+    (out / "test").mkdir(exist_ok=True)
     start = 0
     for split, hands, count in jobs:
         with open(out / f"{split}.jsonl", "w") as f:

@@ -247,3 +247,29 @@ def test_a_character_model_as_language_model_changes_the_reading(reader, tmp_pat
     assert Reader(net, lm, lm_weight=1.0).decode(lp, beam=8)[0][0] == "lol"
     ids = {c: a.index(c) + 1 for c in "lov"}
     assert lm((ids["l"], ids["o"]), ids["l"]) > lm((ids["l"], ids["o"]), ids["v"])  # 'lol', not 'lov'
+
+
+def test_train_read_on_iam_ondb_and_inkml(tmp_path):
+    """lstm train read takes the writer's inputs: an IAM-OnDB folder (lineStrokes/ + ascii/ with
+    the CSR transcriptions) and InkML files, here written by the test (toy ink)."""
+    from lstm_cli.tasks.write import strokes as S
+
+    rng = random.Random(5)
+    texts = ["lov vol", "ol lo", "vl ov", "lol"]
+    iam = tmp_path / "iam"
+    (iam / "ascii" / "a01").mkdir(parents=True)
+    (iam / "lineStrokes" / "a01").mkdir(parents=True)
+    (iam / "ascii" / "a01" / "a01-000u.txt").write_text("OCR:\n\nx\n\nCSR:\n\n" + "\n".join(texts) + "\n")
+    for k, t in enumerate(texts, 1):
+        ink = toy_sample(t, rng)[1]
+        points = "".join("<Stroke>" + "".join(f'<Point x="{x * 40:.0f}" y="{y * 40:.0f}" time="0"/>' for x, y in s)
+                         + "</Stroke>" for s in ink)
+        (iam / "lineStrokes" / "a01" / f"a01-000u-0{k}.xml").write_text(
+            f"<WhiteboardCaptureSession><StrokeSet>{points}</StrokeSet></WhiteboardCaptureSession>")
+    (tmp_path / "ink").mkdir()
+    for k, t in enumerate(texts):
+        (tmp_path / "ink" / f"{k}.inkml").write_text(S.inkml_text([toy_sample(t, rng)]))
+    r = run_lstm("train", "read", "--data", iam, "--data", tmp_path / "ink", "-o", tmp_path / "r.pt", "--hidden", 8,
+                 "--layers", 1, "--max-steps", 2, "--batch-size", 4, "--eval-every", 2, "--sample-every", 0)
+    assert r.returncode == 0, r.stderr
+    assert "--data: 8 samples" in r.stderr and "no validation" in r.stderr
