@@ -6,9 +6,10 @@ read a line.
    its length, so padding changes nothing), against ``nn.LSTM(bidirectional=True)`` of the same
    shape over the padded batch, and over a packed batch (the exact way torch offers), in the
    same run, on the same batch.
-2. Milliseconds to read a 40-character line after the model is loaded: best path, and the beam
-   search with and without the language model, at 1 and 2 torch threads, with the shipped
-   ``hershey-reader`` when it exists (else an untrained reader of the same shape).
+2. Milliseconds to read a line of 43 characters (docs/ink/cursive.inkml) after the model is
+   loaded: best path, and the beam search with and without the language model, at 1 and 2 torch
+   threads, with the shipped ``hershey-reader`` when it exists (else an untrained reader of the
+   same shape).
 
     python benchmarks/bench_read.py [--steps 4] [--batch 32] [--points 500]
 """
@@ -16,7 +17,6 @@ read a line.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -26,13 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _line(chars: int = 40):
-    """A 40-character line of ink: the shipped print sample's strokes repeated and cut, or a zigzag."""
-    sample = ROOT / "tests" / "data" / "read-print.jsonl"
-    if sample.is_file():
-        row = json.loads(sample.read_text().splitlines()[0])
-        return row["text"], row["strokes"]
-    return "x" * chars, [[(i * 3.0 + (k % 2) * 1.5, (k % 2) * 10.0) for k in range(6)] for i in range(chars)]
+def _line():
+    """A line of about 40 characters: the shipped cursive sample (docs/ink/cursive.inkml)."""
+    from lstm_cli.tasks.write.strokes import read_ink
+
+    return read_ink(str(ROOT / "docs" / "ink" / "cursive.inkml"))[0]
 
 
 def main() -> None:

@@ -119,15 +119,15 @@ def main() -> None:
                     if out and k < 3:
                         img.save(out / f"{name}-{kind}-{k}.png")
             results[name] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
-            for who in ("tesseract", "reader"):
-                if f"{who} ceiling" in results[name]:
+            for who in ("tesseract", "reader"):  # no ratio to a ceiling of 0 (read without a mistake)
+                if results[name].get(f"{who} ceiling"):
                     results[name][f"{who} ratio"] = round(results[name][f"{who} generated"]
-                                                          / max(results[name][f"{who} ceiling"], 1e-9), 2)
+                                                          / results[name][f"{who} ceiling"], 2)
     print(f"character error rate on {len(phrases)} held-out phrases, bias {a.bias} (ceiling: the font's own strokes):")
-    cols = list(next(iter(results.values())))
+    cols = list(dict.fromkeys(c for r in results.values() for c in r))
     print(f"{'hand':10s} " + " ".join(f"{c:>20s}" for c in cols))
     for name, r in results.items():
-        print(f"{name:10s} " + " ".join(f"{r[c]:20.3f}" for c in cols))
+        print(f"{name:10s} " + " ".join(f"{r[c]:20.3f}" if c in r else f"{'-':>20s}" for c in cols))
     print(json.dumps(results))
 
 

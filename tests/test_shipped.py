@@ -182,6 +182,27 @@ def test_golden_handwriting(tmp_path):
     assert 10 * 17 < sum(map(len, got["strokes"])) < 40 * 17 + 100
 
 
+def test_golden_reads():
+    """The shipped reader on the two shipped ink files (a print hand and a cursive one that no
+    model trained on): best path, and the default (with the language model it was tuned with, if
+    any), each pinned; and reading what the shipped writer writes."""
+    ink = ["docs/ink/print.jsonl", "docs/ink/cursive.inkml"]  # run_lstm runs in the repository
+    best = run_lstm("read", *ink, "--beam", "1", "--lm", "none")
+    default = run_lstm("read", *ink)
+    assert best.returncode == 0 and default.returncode == 0, best.stderr + default.stderr
+    got = best.stdout + default.stdout
+    path = GOLDEN / "hershey-reader.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(got)
+    assert got == path.read_text()
+    written = run_lstm("write", "the magic of lstm", "--style", "1", "--random-seed", "1", "--strokes", "-")
+    read = run_lstm("read", "-", input=written.stdout)
+    assert read.returncode == 0, read.stderr
+    from rapidfuzz.distance import Levenshtein
+
+    assert Levenshtein.distance(read.stdout.strip(), "the magic of lstm") <= 3, read.stdout
+
+
 def test_the_articles_sequences():
     """The shipped sequences model on the article's examples: the same last element, two answers."""
     r = run_lstm("predict", input="6 7 8\n2 4 8\na b c\n")
@@ -204,6 +225,9 @@ def test_held_out_metrics_recorded():
         elif e["task"] == "caption":
             assert e["metric"]["name"] == "exact_match" and 0 <= e["metric"]["value"] <= 100, (name, e["metric"])
             assert {"bleu4", "colour_accuracy", "relation_accuracy"} <= set(e["metric"]["details"])
+        elif e["task"] == "read":
+            assert e["metric"]["name"] == "cer" and 0 <= e["metric"]["value"] < 0.2, (name, e["metric"])
+            assert len(e["metric"]["details"]["cer_per_file"]) == 12  # every hand, the 3 unseen ones too
         else:
             assert e["metric"]["name"] == "bleu" and 0 < e["metric"]["value"] <= 100, (name, e["metric"])
             assert "chrf" in e["metric"]["details"] and "bleu_greedy" in e["metric"]["details"]

@@ -52,7 +52,7 @@ def build_app() -> typer.Typer:
     registry.load_plugins()
     app = typer.Typer(name="lstm", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                       rich_markup_mode=None,
-                      help="Small LSTM tools: generate text, translate, compose music, caption images, write by hand, "
+                      help="Small LSTM tools: generate text, translate, compose music, caption images, write and read handwriting, "
                            "predict what comes next, look inside a model, and train any of them on your own data.")
     app.callback()(_root)
     for t in registry.TASKS.values():

@@ -121,14 +121,14 @@ def png_bytes(trace: dict, moment: int, title: str = "") -> bytes:
     return render.png_bytes(picture(trace, moment, title=title))
 
 
-def gif_bytes(trace: dict, frames: int = 48, ms: int = 90, title: str = "") -> bytes:
+def gif_bytes(trace: dict, ms: int = 110, title: str = "") -> bytes:
     """The reading as it happens: frame n draws time up to its point, with the gradient of the
     most active output at that point (``trace["moments"]`` are the frames' points)."""
     import io
 
     ims = []
     for n, t in enumerate(trace["moments"]):
-        ims.append(picture(trace, n, until=t, title=title).convert("P", palette=1, colors=128))  # 1: ADAPTIVE
+        ims.append(picture(trace, n, until=t, title=title).convert("P", palette=1, colors=48))  # 1: ADAPTIVE
     ims += [ims[-1]] * 10  # hold the end
     buf = io.BytesIO()
     ims[0].save(buf, format="GIF", save_all=True, append_images=ims[1:], duration=ms, loop=0)

@@ -1,7 +1,8 @@
-"""Handwriting recognition (Graves et al. 2009): pen strokes in, text out. The model and its
-preprocessing are in :mod:`.model`; decoding the CTC output (best path, prefix beam search with
-an optional language model) in :mod:`.ctc`. The ink is read by the write task's readers
-(``tasks/write/strokes.py``: our JSON lines, IAM-OnDB XML, InkML).
+"""Handwriting recognition (Graves et al. 2009): pen strokes in, text out (``lstm read``; the shipped
+model: ``hershey-reader``). The model and its preprocessing are in :mod:`.model`; decoding the
+CTC output (best path, prefix beam search) in :mod:`.ctc`; a character model as the language
+model in :mod:`.lm`. The ink is read by the write task's readers (``tasks/write/strokes.py``:
+our JSON lines, IAM-OnDB XML, InkML).
 
 What is special to this task: whole samples (no state carried between batches) in batches of
 similar length, the CTC loss per character, scores as error rates (characters and words, edit
@@ -334,10 +335,12 @@ def draw(reader: Reader, name: str, strokes: list, view: str | None, animate: st
         k = len(tr["moments"]) // 2
         title = f"{name}: read {tr['text']!r}; gradient of the output at the marked point"
         write_payload(view, reading.png_bytes(tr, k, title=title), what="a PNG picture")
+        print(f"lstm: picture drawn to {view}", file=sys.stderr)
     if animate is not None:
         T = len(points_of(strokes, reader.model.cfg.step))
-        tr = reader.trace(strokes, sorted({int(t) for t in np.linspace(0, T - 1, min(T, 48))}))
+        tr = reader.trace(strokes, sorted({int(t) for t in np.linspace(0, T - 1, min(T, 36))}))
         write_payload(animate, reading.gif_bytes(tr, title=f"{name}: reading"), what="a GIF")
+        print(f"lstm: animation drawn to {animate}", file=sys.stderr)
 
 
 TUNE_LM = "wikipedia"  # the language model tuned by --calibrate: trained on none of the reader's phrase sources
@@ -400,8 +403,6 @@ def read(model: str | None, inputs: list[str], beam: int | None = None, n_best: 
     beam = beam or (BEAM_WITH_LM if reader.lm is not None and reader.lm_weight else max(n_best, 1))
     if n_best > beam:
         raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
-    if view is not None or animate is not None:
-        draw(reader, "stdin" if inputs[0] == "-" else inputs[0], files[0][1][0][1], view, animate)
     n = 0
     for name, samples in files:
         for found in reader.read(samples, beam=beam, n_best=n_best):
@@ -412,4 +413,6 @@ def read(model: str | None, inputs: list[str], beam: int | None = None, n_best: 
             else:
                 emit(prefix + found[0][0])
             n += 1
+    if view is not None or animate is not None:
+        draw(reader, "stdin" if inputs[0] == "-" else inputs[0], files[0][1][0][1], view, animate)
     return n
