@@ -14,7 +14,7 @@ COMMAND = "caption"
 TRAIN_DEFAULTS = dict(lr=2e-3, eval_every=250, sample_every=500, log_every=25, save_every=100)
 
 EVAL_OPTIONS = {
-    "beam": (Annotated[int, o.num("--beam", "-b", kind=int, lo=1, help="Caption: beam width; 1 is greedy decoding.")], 3),
+    "beam": (Annotated[Optional[int], o.num("--beam", "-b", kind=int, lo=1, help="Caption and read: beam width; 1 is greedy decoding, or best path (default: caption 3, read 1).")], None),
 }
 
 

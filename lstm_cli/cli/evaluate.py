@@ -42,7 +42,10 @@ def evaluate(
             raise UsageError(f"--{name.replace('_', '-')} does not apply to '{task}' models")
     if data == "-" and not getattr(registry.cli_module(task), "EVAL_STDIN", False):
         raise UsageError(f"--data - (stdin) is not available for '{task}' models: give a file or folder")
-    mine = {k: v for k, v in options.items() if k in own}
+    # only the options typed: the task's evaluate() has its own defaults (one flag, --beam, serves
+    # tasks whose defaults differ)
+    mine = {k: v for k, v in options.items() if k in own and (src := ctx.get_parameter_source(k)) is not None
+            and src.name in ("COMMANDLINE", "ENVIRONMENT")}
     metrics = registry.task_module(task).evaluate(model, data, device=device, **mine)
     show_dict(metrics, json_out, title="evaluation")
 

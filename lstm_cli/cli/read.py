@@ -17,7 +17,7 @@ TRAIN_DEFAULTS = dict(lr=1e-2, warmup=100, eval_every=250, sample_every=500, log
 
 Beam = Annotated[int, o.num("--beam", "-b", kind=int, lo=1, hi=256, help="Prefix beam search with this many prefixes; 1: best path (fastest).")]
 Lm = Annotated[Optional[str], typer.Option("--lm", help="A character model (lstm models: shakespeare, wikipedia, ...) as the language model of the beam search, or none. Default: the one the reader was tuned with, if any.")]
-EVAL_OPTIONS = {"beam": (Beam, 1), "lm": (Lm, "none")}
+EVAL_OPTIONS = {"beam": (Beam, 1), "lm": (Lm, None)}  # eval's defaults: tasks/read evaluate()'s (no LM)
 
 
 def command(
