@@ -139,6 +139,8 @@ def test_n_best_lists_readings_best_first(reader, ink_files):
     ("<ink><trace>1 2, 3</trace></ink>", "point without usable x and y"),
     ("<ink><trace>1 2, 3 4</trace>", "not well-formed XML"),
     ("<svg><path/></svg>", "neither InkML"),
+    pytest.param('{"strokes": [' + ", ".join(f"[[{k}, 0], [{k}, 1]]" for k in range(50_001)) + "]}\n",
+                 "at most 100,000", id="100,002 points"),
 ])
 def test_bad_ink_is_one_line_and_exit_3(reader, tmp_path, ink_files, content, says):
     bad = tmp_path / ("bad.inkml" if content.startswith("<") else "bad.jsonl")

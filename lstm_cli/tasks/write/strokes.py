@@ -24,6 +24,7 @@ from pathlib import Path
 from lstm_cli.core.errors import InputError
 
 MAX_POINTS = 3000  # a longer sample is skipped with a warning: bounded time and memory
+MAX_READ_POINTS = 100_000  # a sample to read (lstm read): about 40 lines of dense tablet ink
 MAX_COORD = 1e6  # pen coordinates beyond this (or not finite) are refused: no tablet reports them
 
 
@@ -269,9 +270,12 @@ def read_ink(name: str, data: bytes | None = None, log=print) -> list[tuple[str,
         raise InputError(f"{name}: no pen points to read")
     for k, (_, st) in enumerate(samples, 1):
         n = sum(map(len, st))
+        where = f"{name}" + (f", sample {k}" if len(samples) > 1 else "")
         if n < 2:
-            where = f"{name}" + (f", sample {k}" if len(samples) > 1 else "")
             raise InputError(f"{where}: {'no pen points' if not n else 'one pen point'}: too little ink to read")
+        if n > MAX_READ_POINTS:
+            raise InputError(f"{where}: {n:,} pen points; at most {MAX_READ_POINTS:,} are read as one sample",
+                             hint="split the ink into lines")
     return samples
 
 
