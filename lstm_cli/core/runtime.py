@@ -36,12 +36,14 @@ def bf16_supported(device) -> bool:
         return False
 
 
-def set_threads(n: int | None) -> None:
-    """Pin torch's intra-op threads (``LSTM_THREADS`` env or ``n``); None leaves torch's default."""
+def set_threads(n: int | None, default: int = 0) -> None:
+    """Pin torch's intra-op threads (``n``, else ``LSTM_THREADS``, else ``default``; 0 leaves torch's
+    own). Work at batch 1 passes ``default=1``: beside one busy process, two threads ran it 2-4
+    times slower than one (and idle no faster)."""
     import torch
 
     if not n:
-        env = os.environ.get("LSTM_THREADS", "").strip() or "0"
+        env = os.environ.get("LSTM_THREADS", "").strip() or str(default)
         cores = os.cpu_count() or 1
         if not env.isdigit():
             raise UsageError(f"LSTM_THREADS={env}: not a number of threads (0 to {cores}, the CPUs here)",
