@@ -403,11 +403,12 @@ def hershey_read(dl: Path, out: Path) -> None:
     jobs += [(f"test/{f}", (f,), HERSHEY_READ_TEST) for f in READER_FONTS + UNSEEN_FONTS]
     (out / "test").mkdir(exist_ok=True)
     start = 0
+    habits = random.Random(2)  # pen lifts and retraces in train and val only: test is the fonts' own pen
     for split, hands, count in jobs:
         with open(out / f"{split}.jsonl", "w") as f:
             for k, text in enumerate(phrases[start: start + count]):
                 font = hands[k % len(hands)]
-                strokes = hand(fonts, text, rng, font)
+                strokes = hand(fonts, text, rng, font, None if split.startswith("test") else habits)
                 f.write(json.dumps({"text": text, "hand": font,
                                     "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
         start += count

@@ -95,10 +95,36 @@ def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
     return _distort(_layout(fonts[name], text, sx, spacing), rng, step, slant, noise, drift)
 
 
-def hand(fonts: dict, text: str, rng: random.Random, font: str) -> list[list[tuple[float, float]]]:
+def _lifts_and_retraces(strokes: list, rng: random.Random) -> list:
+    """Pen habits no Hershey hand has but people do (and ``scriptc``'s and the bold hands' double
+    lines resemble): in some lines the pen lifts inside a stroke and goes down again where it
+    left off, or a little further on; in some, parts of strokes are drawn a second time beside
+    themselves (0.5-1.8 font units away, either way along), as a separate stroke."""
+    lift = rng.random() < 0.3
+    retrace = rng.random() < 0.35
+    share = rng.uniform(0.2, 0.8)
+    out = []
+    for s in strokes:
+        pieces = [s]
+        if lift and len(s) >= 6 and rng.random() < 0.5:
+            at = rng.randrange(2, len(s) - 2)
+            pieces = [s[: at + 1], s[at + rng.randint(0, 1):]]
+        out += pieces
+        if retrace and len(s) >= 2 and rng.random() < share:
+            a = rng.randrange(0, len(s) - 1)
+            b = rng.randrange(a + 2, len(s) + 1)
+            d, angle = rng.uniform(0.5, 1.8), rng.uniform(0, 2 * math.pi)
+            copy = [(x + d * math.cos(angle), y + d * math.sin(angle)) for x, y in s[a:b]]
+            out.append(copy[::-1] if rng.random() < 0.5 else copy)
+    return out
+
+
+def hand(fonts: dict, text: str, rng: random.Random, font: str,
+         habits: random.Random | None = None) -> list[list[tuple[float, float]]]:
     """``text`` in ``font`` for the reader: :func:`write`'s distortions, wider, plus rotation,
     aspect, word spacing, and (in the hands that are not joined) a glyph's strokes in a random
-    order, some drawn backwards."""
+    order, some drawn backwards. ``habits``: a generator of its own for pen lifts and retraced
+    strokes (:func:`_lifts_and_retraces`), so that adding them leaves ``rng``'s draws as before."""
     joined = font in JOINED
 
     def shuffle(gs):
@@ -115,4 +141,6 @@ def hand(fonts: dict, text: str, rng: random.Random, font: str) -> list[list[tup
     step = rng.uniform(1.0, 3.5)
     turn = rng.gauss(0, 0.04)
     strokes = _layout(fonts[font], text, sx, spacing, space, None if joined else shuffle)
+    if habits is not None:
+        strokes = _lifts_and_retraces(strokes, habits)
     return _distort(strokes, rng, step, slant, noise, drift, turn)
