@@ -51,12 +51,27 @@ class ReadConfig:
     stats: tuple = ()  # (mean, std) of each feature over the training data; () until measured
 
 
-def _resample(s: np.ndarray, step: float) -> np.ndarray:
-    """A stroke (n, 2) -> points every ``step`` along its length, both ends kept (at least one)."""
-    seg = np.hypot(*np.diff(s, axis=0).T) if len(s) > 1 else np.zeros(0)
+def _resample(pts: np.ndarray, lens: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Strokes, their points ``pts`` (N, 2) one after another and ``lens`` (S,) their numbers of
+    points -> every stroke resampled every ``step`` along its length, both ends kept (a dot keeps
+    its one point): (points (M, 2), ends (M,) True on each stroke's last point). All strokes at
+    once: they are laid end to end on one axis, each ``gap`` after the last, and interpolated
+    together (a Python loop over strokes cost 7 of a sample's 10 ms)."""
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    first = np.cumsum(lens) - lens  # each stroke's first point
+    seg[first[1:] - 1] = 0.0  # nothing between one stroke's last point and the next one's first
     along = np.concatenate([[0.0], np.cumsum(seg)])
-    at = np.linspace(0.0, along[-1], max(int(round(along[-1] / step)), 0) + 1)
-    return np.stack([np.interp(at, along, s[:, 0]), np.interp(at, along, s[:, 1])], 1)
+    length = along[first + lens - 1] - along[first]
+    n = np.round(length / step).astype(np.int64) + 1  # points per stroke
+    gap = 1.0 + along[-1]
+    axis = along + np.repeat(np.arange(len(lens)) * gap, lens)  # increasing across strokes
+    k = np.repeat(np.arange(len(lens)), n)  # the stroke of each new point
+    j = np.arange(len(k)) - np.repeat(np.cumsum(n) - n, n)  # its index within its stroke
+    at = axis[first][k] + j / np.maximum(n - 1, 1)[k] * length[k]
+    out = np.stack([np.interp(at, axis, pts[:, 0]), np.interp(at, axis, pts[:, 1])], 1)
+    ends = np.zeros(len(at), dtype=bool)
+    ends[np.cumsum(n) - 1] = True
+    return out, ends
 
 
 def points_of(strokes: list, step: float) -> np.ndarray:
@@ -66,16 +81,14 @@ def points_of(strokes: list, step: float) -> np.ndarray:
     1 on the last point of each stroke. Zero-length strokes (a dot) keep one point."""
     arrays = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)]
     pts = np.concatenate(arrays)
-    length = sum(float(np.hypot(*np.diff(a, axis=0).T).sum()) for a in arrays)
-    even = np.concatenate([_resample(a, length / 2000) for a in arrays]) if length > 0 else pts
+    lens = np.array([len(a) for a in arrays])
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    length = float(seg.sum() - seg[np.cumsum(lens)[:-1] - 1].sum())  # the ink's, not the jumps'
+    even = _resample(pts, lens, length / 2000)[0] if length > 0 else pts
     lo, cy, hi = np.quantile(even[:, 1], [0.05, 0.5, 0.95])
     h = max(hi - lo, np.ptp(pts[:, 0]) / 50, 1e-6)  # a flat line (a dash) takes its length instead
-    out = []
-    for a in arrays:
-        r = _resample((a - (pts[:, 0].min(), cy)) / h, step)
-        out.append(np.concatenate([r, np.zeros((len(r), 1))], 1))
-        out[-1][-1, 2] = 1.0
-    return np.concatenate(out).astype(np.float32)
+    out, ends = _resample((pts - (pts[:, 0].min(), cy)) / h, lens, step)
+    return np.concatenate([out, ends[:, None]], 1).astype(np.float32)
 
 
 def features(p: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
