@@ -4,8 +4,9 @@ read a line.
 1. Training points/s (forward + backward + AdamW step, CTC loss) of the reader, whose every layer
    is two fused one-direction ``nn.LSTM`` calls (the backward one over each sample reversed within
    its length, so padding changes nothing), against ``nn.LSTM(bidirectional=True)`` of the same
-   shape over the padded batch, and over a packed batch (the exact way torch offers), in the
-   same run, on the same batch.
+   shape over the padded batch (without dropout, and with its own dropout between layers as the
+   reader has), and over a packed batch (the exact way torch offers), in the same run, on the
+   same batch, the steps taken in turns so that a busier moment slows every one alike.
 2. Milliseconds to read a line of 43 characters (docs/ink/cursive.inkml) after the model is
    loaded: best path, and the beam search with and without the language model, at 1 and 2 torch
    threads, with the shipped ``hershey-reader`` when it exists (else an untrained reader of the
@@ -59,40 +60,57 @@ def main() -> None:
     labels = torch.randint(1, V, (B * 20,))
     label_lengths = torch.full((B,), 20)
     plain = nn.LSTM(N_FEATURES, cfg.hidden, cfg.layers, batch_first=True, bidirectional=True)
+    plain_drop = nn.LSTM(N_FEATURES, cfg.hidden, cfg.layers, batch_first=True, bidirectional=True,
+                         dropout=cfg.dropout)
     head = nn.Linear(2 * cfg.hidden, V)
 
     def ours():
         return net(x, lengths)[0]
 
-    def padded():
-        return torch.log_softmax(head(plain(x)[0]), -1)
+    def padded(lstm):
+        return lambda: torch.log_softmax(head(lstm(x)[0]), -1)
 
     def packed():
         p = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         h, _ = nn.utils.rnn.pad_packed_sequence(plain(p)[0], batch_first=True, total_length=T)
         return torch.log_softmax(head(h), -1)
 
-    def points_per_s(fn, params, steps):
-        opt = torch.optim.AdamW(params)
-        times = []
-        for _ in range(steps + 1):  # the first is warm-up
-            t0 = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                lp = fn()
-            loss = F.ctc_loss(lp.float().transpose(0, 1), labels, lengths, label_lengths, zero_infinity=True)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            times.append(time.perf_counter() - t0)
-        return float(lengths.sum()) / min(times[1:])
+    runs = {  # name -> (step, parameters, optimizer, times)
+        "plain": padded(plain), "plain_drop": padded(plain_drop), "ours": ours, "packed": packed}
+    params = {"plain": [*plain.parameters(), *head.parameters()], "ours": list(net.parameters()),
+              "plain_drop": [*plain_drop.parameters(), *head.parameters()],
+              "packed": [*plain.parameters(), *head.parameters()]}
+    opts = {k: torch.optim.AdamW(v) for k, v in params.items()}
+    times = {k: [] for k in runs}
+    net.train(), plain.train(), plain_drop.train()
 
-    print(f"training, batch {B} x {T} points, {cfg.layers} layers x {cfg.hidden} units each way, bf16, 2 threads:")
-    base = points_per_s(padded, list(plain.parameters()) + list(head.parameters()), a.steps)
-    mine = points_per_s(ours, list(net.parameters()), a.steps)
-    pk = points_per_s(packed, list(plain.parameters()) + list(head.parameters()), max(1, a.steps // 4))
-    print(f"  nn.LSTM(bidirectional=True), padded   {base:9,.0f} points/s   1.00x (padding leaks into the backward pass)")
-    print(f"  reader (two fused directions, exact)  {mine:9,.0f} points/s   {mine / base:.2f}x")
-    print(f"  nn.LSTM(bidirectional=True), packed   {pk:9,.0f} points/s   {pk / base:.2f}x")
+    def step(name):
+        t0 = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            lp = runs[name]()
+        loss = F.ctc_loss(lp.float().transpose(0, 1), labels, lengths, label_lengths, zero_infinity=True)
+        opts[name].zero_grad()
+        loss.backward()
+        opts[name].step()
+        times[name].append(time.perf_counter() - t0)
+
+    print(f"training, batch {B} x {T} points, {cfg.layers} layers x {cfg.hidden} units each way, bf16, "
+          f"2 threads, best of {a.steps} steps taken in turns:")
+    for name in runs:  # warm-up
+        step(name)
+        times[name].clear()
+    for r in range(a.steps):
+        for name in runs:
+            if name != "packed" or r < max(1, a.steps // 4):
+                step(name)
+    pps = {k: float(lengths.sum()) / min(v) for k, v in times.items()}
+    base = pps["plain"]
+    for name, label in [("plain", "nn.LSTM(bidirectional=True), padded"),
+                        ("plain_drop", f"  the same with its dropout {cfg.dropout:g}"),
+                        ("ours", "reader (two fused directions, exact)"),
+                        ("packed", "nn.LSTM(bidirectional=True), packed")]:
+        note = {"plain": " (padding leaks into the backward pass; no dropout)"}.get(name, "")
+        print(f"  {label:<38} {pps[name]:9,.0f} points/s   {pps[name] / base:.2f}x{note}")
 
     shipped = "hershey-reader" in registry.manifest()
     text, strokes = _line()

@@ -193,6 +193,23 @@ def test_write_strokes_pipe_into_read(reader, write_model, tmp_path):
     assert none.returncode == ExitCode.USAGE and "--strokes" in none.stderr
 
 
+def test_write_best_of_is_judged_by_the_reader(reader, write_model, tmp_path):
+    """--best-of N with a reader: the page is drawn, and each line's reading is on stderr; the
+    reader's likelihood ranks a clean drawing of the text above the same ink under another text."""
+    from lstm_cli.tasks.read import load_reader
+
+    out = tmp_path / "w.png"
+    r = run_lstm("write", "--model", write_model, "lov ol\nvol", "-o", out, "--best-of", "3", "--reader", reader,
+                 "--random-seed", "1", "--line-chars", "6")
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0
+    assert [ln.startswith("lstm: line ") and "reads back as" in ln for ln in r.stderr.splitlines()[1:]] == [True, True]
+    judge = load_reader(str(reader), "cpu", "none")
+    clean = [toy_sample("lov", random.Random(k))[1] for k in range(3)]
+    right, wrong = judge.likelihood("lov", clean), judge.likelihood("vvv", clean)
+    assert all(a > b for a, b in zip(right, wrong))
+
+
 # ---------------------------------------------------------------- the four rows
 
 

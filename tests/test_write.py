@@ -190,42 +190,98 @@ def test_mixture_density_loss_against_a_direct_computation():
     assert float(nll(y, target, torch.ones(1, 1), M)) == pytest.approx(direct, rel=1e-5)
 
 
-class _Scripted:
-    """A stand-in network for write_strokes: the window passes the text's end at step ``past``,
-    and the pen lifts at the steps in ``ups`` (a huge end-of-stroke logit), else stays down."""
+class _ScriptedPen:
+    """A stand-in for pen.Pen: row b's window passes the text's end at step ``past[b]``, and its
+    pen lifts at the steps in ``ups[b]`` (a huge end-of-stroke logit), else stays down."""
 
-    def __init__(self, past: int, ups: set, U: int = 3, M: int = 2):
-        from lstm_cli.tasks.write.model import WriteConfig
+    def __init__(self, past: list, ups: list, U: int = 2, M: int = 2):
+        self.past, self.ups, self.B, self.U, self.M, self.t = past, ups, len(past), U, M, 0
 
-        self.cfg = WriteConfig(alphabet="lov", hidden=4, layers=1, window=1, mixture=M)
-        self.past, self.ups, self.U, self.t = past, ups, U, 0
+    def step(self, x):
+        import numpy as np
 
-    def eval(self):
-        return self
-
-    def __call__(self, x, ids, tm, state=None):
-        import torch
-
-        y = torch.zeros(1, 1, 1 + 6 * self.cfg.mixture)
-        y[0, 0, 0] = 50.0 if self.t in self.ups else -50.0
-        phi = torch.zeros(1, 1, ids.shape[1] + 1)
-        phi[0, 0, -1 if self.t >= self.past else 0] = 1.0
+        y = np.zeros((self.B, 1 + 6 * self.M), np.float32)
+        phi = np.zeros((self.B, self.U + 1), np.float32)
+        for b in range(self.B):
+            y[b, 0] = 50.0 if self.t in self.ups[b] else -50.0
+            phi[b, -1 if self.t >= self.past[b] else 0] = 1.0
         self.t += 1
-        return y, phi, state
+        return y, phi
 
 
 def test_sampling_stop_rule_and_cap():
-    from lstm_cli.tasks.write import FINISH_POINTS, write_strokes
+    """Graves' rule with the finishing points, and the cap; each row of a batch stops on its own."""
+    import torch
 
-    def points(net, **kw):
-        st, phis = write_strokes(net, "lo", random_seed=0, **kw)
-        return sum(map(len, st)), len(phis)
+    from lstm_cli.tasks.write import FINISH_POINTS
+    from lstm_cli.tasks.write.pen import draw
 
-    assert points(_Scripted(past=10, ups={10}))[1] == 11  # passed the end with the pen up: stop there
-    assert points(_Scripted(past=10, ups={3, 14}))[1] == 15  # ... else at the end of that stroke
-    assert points(_Scripted(past=10, ups=set()))[1] == 11 + FINISH_POINTS  # ... at most this much later
-    assert points(_Scripted(past=10 ** 6, ups=set()), max_points=25) == (25, 25)  # the hard cap
-    assert points(_Scripted(past=10 ** 6, ups=set()))[1] == 40 * 2 + 100  # the default cap: 40 per letter + 100
+    def lengths(past, ups, cap=10 ** 4):
+        points, phis, _ = draw(_ScriptedPen(past, ups), (1.0, 1.0), 2, 0.0, torch.Generator().manual_seed(0), cap)
+        assert [len(p) for p in points] == [len(p) for p in phis]
+        return [len(p) for p in points]
+
+    assert lengths([10], [{10}]) == [11]  # passed the end with the pen up: stop there
+    assert lengths([10], [{3, 14}]) == [15]  # ... else at the end of that stroke
+    assert lengths([10], [set()]) == [11 + FINISH_POINTS]  # ... at most this much later
+    assert lengths([10 ** 6], [set()], cap=25) == [25]  # the hard cap
+    # one batch, rows stopping at their own times, the cap for the one that never does
+    assert lengths([10, 4, 10, 10 ** 6], [{10}, {4}, {3, 14}, set()], cap=60) == [11, 5, 15, 60]
+
+
+def test_write_strokes_default_cap():
+    """Without ``max_points``: 40 points a letter + 100."""
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, WriteNet, write_strokes
+
+    torch.manual_seed(0)
+    net = WriteNet(WriteConfig(alphabet="lov", hidden=8, layers=2, window=2, mixture=2))
+    with torch.no_grad():
+        net.window.bias[4:].fill_(-30.0)  # a window that never moves: the rule never fires
+    st, phis = write_strokes(net, "lo", random_seed=0)
+    assert len(phis) == sum(map(len, st)) == 40 * 2 + 100
+
+
+@pytest.mark.parametrize("primed", [False, True])
+def test_the_pen_steps_as_the_network_runs(primed):
+    """The numpy pen, stepped point by point for 3 rows at once, gives the torch network's outputs
+    and window over the same points (from nothing, or after a primer read by the network)."""
+    import numpy as np
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, WriteNet, encode_text
+    from lstm_cli.tasks.write.pen import start
+
+    torch.manual_seed(1)
+    net = WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4)).eval()
+    ids = encode_text(net.cfg.alphabet, "lol vo" if primed else "vo")
+    t = torch.tensor([ids])
+    tm = torch.ones_like(t, dtype=torch.bool)
+    primer = torch.randn(12, 3) if primed else None
+    x = torch.randn(20, 3)
+    with torch.no_grad():
+        state = net(primer[None], t, tm)[2] if primed else None
+        y, phi, _ = net(x[None], t, tm, state)
+    pen, _ = start(net, ids, 3, primer)
+    for k in range(20):
+        py, pphi = pen.step(np.repeat(x[k: k + 1].numpy(), 3, 0))
+        np.testing.assert_allclose(py, np.repeat(y[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(pphi, np.repeat(phi[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-6)
+
+
+def test_candidates_are_drawn_apart_and_reproducibly(write_model):
+    """n candidates from one seed: the same n again, and not n copies of one drawing."""
+    from lstm_cli.core import registry
+    from lstm_cli.tasks.write import build_model, write_candidates
+
+    ck = registry.load(str(write_model), "write")
+    net = build_model(ck["config"])
+    net.load_state_dict(ck["state_dict"])
+    a = write_candidates(net, "lov", 4, random_seed=3)
+    b = write_candidates(net, "lov", 4, random_seed=3)
+    assert [d.strokes for d in a] == [d.strokes for d in b]
+    assert len({str(d.strokes) for d in a}) == 4
 
 
 # ---------------------------------------------------------------- a tiny model and the command
@@ -347,3 +403,64 @@ def test_write_oov_skip_and_page_limit(write_model, tmp_path):
     assert not (tmp_path / "y.png").exists()
     r = run_lstm("write", "lo", "-m", write_model, "-o", "-", "--strokes", "-")
     assert r.returncode == ExitCode.USAGE
+
+
+# ---------------------------------------------------------------- best of N
+
+
+def _drawing(strokes: int, log_density: float = 0.0):
+    from lstm_cli.tasks.write import Drawing
+
+    return Drawing([[(float(k), 0.0), (k + 0.5, 1.0)] for k in range(strokes)], [], log_density)
+
+
+class _FakeReader:
+    """Reads the drawing with the given number of strokes likeliest."""
+
+    def __init__(self, favourite: int):
+        self.favourite = favourite
+
+    def likelihood(self, text, drawings):
+        return [0.0 if len(st) == self.favourite else -5.0 - len(st) for st in drawings]
+
+
+def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
+    from lstm_cli.tasks.write import choose
+
+    text = "abcd"  # 4 letters: 4+ strokes look printed (>= 0.7 a letter), 1-2 joined up
+    drawings = [_drawing(n, -n) for n in (1, 2, 4, 5)]
+    assert choose(drawings, text, _FakeReader(4)) == 2
+    assert choose(drawings, text, _FakeReader(1)) == 0
+    assert choose(drawings, text, _FakeReader(1), printed=True) == 2  # the reader's favourite is in the other hand
+    assert choose(drawings, text, _FakeReader(5), printed=False) == 0  # (-6 against -7)
+    assert choose(drawings[:2], text, _FakeReader(1), printed=True) == 0  # none in the hand: the favourite anyway
+    assert choose(drawings, text) == 0  # no reader: the likeliest under the writer (log density -1)
+
+
+def test_the_drawn_points_density_is_the_training_loss():
+    """pen._log_density of a point equals minus the training loss (model.nll) there."""
+    import numpy as np
+    import torch
+
+    from lstm_cli.tasks.write.model import nll
+    from lstm_cli.tasks.write.pen import _log_density
+
+    torch.manual_seed(0)
+    M = 3
+    y = torch.randn(4, 1 + 6 * M)
+    x = torch.randn(4, 3)
+    x[:, 2] = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    e, pi, mx, my, lsx, lsy, rho = np.split(y.numpy(), np.cumsum([1, M, M, M, M, M]), 1)
+    p = np.exp(pi) / np.exp(pi).sum(1, keepdims=True)
+    mine = _log_density(x.numpy(), p, mx, my, lsx, lsy, rho, e[:, 0])
+    for b in range(4):
+        assert -mine[b] == pytest.approx(float(nll(y[b: b + 1, None], x[b: b + 1, None], torch.ones(1, 1), M)), rel=1e-4)
+
+
+def test_best_of_bad_values_and_a_missing_reader(write_model, tmp_path):
+    out = tmp_path / "w.png"
+    for bad in ("0", "-2", "65", "x"):
+        r = run_lstm("write", "lo", "--model", write_model, "-o", out, "--best-of", bad)
+        assert r.returncode == ExitCode.USAGE and "--best-of" in r.stderr and "Traceback" not in r.stderr
+    r = run_lstm("write", "lo", "--model", write_model, "-o", out, "--best-of", "2", "--reader", tmp_path / "none.pt")
+    assert r.returncode == ExitCode.UNKNOWN_MODEL and not out.exists()

@@ -25,6 +25,8 @@ def command(
     strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
     animate: Annotated[Optional[str], typer.Option("--animate", help="Also write the pen writing it as an animated GIF here.")] = None,
     attention: Annotated[Optional[str], typer.Option("--attention", help="Also draw the window over the first line's letters against time (PNG).")] = None,
+    best_of: Annotated[int, o.num("--best-of", kind=int, lo=1, hi=64, help="Draw each line this many times at once and keep the drawing the reader (--reader) reads likeliest as the text, in the page's hand. Without the shipped reader, the likeliest under the writer is kept (with a warning).")] = 1,
+    reader: Annotated[Optional[str], typer.Option("--reader", help="The reader that judges --best-of drawings (default: hershey-reader).", show_default=False)] = None,
     oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
     random_seed: o.RandomSeed = None,
 ):
@@ -48,11 +50,14 @@ def command(
         from lstm_cli.core.fileio import read_text
 
         text = read_text("-")
-    lines, points = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
-                               random_seed=random_seed, oov=oov, animate=animate, attention=attention,
-                               line_chars=line_chars)
+    lines, points, read = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
+                                     random_seed=random_seed, oov=oov, animate=animate, attention=attention,
+                                     line_chars=line_chars, best_of=best_of, reader=reader)
     where = "stdout" if "-" in (output, strokes_out) else (output or strokes_out)
     print(f"lstm: {lines} line{'s' if lines > 1 else ''}, {points} pen points -> {where}", file=sys.stderr)
+    for k, line in enumerate(read or ()):
+        print(f"lstm: line {k + 1} reads back as {line!r}" if lines > 1 else f"lstm: it reads back as {line!r}",
+              file=sys.stderr)
 
 
 def train(

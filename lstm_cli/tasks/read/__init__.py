@@ -211,6 +211,20 @@ class Reader:
                 out[i] = lp[b, : int(lengths[b])].double().cpu().numpy()
         return out
 
+    @torch.no_grad()
+    def likelihood(self, text: str, drawings: list[list]) -> list[float]:
+        """log p(``text`` | ink) per character of ``text`` for each drawing (strokes) by CTC: how
+        surely the reader reads each as that text (``lstm write --best-of`` picks by it).
+        Characters the reader does not know are left out of the text it is held to."""
+        ids = [self.alphabet.index(c) + 1 for c in text if c in self.alphabet]
+        lps = [torch.from_numpy(lp) for lp in self.log_probs([points_of(st, self.model.cfg.step) for st in drawings])]
+        out = []
+        for lp in lps:  # one at a time: each its own length, and CTC is cheap beside the network
+            nll = F.ctc_loss(lp[:, None], torch.tensor([ids]), torch.tensor([len(lp)]), torch.tensor([len(ids)]),
+                             blank=0, reduction="sum")  # too few points for the text: -inf
+            out.append(-float(nll) / max(len(ids), 1))
+        return out
+
     def decode(self, lp: np.ndarray, beam: int = 1, n_best: int = 1) -> list[tuple[str, float]]:
         """The ``n_best`` readings of one sample's log-probabilities (T, V+1) with their scores:
         best path for ``beam`` 1 (its score: the path's), else prefix beam search (with the LM)."""

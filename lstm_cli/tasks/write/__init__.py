@@ -15,6 +15,7 @@ import json
 import math
 import sys
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -22,12 +23,13 @@ from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import EpochOrder, Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
-from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, mixture, nll
+from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll
+from lstm_cli.tasks.write import pen
+from lstm_cli.tasks.write.pen import FINISH_POINTS
 
 __all__ = ["build_model", "train", "evaluate", "write"]
 
 STYLES = 8  # held-out samples kept in the checkpoint for --style N
-FINISH_POINTS = 40  # after the window has passed the text, the pen may go on this long to end its stroke
 
 
 @dataclass
@@ -188,49 +190,35 @@ def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
 # ---------------------------------------------------------------- writing
 
 
+class Drawing(NamedTuple):
+    strokes: list  # [[(x, y), ...], ...]
+    phis: list  # the window's rows over the text, a row per point
+    log_density: float  # of its points under the writer, as drawn (nats)
+
+
 @torch.no_grad()
-def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: int | None = None,
-                  style: tuple[str, list] | None = None, max_points: int | None = None):
-    """Sample pen strokes for ``text``, after priming with ``style`` = (its text, its strokes) if
-    given: the network reads the style's strokes with its text first, so it goes on in that hand.
-    Stops when the window has passed the last character (phi just past the text exceeds phi on
-    every character: Graves' rule) and the pen has lifted (at most :data:`FINISH_POINTS` later:
-    stopping at once cut the last letter short), or after ``max_points``. -> (strokes, phi rows over ``text``)."""
+def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
+                     style: tuple[str, list] | None = None, max_points: int | None = None):
+    """``n`` drawings of ``text`` at once (one batch of the numpy pen, :mod:`.pen`), after priming
+    with ``style`` = (its text, its strokes) if given: the network reads the style's strokes with
+    its text first, so it goes on in that hand. Each stops on its own by Graves' rule (pen.draw),
+    or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
     model.eval()
     cfg = model.cfg
     g = torch.Generator().manual_seed(random_seed if random_seed is not None else torch.seed() % (2 ** 63))
     prefix = style[0] + " " if style else ""
-    ids = torch.tensor([encode_text(cfg.alphabet, prefix + text)])
-    tm = torch.ones_like(ids, dtype=torch.bool)
-    x, state = torch.zeros(1, 1, 3), None
-    if style:
-        off = tensors([style], cfg)[0][1][None]  # (1, T, 3)
-        _, _, state = model(off, ids, tm)
-        x = off[:, -1:]
-    U = ids.shape[1]
-    points, phis, finishing = [], [], None
-    for _ in range(max_points or 40 * len(text) + 100):
-        y, phi, state = model(x, ids, tm, state)
-        e, log_pi, mx, my, lsx, lsy, rho = mixture(y[0, 0], cfg.mixture, bias)
-        j = int(torch.multinomial(log_pi.exp(), 1, generator=g))
-        z1, z2 = torch.randn(2, generator=g).tolist()
-        sx, sy, r = math.exp(float(lsx[j])), math.exp(float(lsy[j])), float(rho[j])
-        dx = float(mx[j]) + sx * z1
-        dy = float(my[j]) + sy * (r * z1 + math.sqrt(max(1 - r * r, 0.0)) * z2)
-        up = float(float(torch.rand(1, generator=g)) < float(torch.sigmoid(e)))
-        points.append((dx * cfg.scale[0], dy * cfg.scale[1], up))
-        row = phi[0, 0]
-        phis.append(row[len(prefix):].tolist())
-        x = torch.tensor([[[dx, dy, up]]])
-        if finishing is not None:
-            finishing -= 1
-            if up or not finishing:
-                break
-        elif float(row[U]) > float(row[:U].max()):
-            if up:
-                break
-            finishing = FINISH_POINTS  # the window has passed the text: end the stroke being drawn
-    return S.to_strokes(points), phis
+    primer = tensors([style], cfg)[0][1] if style else None
+    p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer)
+    points, phis, logp = pen.draw(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100, x0,
+                                  len(prefix))
+    return [Drawing(S.to_strokes(pts), ph, lp) for pts, ph, lp in zip(points, phis, logp)]
+
+
+def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: int | None = None,
+                  style: tuple[str, list] | None = None, max_points: int | None = None):
+    """One drawing of ``text`` (:func:`write_candidates`): (strokes, phi rows over ``text``)."""
+    d = write_candidates(model, text, 1, bias, random_seed, style, max_points)[0]
+    return d.strokes, d.phis
 
 
 def _style(ckpt: dict, style: str | None):
@@ -262,17 +250,58 @@ def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
     return [ln for para in text.splitlines() for ln in textwrap.wrap(para, line_chars)]
 
 
+PRINT_LIFTS = 0.7  # pen lifts per letter: the fonts' print about 1, their cursive 0.25-0.5
+MAX_BEST_OF = 64
+
+
+def lifts_per_letter(strokes: list, text: str) -> float:
+    return len(strokes) / max(sum(not c.isspace() for c in text), 1)
+
+
+def choose(drawings: list[Drawing], text: str, judge=None, printed: bool | None = None) -> int:
+    """Which drawing of ``text`` to keep: the one ``judge`` (a reader: ``likelihood(text,
+    strokes)``) reads likeliest as ``text``, else the one likeliest under the writer itself; among
+    those in the page's hand (``printed``: True print, False cursive, None either), if any is."""
+    scores = judge.likelihood(text, [d.strokes for d in drawings]) if judge else [d.log_density for d in drawings]
+    same = [i for i, d in enumerate(drawings)
+            if printed is None or (lifts_per_letter(d.strokes, text) >= PRINT_LIFTS) == printed]
+    return max(same or range(len(drawings)), key=lambda i: scores[i])
+
+
+DEFAULT_READER = "hershey-reader"
+
+
+def load_judge(reader: str | None, log):
+    """The reader that picks among candidates (``reader``, else the shipped one), without its
+    language model. Without the shipped one (a tree that lacks it): None, with a warning, and
+    the writer's own density picks; a ``reader`` named but not found is an error."""
+    from lstm_cli.core.errors import UnknownModelError
+    from lstm_cli.tasks.read import load_reader
+
+    try:
+        return load_reader(reader or DEFAULT_READER, "cpu", "none")
+    except UnknownModelError:
+        if reader:
+            raise
+        log(f"lstm: warning: no reader {DEFAULT_READER!r} to pick the best drawing: the likeliest under the writer is kept")
+        return None
+
+
 def write(model: str | None, text: str, output: str | None, bias: float = 0.75, style: str | None = None,
           width: int = 800, strokes_out: str | None = None, random_seed: int | None = None,
           oov: str = "error", animate: str | None = None, attention: str | None = None,
-          line_chars: int = LINE_CHARS, log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int]:
+          line_chars: int = LINE_CHARS, best_of: int = 1, reader: str | None = None,
+          log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int, list[str] | None]:
     """``lstm write``: ``text`` as handwriting on a page, drawn to ``output`` (.png or .svg; ``-``:
     PNG to stdout; None: not drawn). Long text is word-wrapped; every line after the first is primed with the line
     before it (its text and its strokes), so the whole page keeps one hand, the one of ``style``
     if given. Also: the strokes as JSON lines (one per line of text) to ``strokes_out``, the pen
     writing as an animated GIF to ``animate``, the first line's window to ``attention``. The
     strokes go out as InkML when ``strokes_out`` ends in .inkml (a trace group per line).
-    Returns (lines, pen points)."""
+    ``best_of`` N > 1: N drawings of each line in one batch, and the one ``reader`` reads
+    likeliest as the line kept (:func:`choose`), in the page's hand (the style's, else the first
+    line's: print or cursive by pen lifts per letter). Returns (lines, pen points, what the
+    reader read on each line, or None without one)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
     from lstm_cli.core.runtime import set_threads
@@ -296,14 +325,22 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     if len(lines) > PAGE_LINES:
         raise InputError(f"the text fills {len(lines)} lines of {line_chars} characters; a page holds {PAGE_LINES}",
                          hint="write it in parts")
+    if not 1 <= best_of <= MAX_BEST_OF:
+        raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
+    judge = load_judge(reader, log) if best_of > 1 else None
     prime = _style(ckpt, style)
+    printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
     page = []
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
-        st, phi = write_strokes(net, ln, bias, seed, prime)
-        first_phi = phi if k == 0 else first_phi
-        page.append(st)
-        prime = (ln, st)
+        drawings = write_candidates(net, ln, best_of, bias, seed, prime)
+        d = drawings[choose(drawings, ln, judge, printed)] if best_of > 1 else drawings[0]
+        if printed is None:
+            printed = lifts_per_letter(d.strokes, ln) >= PRINT_LIFTS
+        first_phi = d.phis if k == 0 else first_phi
+        page.append(d.strokes)
+        prime = (ln, d.strokes)
+    read_back = [r[0][0] for r in judge.read([("", st) for st in page])] if judge else None
     strokes = draw.stack(page)
     n = len(lines)
     if output is None:
@@ -327,4 +364,4 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
             sys.stdout.write(data)
         else:
             write_payload(strokes_out, data.encode(), what="pen strokes")
-    return n, sum(map(len, strokes))
+    return n, sum(map(len, strokes)), read_back

@@ -123,8 +123,8 @@ def hand(fonts: dict, text: str, rng: random.Random, font: str,
          habits: random.Random | None = None) -> list[list[tuple[float, float]]]:
     """``text`` in ``font`` for the reader: :func:`write`'s distortions, wider, plus rotation,
     aspect, word spacing, and (in the hands that are not joined) a glyph's strokes in a random
-    order, some drawn backwards. ``habits``: a generator of its own for pen lifts and retraced
-    strokes (:func:`_lifts_and_retraces`), so that adding them leaves ``rng``'s draws as before."""
+    order, some drawn backwards. ``habits``: the generator of pen lifts and retraced strokes
+    (:func:`_lifts_and_retraces`); None: none."""
     joined = font in JOINED
 
     def shuffle(gs):
