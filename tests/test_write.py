@@ -43,9 +43,10 @@ def toy_data(tmp_path_factory):
         words = ["lo", "vo", "ol", "lov", "vol", "olv", "lol", "ovo", "vl"]
         for name, n in (("train", 160), ("val", 20)):
             with open(d / f"{name}.jsonl", "w") as f:
-                for _ in range(n):
+                for k in range(n):
                     text, st = toy_sample(" ".join(rng.choice(words) for _ in range(rng.randint(1, 2))), rng)
-                    f.write(json.dumps({"text": text, "strokes": st}) + "\n")
+                    hand = {"hand": ("cursive", "print")[k % 2]} if name == "val" else {}  # the styles' labels
+                    f.write(json.dumps({"text": text, **hand, "strokes": st}) + "\n")
 
     return shared(tmp_path_factory, "hand", build)
 
@@ -464,3 +465,23 @@ def test_best_of_bad_values_and_a_missing_reader(write_model, tmp_path):
         assert r.returncode == ExitCode.USAGE and "--best-of" in r.stderr and "Traceback" not in r.stderr
     r = run_lstm("write", "lo", "--model", write_model, "-o", out, "--best-of", "2", "--reader", tmp_path / "none.pt")
     assert r.returncode == ExitCode.UNKNOWN_MODEL and not out.exists()
+
+
+def test_hand_by_name(write_model, tmp_path):
+    """--hand picks the first kept style labelled with that hand; unknown hands, --hand with
+    --style, and a model whose styles carry no labels are refused with a hint."""
+    from lstm_cli.core import registry
+    from lstm_cli.core.errors import UsageError
+    from lstm_cli.tasks.write import _hand
+
+    ck = registry.load(str(write_model), "write")
+    assert [s.get("hand") for s in ck["vocab"]["styles"]][:2] == ["cursive", "print"]
+    assert _hand(ck, "print") == "1" and _hand(ck, "cursive") == "0"
+    out = tmp_path / "w.png"
+    assert run_lstm("write", "lo", "--model", write_model, "-o", out, "--hand", "print").returncode == 0
+    r = run_lstm("write", "lo", "--model", write_model, "-o", tmp_path / "x.png", "--hand", "italic")
+    assert r.returncode == ExitCode.USAGE and "cursive, print" in r.stderr
+    r = run_lstm("write", "lo", "--model", write_model, "-o", tmp_path / "x.png", "--hand", "print", "--style", "1")
+    assert r.returncode == ExitCode.USAGE and "--hand" in r.stderr
+    with pytest.raises(UsageError, match="not labelled"):
+        _hand({"vocab": {"styles": [{"text": "lo", "strokes": [[[0, 0], [1, 1]]]}]}}, "print")

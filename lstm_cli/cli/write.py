@@ -20,6 +20,7 @@ def command(
     model: o.Model = None,
     bias: Annotated[float, o.num("--bias", lo=0, hi=10, help="Neater with more (Graves' sampling bias); 0: as sampled.")] = 0.75,
     style: Annotated[Optional[str], typer.Option("--style", help="Write in this style: a shipped example's number, or a JSON-lines stroke file (its first sample).")] = None,
+    hand: Annotated[Optional[str], typer.Option("--hand", help="Write in this hand (hershey: print or cursive): the model's first kept style in it.", show_default=False)] = None,
     width: Annotated[int, o.num("--width", kind=int, lo=50, hi=10000, help="Picture width in pixels.")] = 800,
     line_chars: Annotated[int, o.num("--line-chars", kind=int, lo=1, hi=200, help="Wrap the words into lines of at most this many characters.")] = 40,
     strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
@@ -46,13 +47,15 @@ def command(
             check_output(path, flag, dash=flag == "--strokes", suffixes=suffixes)
     if [output, strokes_out].count("-") > 1:
         raise UsageError("only one of --output and --strokes can be - (stdout)")
+    if hand and style:
+        raise UsageError("--hand and --style both choose the hand: give one")
     if text == "-":
         from lstm_cli.core.fileio import read_text
 
         text = read_text("-")
     lines, points, read = task.write(model, text, output, bias=bias, style=style, width=width, strokes_out=strokes_out,
                                      random_seed=random_seed, oov=oov, animate=animate, attention=attention,
-                                     line_chars=line_chars, best_of=best_of, reader=reader)
+                                     line_chars=line_chars, best_of=best_of, reader=reader, hand=hand)
     where = "stdout" if "-" in (output, strokes_out) else (output or strokes_out)
     print(f"lstm: {lines} line{'s' if lines > 1 else ''}, {points} pen points -> {where}", file=sys.stderr)
     for k, line in enumerate(read or ()):

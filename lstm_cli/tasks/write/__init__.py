@@ -163,6 +163,9 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
                                          **model_cfg))
         # --style N offers samples of the data it was trained on last (fine-tuned on a hand: that hand)
         styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
+        for row, sample in zip(styles, (val or samples)[:STYLES]):  # a hand's name, where the data gives it
+            if getattr(sample, "hand", None):
+                row["hand"] = sample.hand
         return WriteJob(model, tensors(samples, model.cfg), tensors(val, model.cfg), styles, data_cfg,
                         cfg.random_seed, ", ".join(data))
 
@@ -219,6 +222,19 @@ def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: i
     """One drawing of ``text`` (:func:`write_candidates`): (strokes, phi rows over ``text``)."""
     d = write_candidates(model, text, 1, bias, random_seed, style, max_points)[0]
     return d.strokes, d.phis
+
+
+def _hand(ckpt: dict, hand: str) -> str:
+    """--hand NAME -> the number of the first kept style in that hand."""
+    styles = ckpt["vocab"].get("styles", [])
+    names = sorted({s["hand"] for s in styles if s.get("hand")})
+    if not names:
+        raise UsageError("--hand: this model's styles are not labelled with their hands",
+                         hint="choose one with --style N (lstm info shows them) or give a stroke file")
+    for k, s in enumerate(styles):
+        if s.get("hand") == hand:
+            return str(k)
+    raise UsageError(f"--hand {hand}: this model's hands are {', '.join(names)}")
 
 
 def _style(ckpt: dict, style: str | None):
@@ -290,7 +306,7 @@ def load_judge(reader: str | None, log):
 def write(model: str | None, text: str, output: str | None, bias: float = 0.75, style: str | None = None,
           width: int = 800, strokes_out: str | None = None, random_seed: int | None = None,
           oov: str = "error", animate: str | None = None, attention: str | None = None,
-          line_chars: int = LINE_CHARS, best_of: int = 1, reader: str | None = None,
+          line_chars: int = LINE_CHARS, best_of: int = 1, reader: str | None = None, hand: str | None = None,
           log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int, list[str] | None]:
     """``lstm write``: ``text`` as handwriting on a page, drawn to ``output`` (.png or .svg; ``-``:
     PNG to stdout; None: not drawn). Long text is word-wrapped; every line after the first is primed with the line
@@ -328,7 +344,7 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     if not 1 <= best_of <= MAX_BEST_OF:
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
-    prime = _style(ckpt, style)
+    prime = _style(ckpt, _hand(ckpt, hand) if hand else style)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
     page = []
     for k, ln in enumerate(lines):

@@ -14,6 +14,7 @@ import math
 import random
 
 FONTS = {"scripts": 0.6, "rowmans": 0.4}  # font -> share of the samples
+HAND_OF = {"scripts": "cursive", "rowmans": "print"}  # the writer's hands, as `lstm write --hand` names them
 JOINED = ("cursive", "scripts", "scriptc")  # joined-up hands: a word is one pen movement, in order
 # The reader's hands (issue 39): it trains on these ...
 READER_FONTS = ("futural", "rowmans", "rowmand", "rowmant", "timesr", "timesrb", "timesi", "cursive", "scripts")

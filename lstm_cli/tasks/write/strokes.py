@@ -37,6 +37,13 @@ def _checked(strokes: list) -> list:
     return strokes
 
 
+class Sample(tuple):
+    """(text, strokes), and the writer's hand if the line names one (``"hand"``: what
+    ``lstm write --hand`` asks for), else None."""
+
+    hand: str | None = None
+
+
 def iter_jsonl(path: Path, lines=None, need_text: bool = True):
     """The samples of a JSON-lines file (see the module docstring), one at a time (``lines``: its
     lines, if already read); a bad line is an InputError. Without ``need_text`` the text may be
@@ -52,10 +59,13 @@ def iter_jsonl(path: Path, lines=None, need_text: bool = True):
                 strokes = _checked([[(float(x), float(y)) for x, y in s] for s in row["strokes"]])
                 if not isinstance(text, str):
                     raise TypeError("text is not a string")
+                hand = row.get("hand")
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise InputError(f"{path}:{n}: not a stroke sample ({type(e).__name__}: {e})",
                                  hint='one {"text": ..., "strokes": [[[x, y], ...], ...]} per line') from None
-            yield text, [s for s in strokes if s]
+            sample = Sample((text, [s for s in strokes if s]))
+            sample.hand = hand if isinstance(hand, str) and hand.strip() else None
+            yield sample
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
 
@@ -201,13 +211,14 @@ def read_samples(paths: list[str], log=print, what: str = "--data", convert=None
     MAX_POINTS, are skipped. ``convert(text, strokes)``, if given, is applied to each sample as
     it is read (a big file's points are never all held as Python floats at once)."""
     kept, skipped, points = [], 0, 0
-    for text, st in _samples_in(paths, log):
+    for sample in _samples_in(paths, log):
+        text, st = sample
         n = sum(map(len, st))
         if not text.strip() or not n or n > MAX_POINTS:
             skipped += 1
             continue
         points += n
-        kept.append((text, st) if convert is None else convert(text, st))
+        kept.append(sample if convert is None else convert(text, st))
     if skipped:
         log(f"lstm: warning: {skipped} sample(s) without text, without points or over {MAX_POINTS} points skipped")
     if not kept:
