@@ -195,8 +195,9 @@ class _ScriptedPen:
     """A stand-in for pen.Pen: row b's window passes the text's end at step ``past[b]``, and its
     pen lifts at the steps in ``ups[b]`` (a huge end-of-stroke logit), else stays down."""
 
-    def __init__(self, past: list, ups: list, U: int = 2, M: int = 2):
+    def __init__(self, past: list, ups: list, U: int = 2, M: int = 2, begin: int = 0):
         self.past, self.ups, self.B, self.U, self.M, self.t = past, ups, len(past), U, M, 0
+        self.begin = begin  # before this step the window is on character 0, then on 1
 
     def step(self, x):
         import numpy as np
@@ -205,7 +206,7 @@ class _ScriptedPen:
         phi = np.zeros((self.B, self.U + 1), np.float32)
         for b in range(self.B):
             y[b, 0] = 50.0 if self.t in self.ups[b] else -50.0
-            phi[b, -1 if self.t >= self.past[b] else 0] = 1.0
+            phi[b, -1 if self.t >= self.past[b] else int(self.t >= self.begin)] = 1.0
         self.t += 1
         return y, phi
 
@@ -228,6 +229,21 @@ def test_sampling_stop_rule_and_cap():
     assert lengths([10 ** 6], [set()], cap=25) == [25]  # the hard cap
     # one batch, rows stopping at their own times, the cap for the one that never does
     assert lengths([10, 4, 10, 10 ** 6], [{10}, {4}, {3, 14}, set()], cap=60) == [11, 5, 15, 60]
+
+
+def test_what_the_pen_draws_on_the_primers_text_is_left_out():
+    """With a primer (its text the first ``skip`` characters), points drawn while the window is
+    still on that text are not this line's: the first 4 here; all kept if it never moves on."""
+    import torch
+
+    from lstm_cli.tasks.write.pen import draw
+
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    full, _, _ = draw(_ScriptedPen([10], [{10}], U=3, begin=4), (1.0, 1.0), 2, 0.0, g(), 100)
+    kept, phis, _ = draw(_ScriptedPen([10], [{10}], U=3, begin=4), (1.0, 1.0), 2, 0.0, g(), 100, skip=1)
+    assert len(full[0]) == 11 and kept[0] == full[0][4:] and len(phis[0]) == 7
+    never, _, _ = draw(_ScriptedPen([10 ** 6], [set()], U=3, begin=10 ** 6), (1.0, 1.0), 2, 0.0, g(), 30, skip=1)
+    assert len(never[0]) == 30
 
 
 def test_write_strokes_default_cap():

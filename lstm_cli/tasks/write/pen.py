@@ -117,7 +117,10 @@ def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points:
     it stops: when the window has passed the last character (phi just past the text exceeds phi
     on every character: Graves' rule) and the pen has lifted, at most :data:`FINISH_POINTS`
     later (stopping at once cut the last letter short), or after ``max_points``. Rows stop on
-    their own; ``x0`` (B, 3): the last point of the primer (None: zeros). -> per row, its pen
+    their own; ``x0`` (B, 3): the last point of the primer (None: zeros). Points drawn while the
+    window is still on the primer's text (its first ``skip`` characters, the space after it
+    included) are left out: a stroke the primer left unfinished, not a mark of this text (a
+    stray mark at the start of continuation lines). -> per row, its pen
     offsets [(dx, dy, up)] in the data's units, its window rows without the first ``skip``
     characters (the primer's text), and the log-density of its points as drawn (nats, in the
     normalised units)."""
@@ -128,6 +131,8 @@ def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points:
     finishing = [None] * B
     live = list(range(B))
     density, logp = np.zeros(B), [0.0] * B
+    started = [skip == 0] * B  # the window has reached the text (a primer's text comes first)
+    held, held_phis = [[] for _ in range(B)], [[] for _ in range(B)]
     for _ in range(max_points):
         y, phi = pen.step(x)
         e, pi = y[:, 0], y[:, 1: 1 + M] * (1 + bias)
@@ -146,10 +151,14 @@ def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points:
         x = np.stack([dx, dy, up], 1).astype(np.float32)
         density += _log_density(x, p, mx, my, lsx - bias, lsy - bias, rho, e)
         past = phi[:, U] > phi[:, :U].max(1)
+        begun = phi.argmax(1) >= skip
         for b in list(live):
             logp[b] = density[b]
-            points[b].append((float(dx[b]) * scale[0], float(dy[b]) * scale[1], float(up[b])))
-            phis[b].append(phi[b, skip: U + 1].tolist())
+            if not started[b] and begun[b]:
+                started[b] = True
+                held[b] = []  # what the pen drew while the window was still on the primer's text
+            (points if started[b] else held)[b].append((float(dx[b]) * scale[0], float(dy[b]) * scale[1], float(up[b])))
+            (phis if started[b] else held_phis)[b].append(phi[b, skip: U + 1].tolist())
             if finishing[b] is not None:
                 finishing[b] -= 1
                 if up[b] or not finishing[b]:
@@ -161,6 +170,9 @@ def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points:
                     finishing[b] = FINISH_POINTS  # the window has passed the text: end the stroke being drawn
         if not live:
             break
+    for b in range(B):
+        if not started[b]:  # the window never left the primer: keep what was drawn
+            points[b], phis[b] = held[b], held_phis[b]
     return points, phis, logp
 
 
