@@ -45,6 +45,13 @@ def cer_counts(ref: str, hyp: str) -> tuple[int, int]:
     return Levenshtein.distance(ref, hyp), len(ref)
 
 
+def _group(text: str) -> str:
+    """Which the issue's goals report apart: phrases with a digit, else with a capital, else neither."""
+    if any(c.isdigit() for c in text):
+        return "with a digit"
+    return "with a capital" if any(c.isupper() for c in text) else "lowercase only"
+
+
 def ocr(img, tmp: Path) -> str:
     path = tmp / "line.png"
     img.save(path)
@@ -100,7 +107,7 @@ def main() -> None:
     out = Path(a.out) if a.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results, groups = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.hands or hershey.FONTS:
             style = (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name))
@@ -119,10 +126,13 @@ def main() -> None:
                         got["tesseract"] = ocr(img, Path(tmp))
                     if reader:
                         got["reader"] = reader.read([("", st)])[0][0][0]
+                    group = _group(text)
                     for who, hyp in got.items():
                         e, n = cer_counts(text, hyp)
                         err[f"{who} {kind}"][0] += e
                         err[f"{who} {kind}"][1] += n
+                        g = groups.setdefault(name, {}).setdefault(group, {}).setdefault(f"{who} {kind}", [0, 0])
+                        g[0], g[1] = g[0] + e, g[1] + n
                         if k < a.show:
                             print(f"{name:8s} {kind:9s} {who:9s} {text!r} -> {hyp!r}", file=sys.stderr)
                     if out and k < 3:
@@ -137,6 +147,11 @@ def main() -> None:
     print(f"{'hand':10s} " + " ".join(f"{c:>20s}" for c in cols))
     for name, r in results.items():
         print(f"{name:10s} " + " ".join(f"{r[c]:20.3f}" if c in r else f"{'-':>20s}" for c in cols))
+    print("by kind of phrase (character error rate; phrases):")
+    for name, by in groups.items():
+        for group, r in sorted(by.items()):
+            cells = " ".join(f"{c}: {v[0] / max(v[1], 1):.3f}" for c, v in r.items())
+            print(f"  {name:8s} {group:18s} ({sum(1 for t in phrases if _group(t) == group)}) {cells}")
     print(json.dumps(results))
 
 
