@@ -44,6 +44,22 @@ def test_help_does_not_import_torch(cmd, helps):
     assert status == 0 and usage and not heavy, (status, usage, heavy)
 
 
+def test_the_entry_point_pins_openblas_to_one_thread_before_numpy_loads():
+    """Batch-1 sampling in numpy ran 10-40x slower beside a busy process with OpenBLAS's default
+    threads; the pin only works if it is set before numpy is first imported. A user's own
+    OPENBLAS_NUM_THREADS is kept."""
+    import os
+
+    code = ("import os, sys\nimport lstm_cli.cli.app\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.stdout.split() == ["1", "False"], r.stderr
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env={**env, "OPENBLAS_NUM_THREADS": "2"})
+    assert r.stdout.split() == ["2", "False"], r.stderr
+
+
 def test_unknown_model_suggests_close_names(monkeypatch, tmp_path):
     r = run_lstm("generate", "--model", "shakespear", "-n", "5")
     assert r.returncode == ExitCode.UNKNOWN_MODEL
