@@ -8,16 +8,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-
-# numpy's OpenBLAS, which the batch-1 sampling loops use (core.sampling.LSTMStream, the writer's
-# pen), pinned to one thread before anything loads it: beside one busy process, its default two
-# threads took 7-15 ms per pen step against 0.3-0.6 ms with one (idle: to be measured again).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from typing import Annotated, Optional
 
 import typer
 
 from lstm_cli.cli import evaluate, export, info, inspect, models, predict, train
+
+# numpy's OpenBLAS, which the batch-1 sampling loops use (core.sampling.LSTMStream, the writer's
+# pen), pinned to one thread before anything loads it (nothing above does): beside one busy
+# process its default two threads took 7-15 ms per pen step against 0.3-0.6 ms with one; idle,
+# one thread is a quarter slower (docs/benchmarks.md#write).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 _state = {"debug": False}
 

@@ -47,6 +47,37 @@ def pick(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, r
     return int(min(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"), p.size - 1))
 
 
+def fused_gate_rows(w, H: int):
+    """An LSTM's gate weights (4H, n) or biases (4H,), torch's order [i, f, g, o] -> float32 on
+    the CPU in the order [i, f, o, g] with the sigmoid rows halved, so that :func:`fused_step`
+    needs one tanh for all four gates: sigmoid(x) = (tanh(x / 2) + 1) / 2."""
+    import torch
+
+    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+    scale = torch.ones(4 * H)
+    scale[: 3 * H] = 0.5
+    w = w.detach().float().cpu()[order]  # (a model training on a GPU, too)
+    return w * (scale if w.dim() == 1 else scale[:, None])
+
+
+def fused_step(g, c, h, tmp, H: int) -> None:
+    """One LSTM update in numpy, in place, from pre-activations ``g`` (..., 4H) in
+    :func:`fused_gate_rows`' order: c = f * c + i * g; h = o * tanh(c). ``tmp`` (..., H) is
+    scratch; ``g`` is overwritten."""
+    import numpy as np
+
+    np.tanh(g, out=g)
+    s = g[..., : 3 * H]
+    s += 1.0
+    s *= 0.5
+    i, f, o, gg = g[..., :H], g[..., H: 2 * H], g[..., 2 * H: 3 * H], g[..., 3 * H:]
+    c *= f
+    np.multiply(i, gg, out=tmp)
+    c += tmp
+    np.tanh(c, out=tmp)
+    np.multiply(o, tmp, out=h)
+
+
 class LSTMStream:
     """Incremental generation at batch 1 for any embedding -> ``nn.LSTM`` -> linear head stack over
     token ids (characters, music events, ...), one token per step, without re-feeding the prefix.
@@ -65,13 +96,9 @@ class LSTMStream:
         import torch
 
         H, L = lstm.hidden_size, lstm.num_layers
-        order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-        scale = torch.ones(4 * H)
-        scale[: 3 * H] = 0.5  # i, f, o (after reordering)
 
         def prep(w):  # rows to [i, f, o, g], sigmoid rows halved; float32 numpy
-            w = w.detach().float().cpu()[order]  # (a model training on a GPU, too)
-            return np.ascontiguousarray((w * (scale if w.dim() == 1 else scale[:, None])).numpy())
+            return np.ascontiguousarray(fused_gate_rows(w, H).numpy())
 
         with torch.no_grad():
             self.table = prep((embed_weight @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0).T).T
@@ -100,18 +127,8 @@ class LSTMStream:
         for l in range(self.L):
             np.dot(self.w[l], self.xh[l], out=g)
             g += self.table[idx] if l == 0 else self.b[l]
-            np.tanh(g, out=g)
-            s = g[: 3 * H]
-            s += 1.0
-            s *= 0.5
-            i, f, o, gg = g[:H], g[H: 2 * H], g[2 * H: 3 * H], g[3 * H:]
-            c = self.c[l]
-            c *= f
-            np.multiply(i, gg, out=tmp)
-            c += tmp
-            np.tanh(c, out=tmp)
             h = self.xh[l] if l == 0 else self.xh[l][H:]
-            np.multiply(o, tmp, out=h)
+            fused_step(g, self.c[l], h, tmp, H)
             if l + 1 < self.L:
                 self.xh[l + 1][:H] = h
         np.dot(self.w_out, h, out=self.logits)

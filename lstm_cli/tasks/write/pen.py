@@ -4,9 +4,8 @@ once, in numpy, and the sampling loop with Graves' stop rule (:func:`draw`).
 Training runs the network over whole sequences (model.py); writing needs one point at a time,
 and calling the torch modules per point costs far more than their arithmetic at these sizes
 (about 1.3 ms a point). Here each layer is one matrix product per step against [input; h] with
-preallocated buffers (as ``core.sampling.LSTMStream`` does for text): gate rows reordered to
-[i, f, o, g] with the sigmoid rows halved, so one tanh serves all four gates
-(sigmoid(x) = (tanh(x / 2) + 1) / 2). B rows cost little more than one: the products become
+preallocated buffers and the gate update of ``core.sampling`` that ``LSTMStream`` uses for text
+(gate rows reordered, one tanh for all four gates). B rows cost little more than one: the products become
 (B, n) x (n, 4H).
 
 The random draws come from a ``torch.Generator`` in the same order as the sampler before this
@@ -19,19 +18,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lstm_cli.core.sampling import fused_gate_rows, fused_step
 from lstm_cli.tasks.write.model import KAPPA_SCALE, WriteNet
 
 FINISH_POINTS = 40  # after the window has passed the text, the pen may go on this long to end its stroke
 
 
 def _gates(w_ih: torch.Tensor, w_hh: torch.Tensor, b: torch.Tensor, H: int) -> tuple[np.ndarray, np.ndarray]:
-    """An LSTM's weights -> ([W_ih | W_hh] transposed (n + H, 4H), bias (4H,)), float32, gate
-    columns as [i, f, o, g] and the sigmoid ones halved."""
-    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-    scale = torch.ones(4 * H)
-    scale[: 3 * H] = 0.5
-    w = torch.cat([w_ih, w_hh], 1).detach().float().cpu()[order] * scale[:, None]
-    return np.ascontiguousarray(w.T.numpy()), (b.detach().float().cpu()[order] * scale).numpy()
+    """An LSTM's weights -> ([W_ih | W_hh] transposed (n + H, 4H), bias (4H,)) as
+    ``core.sampling.fused_gate_rows`` orders and scales them."""
+    w = fused_gate_rows(torch.cat([w_ih, w_hh], 1), H)
+    return np.ascontiguousarray(w.T.numpy()), fused_gate_rows(b, H).numpy()
 
 
 class Pen:
@@ -57,6 +54,7 @@ class Pen:
         self.xh = [np.zeros((B, 3 + V + H), np.float32)] + [np.zeros((B, 3 + 2 * H + V), np.float32)
                                                               for _ in range(1, L)]
         self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
+        self.tmp = np.empty((B, H), np.float32)
         self.kappa = np.zeros((B, K), np.float32)
         self.top = np.zeros((B, L * H + V), np.float32)  # [h1, ..., hL, w]: the output layer's input
         if state is not None:
@@ -71,20 +69,11 @@ class Pen:
 
     def _lstm(self, n: int) -> np.ndarray:
         """Layer n's step from its buffer xh[n] -> its new h (B, H), also written back into xh[n]."""
-        H = self.H
         w, b = self.w[n]
         g = self.xh[n] @ w
         g += b
-        np.tanh(g, out=g)
-        s = g[:, : 3 * H]
-        s += 1.0
-        s *= 0.5
-        i, f, o, gg = g[:, :H], g[:, H: 2 * H], g[:, 2 * H: 3 * H], g[:, 3 * H:]
-        c = self.c[n]
-        c *= f
-        c += i * gg
-        h = o * np.tanh(c)
-        self.xh[n][:, -H:] = h
+        h = self.xh[n][:, -self.H:]  # its own output, written in place for the next step
+        fused_step(g, self.c[n], h, self.tmp, self.H)
         return h
 
     def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
