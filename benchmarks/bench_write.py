@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--points", type=int, default=300)
+    ap.add_argument("--parts", default="123", help="which of the three measurements to run (default: all)")
     a = ap.parse_args()
 
     import torch
@@ -91,11 +92,12 @@ def main() -> None:
         return best
 
     base_params = [p for n, p in net.named_parameters() if not n.startswith("upper.")] + list(cells.parameters())
-    r_base, r_ours = rate(cell_loop, base_params), rate(ours, list(net.parameters()))
     print(f"torch {torch.__version__}, {a.threads} thread(s); model {cfg.layers}x{cfg.hidden}, window {cfg.window}, "
           f"mixture {cfg.mixture}; batch {B} x {T} points")
-    print(f"1. training points/s: lstm train write {r_ours:8,.0f}   all-LSTMCell loop {r_base:8,.0f}   "
-          f"ratio {r_ours / r_base:.2f}")
+    if "1" in a.parts:
+        r_base, r_ours = rate(cell_loop, base_params), rate(ours, list(net.parameters()))
+        print(f"1. training points/s: lstm train write {r_ours:8,.0f}   all-LSTMCell loop {r_base:8,.0f}   "
+              f"ratio {r_ours / r_base:.2f}")
 
     shipped = ROOT / "checkpoints" / "hershey.pt"
     line = "the quick brown fox jumps over the dog!"[:40]
@@ -122,6 +124,8 @@ def main() -> None:
             best = max(best, n / (time.perf_counter() - t0))
         return best, n
 
+    if "2" not in a.parts:
+        return _whole_process(line) if "3" in a.parts else None
     old, n_old = pps(lambda k: _module_per_point(net, line, k, cap))
     one, n_one = pps(lambda k: sum(len(p) for p in _pen(net, line, 1, k, cap)))
     eight, n_eight = pps(lambda k: sum(len(p) for p in _pen(net, line, 8, k, cap)))
@@ -129,7 +133,11 @@ def main() -> None:
     print(f"   pen.py, one line                                             {one:8,.0f}   {one / old:.2f}x")
     print(f"   pen.py, 8 lines as one batch (all 8 lines' points)            {eight:8,.0f}   {eight / old:.2f}x"
           f"   ({eight / one:.1f}x one line at a time)")
+    if "3" in a.parts:
+        _whole_process(line)
 
+
+def _whole_process(line: str) -> None:
     import subprocess
 
     lstm = [sys.executable, "-m", "lstm_cli"]
@@ -145,12 +153,12 @@ def main() -> None:
 
 
 def _pen(net, text, B, seed, cap):
-    import torch
+    import numpy as np
 
     from lstm_cli.tasks.write import encode_text, pen
 
     p, _ = pen.start(net, encode_text(net.cfg.alphabet, text), B)
-    return pen.draw(p, net.cfg.scale, net.cfg.mixture, 0.75, torch.Generator().manual_seed(seed), cap)[0]
+    return pen.draw(p, net.cfg.scale, net.cfg.mixture, 0.75, np.random.default_rng(seed), cap)[0]
 
 
 def _module_per_point(net, text, seed, cap, bias=0.75) -> int:

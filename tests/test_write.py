@@ -213,13 +213,13 @@ class _ScriptedPen:
 
 def test_sampling_stop_rule_and_cap():
     """Graves' rule with the finishing points, and the cap; each row of a batch stops on its own."""
-    import torch
+    import numpy as np
 
     from lstm_cli.tasks.write import FINISH_POINTS
     from lstm_cli.tasks.write.pen import draw
 
     def lengths(past, ups, cap=10 ** 4):
-        points, phis, _ = draw(_ScriptedPen(past, ups), (1.0, 1.0), 2, 0.0, torch.Generator().manual_seed(0), cap)
+        points, phis, _ = draw(_ScriptedPen(past, ups), (1.0, 1.0), 2, 0.0, np.random.default_rng(0), cap)
         assert [len(p) for p in points] == [len(p) for p in phis]
         return [len(p) for p in points]
 
@@ -234,11 +234,11 @@ def test_sampling_stop_rule_and_cap():
 def test_what_the_pen_draws_on_the_primers_text_is_left_out():
     """With a primer (its text the first ``skip`` characters), points drawn while the window is
     still on that text are not this line's: the first 4 here; all kept if it never moves on."""
-    import torch
+    import numpy as np
 
     from lstm_cli.tasks.write.pen import draw
 
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    g = lambda: np.random.default_rng(0)  # noqa: E731
     full, _, _ = draw(_ScriptedPen([10], [{10}], U=3, begin=4), (1.0, 1.0), 2, 0.0, g(), 100)
     kept, phis, _ = draw(_ScriptedPen([10], [{10}], U=3, begin=4), (1.0, 1.0), 2, 0.0, g(), 100, skip=1)
     assert len(full[0]) == 11 and kept[0] == full[0][4:] and len(phis[0]) == 7
@@ -452,6 +452,36 @@ def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
     assert choose(drawings, text, _FakeReader(5), printed=False) == 0  # (-6 against -7)
     assert choose(drawings[:2], text, _FakeReader(1), printed=True) == 0  # none in the hand: the favourite anyway
     assert choose(drawings, text) == 0  # no reader: the likeliest under the writer (log density -1)
+
+
+def test_the_pen_draws_from_the_mixture_it_is_given():
+    """pen.sample (numpy random numbers, not the torch sampler's draw order) against the mixture
+    at a bias, computed directly: the first two moments of dx and dy, their covariance, and the
+    share of pen lifts, over 40,000 draws, each within 5 standard errors."""
+    import numpy as np
+
+    from lstm_cli.tasks.write.pen import sample
+
+    M, bias, n = 3, 0.5, 40_000
+    e = np.array([0.4])
+    pi, mx, my = np.array([0.2, 1.0, -0.5]), np.array([-2.0, 0.5, 3.0]), np.array([1.0, -1.0, 0.0])
+    lsx, lsy, rho = np.array([0.1, -0.4, 0.3]), np.array([-0.2, 0.2, 0.0]), np.array([0.5, -1.0, 0.0])
+    y = np.concatenate([e, pi, mx, my, lsx, lsy, rho]).astype(np.float32)[None].repeat(n, 0)
+    rng = np.random.default_rng(0)
+    pts = sample(y, M, bias, rng.random((n, 2)), rng.standard_normal((n, 2)))
+    w = np.exp(pi * (1 + bias))
+    w /= w.sum()
+    sx, sy, r = np.exp(lsx - bias), np.exp(lsy - bias), np.tanh(rho)
+    ex, ey = w @ mx, w @ my
+    vx, vy = w @ (sx ** 2 + mx ** 2) - ex ** 2, w @ (sy ** 2 + my ** 2) - ey ** 2
+    cxy = w @ (r * sx * sy + mx * my) - ex * ey
+    dx, dy = pts[:, 0], pts[:, 1]
+    assert abs(dx.mean() - ex) < 5 * np.sqrt(vx / n) and abs(dy.mean() - ey) < 5 * np.sqrt(vy / n)
+    assert dx.var() == pytest.approx(vx, rel=0.05) and dy.var() == pytest.approx(vy, rel=0.05)
+    assert np.cov(dx, dy)[0, 1] == pytest.approx(cxy, abs=0.05 * np.sqrt(vx * vy))
+    lift = 1 / (1 + np.exp(-e[0]))
+    assert abs(pts[:, 2].mean() - lift) < 5 * np.sqrt(lift * (1 - lift) / n)
+    assert set(np.unique(pts[:, 2])) == {0.0, 1.0}
 
 
 def test_the_drawn_points_density_is_the_training_loss():

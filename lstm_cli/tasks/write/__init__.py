@@ -17,6 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from lstm_cli.core import checkpoint
@@ -208,7 +209,7 @@ def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, ran
     or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
     model.eval()
     cfg = model.cfg
-    g = torch.Generator().manual_seed(random_seed if random_seed is not None else torch.seed() % (2 ** 63))
+    g = np.random.default_rng(random_seed)
     prefix = style[0] + " " if style else ""
     primer = tensors([style], cfg)[0][1] if style else None
     p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer)

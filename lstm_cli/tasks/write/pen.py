@@ -8,9 +8,11 @@ preallocated buffers and the gate update of ``core.sampling`` that ``LSTMStream`
 (gate rows reordered, one tanh for all four gates). B rows cost little more than one: the products become
 (B, n) x (n, 4H).
 
-The random draws come from a ``torch.Generator`` in the same order as the sampler before this
-one (a mixture component, two normals, a uniform for the pen lift), so one line (B = 1) drawn
-with a seed gives the points it gave before, up to float rounding.
+The random numbers come from a numpy ``Generator``, drawn for many steps at once (torch's
+``multinomial`` alone cost more per point than a layer's product); each point is drawn from the
+same mixture as before (:func:`sample`: the component by inverse CDF, the correlated Gaussian,
+the pen lift), which tests/test_write.py checks statistically, so a seed gives other lines
+than the torch sampler gave.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Pen:
                                                               for _ in range(1, L)]
         self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
         self.tmp = np.empty((B, H), np.float32)
+        self.g = np.empty((B, 4 * H), np.float32)  # a layer's gate pre-activations
+        self.abk = np.empty((B, 3 * K), np.float32)  # the window's parameters
         self.kappa = np.zeros((B, K), np.float32)
         self.top = np.zeros((B, L * H + V), np.float32)  # [h1, ..., hL, w]: the output layer's input
         if state is not None:
@@ -70,7 +74,7 @@ class Pen:
     def _lstm(self, n: int) -> np.ndarray:
         """Layer n's step from its buffer xh[n] -> its new h (B, H), also written back into xh[n]."""
         w, b = self.w[n]
-        g = self.xh[n] @ w
+        g = np.matmul(self.xh[n], w, out=self.g)
         g += b
         h = self.xh[n][:, -self.H:]  # its own output, written in place for the next step
         fused_step(g, self.c[n], h, self.tmp, self.H)
@@ -79,13 +83,20 @@ class Pen:
     def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last points x (B, 3), normalised -> raw outputs y (B, 1 + 6M) for the next point,
         and the window phi (B, U + 1) (the last column: just past the text)."""
-        H, V = self.H, self.V
+        H, V, K = self.H, self.V, self.K
         xh0 = self.xh[0]
         xh0[:, :3] = x
         h = self._lstm(0)
-        a, b, k = np.split(np.exp(h @ self.w_win + self.b_win), 3, axis=1)  # (B, K) each
-        self.kappa += k / KAPPA_SCALE
-        phi = (a[:, :, None] * np.exp(-b[:, :, None] * (self.kappa[:, :, None] - self.u) ** 2)).sum(1)
+        abk = np.matmul(h, self.w_win, out=self.abk)
+        abk += self.b_win
+        np.exp(abk, out=abk)
+        self.kappa += abk[:, 2 * K:] * (1 / KAPPA_SCALE)
+        d = self.kappa[:, :, None] - self.u  # (B, K, U + 1)
+        d *= d
+        d *= -abk[:, K: 2 * K, None]
+        np.exp(d, out=d)
+        d *= abk[:, :K, None]
+        phi = d.sum(1)
         w = phi[:, : self.U] @ self.onehot  # (B, V)
         xh0[:, 3: 3 + V] = w
         self.top[:, :H] = h
@@ -97,10 +108,32 @@ class Pen:
             h = self._lstm(n)
             self.top[:, n * H: (n + 1) * H] = h
         self.top[:, -V:] = w
-        return self.top @ self.w_out + self.b_out, phi
+        y = self.top @ self.w_out
+        y += self.b_out
+        return y, phi
 
 
-def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points: int,
+CHUNK = 256  # random numbers are drawn this many steps at a time
+
+
+def sample(y: np.ndarray, M: int, bias: float, u: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """One point per row from the mixture the raw outputs y (B, 1 + 6M) define, at ``bias``
+    (Graves' sampling bias: sharper weights, narrower Gaussians), given uniforms u (B, 2) (the
+    component, the pen lift) and standard normals z (B, 2) -> (B, 3): dx, dy (normalised), up."""
+    B = y.shape[0]
+    pi = y[:, 1: 1 + M] * (1 + bias)
+    cum = np.exp(pi - pi.max(1, keepdims=True)).cumsum(1)
+    j = np.minimum((cum < u[:, :1] * cum[:, -1:]).sum(1), M - 1)  # inverse CDF: the component
+    mx, my, lsx, lsy, rho = y[np.arange(B)[:, None], 1 + M * np.arange(1, 6) + j[:, None]].astype(np.float64).T
+    sx, sy, r = np.exp(lsx - bias), np.exp(lsy - bias), np.tanh(rho)
+    out = np.empty((B, 3))
+    out[:, 0] = mx + sx * z[:, 0]
+    out[:, 1] = my + sy * (r * z[:, 0] + np.sqrt(np.maximum(1 - r * r, 0.0)) * z[:, 1])
+    out[:, 2] = u[:, 1] < 1 / (1 + np.exp(-y[:, 0].astype(np.float64)))
+    return out
+
+
+def draw(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_points: int,
          x0: np.ndarray | None = None, skip: int = 0):
     """Sample every row of ``pen`` (:class:`Pen`, or anything with ``B``, ``U`` and ``step``) until
     it stops: when the window has passed the last character (phi just past the text exceeds phi
@@ -112,57 +145,59 @@ def draw(pen, scale: tuple, M: int, bias: float, g: torch.Generator, max_points:
     stray mark at the start of continuation lines). -> per row, its pen
     offsets [(dx, dy, up)] in the data's units, its window rows without the first ``skip``
     characters (the primer's text), and the log-density of its points as drawn (nats, in the
-    normalised units)."""
+    normalised units).
+
+    The loop does only what the next step needs (the network, one draw, the stop rule, all
+    vectorised over rows); what is kept per row is cut out of the stacked steps afterwards."""
     B, U = pen.B, pen.U
     x = np.zeros((B, 3), np.float32) if x0 is None else x0.astype(np.float32)
-    points = [[] for _ in range(B)]
-    phis = [[] for _ in range(B)]
-    finishing = [None] * B
-    live = list(range(B))
-    density, logp = np.zeros(B), [0.0] * B
-    started = [skip == 0] * B  # the window has reached the text (a primer's text comes first)
-    held, held_phis = [[] for _ in range(B)], [[] for _ in range(B)]
-    for _ in range(max_points):
+    xs, ys, phis = [], [], []
+    live = np.ones(B, bool)
+    end = np.full(B, max_points - 1)  # the last step each row keeps
+    finishing = np.full(B, -1)  # steps left to end the stroke after the window passed the text
+    first = np.full(B, -1 if skip else 0)  # the step where the window reached the text (after the primer's)
+    finishing_any = False
+    for t in range(max_points):
+        if t % CHUNK == 0:
+            us, zs = rng.random((CHUNK, B, 2)), rng.standard_normal((CHUNK, B, 2))
         y, phi = pen.step(x)
-        e, pi = y[:, 0], y[:, 1: 1 + M] * (1 + bias)
-        mx, my, lsx, lsy, rho = (y[:, 1 + M * k: 1 + M * (k + 1)] for k in range(1, 6))
-        p = np.exp(pi - pi.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        j = torch.multinomial(torch.from_numpy(p), 1, generator=g).numpy()[:, 0]  # (B,)
-        z = torch.randn(B, 2, generator=g).double().numpy()
-        u = torch.rand(B, generator=g).double().numpy()
-        rows = np.arange(B)
-        sx, sy = np.exp(lsx[rows, j].astype(np.float64) - bias), np.exp(lsy[rows, j].astype(np.float64) - bias)
-        r = np.tanh(rho[rows, j].astype(np.float64))
-        dx = mx[rows, j] + sx * z[:, 0]
-        dy = my[rows, j] + sy * (r * z[:, 0] + np.sqrt(np.maximum(1 - r * r, 0.0)) * z[:, 1])
-        up = (u < 1 / (1 + np.exp(-e.astype(np.float64)))).astype(np.float64)
-        x = np.stack([dx, dy, up], 1).astype(np.float32)
-        density += _log_density(x, p, mx, my, lsx - bias, lsy - bias, rho, e)
+        point = sample(y, M, bias, us[t % CHUNK], zs[t % CHUNK])
+        xs.append(point)
+        ys.append(y)
+        phis.append(phi)
+        x = point.astype(np.float32)
+        if skip:
+            first[(first < 0) & (phi.argmax(1) >= skip)] = t
         past = phi[:, U] > phi[:, :U].max(1)
-        begun = phi.argmax(1) >= skip
-        for b in list(live):
-            logp[b] = density[b]
-            if not started[b] and begun[b]:
-                started[b] = True
-                held[b] = []  # what the pen drew while the window was still on the primer's text
-            (points if started[b] else held)[b].append((float(dx[b]) * scale[0], float(dy[b]) * scale[1], float(up[b])))
-            (phis if started[b] else held_phis)[b].append(phi[b, skip: U + 1].tolist())
-            if finishing[b] is not None:
-                finishing[b] -= 1
-                if up[b] or not finishing[b]:
-                    live.remove(b)
-            elif past[b]:
-                if up[b]:
-                    live.remove(b)
-                else:
-                    finishing[b] = FINISH_POINTS  # the window has passed the text: end the stroke being drawn
-        if not live:
+        if not (finishing_any or past.any()):
+            continue  # the common case: every row still on its text
+        up = point[:, 2] > 0.5
+        fin = finishing >= 0
+        finishing[fin] -= 1
+        stop = live & np.where(fin, up | (finishing == 0), past & up)
+        start = live & ~fin & past & ~up
+        finishing[start] = FINISH_POINTS  # the window has passed the text: end the stroke
+        finishing_any = finishing_any or bool(start.any())
+        end[stop] = t
+        live &= ~stop
+        if not live.any():
             break
-    for b in range(B):
-        if not started[b]:  # the window never left the primer: keep what was drawn
-            points[b], phis[b] = held[b], held_phis[b]
-    return points, phis, logp
+    xs, ys, phis = np.stack(xs), np.stack(ys), np.stack(phis)  # (T, B, ...)
+    logp = [float(log_density(xs[: e + 1, b], ys[: e + 1, b], M, bias).sum()) for b, e in enumerate(end)]
+    xs[:, :, :2] *= scale
+    first[first < 0] = 0  # the window never left the primer: keep what was drawn
+    points = [xs[s: e + 1, b].tolist() for b, (s, e) in enumerate(zip(first, end))]
+    rows = [phis[s: e + 1, b, skip: U + 1].tolist() for b, (s, e) in enumerate(zip(first, end))]
+    return points, rows, logp
+
+
+def log_density(x: np.ndarray, y: np.ndarray, M: int, bias: float) -> np.ndarray:
+    """log p (T,) of points x (T, 3) (normalised) under the mixtures that raw outputs y (T, 1 + 6M)
+    define at ``bias``, as :func:`sample` draws from them."""
+    e, pi, mx, my, lsx, lsy, rho = np.split(y.astype(np.float64), np.cumsum([1, M, M, M, M, M]), 1)
+    pi = pi * (1 + bias)
+    p = np.exp(pi - pi.max(1, keepdims=True))
+    return _log_density(x, p / p.sum(1, keepdims=True), mx, my, lsx - bias, lsy - bias, rho, e[:, 0])
 
 
 def _log_density(x, p, mx, my, lsx, lsy, rho, e) -> np.ndarray:
