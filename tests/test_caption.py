@@ -20,7 +20,7 @@ from lstm_cli.tasks.caption import shapes
 @pytest.fixture(scope="session")
 def scenes(tmp_path_factory):
     def build(root):
-        for split, n in (("train", 150), ("unseen", 60)):
+        for split, n in (("train", 150), ("unseen", 60), ("unseen-any", 30)):
             shapes.write_split(root / split, split, n)
 
     return shared(tmp_path_factory, "shapes", build)
@@ -49,15 +49,22 @@ def _caption_from(objects: list[dict]) -> str:
 def test_each_caption_follows_from_the_drawing(scenes):
     from PIL import Image
 
-    for split in ("train", "unseen"):
+    for split in ("train", "unseen", "unseen-any"):
         rows = [json.loads(l) for l in (scenes / split / "scenes.jsonl").read_text().splitlines()]
         caps = dict(l.split("\t") for l in (scenes / split / "captions.tsv").read_text().splitlines())
-        assert {len(r["objects"]) for r in rows} == {1, 2, 3}
+        assert {len(r["objects"]) for r in rows} == ({0, 1, 2, 3} if split == "train" else {1, 2, 3})
+        assert {r["canvas"]["width"] != r["canvas"]["height"] for r in rows} == {"train": {True, False}, "unseen": {False}, "unseen-any": {True}}[split]
         for r in rows:
+            if not r["objects"]:
+                assert r["caption"] == caps[r["image"] + "#0"] == shapes.NOTHING
+                continue
             assert r["caption"] == _caption_from(r["objects"]) == caps[r["image"] + "#0"]
             img = Image.open(scenes / split / r["image"]).convert("RGB")
+            cv = r["canvas"]
+            k = cv["pixels"] / min(cv["width"], cv["height"])  # pixels per scene unit
+            assert img.size == (round(cv["width"] * k), round(cv["height"] * k))
             for o in r["objects"]:  # the named colour is the nearest palette colour at the centre
-                px = [img.getpixel((int(o["x"]) + dx, int(o["y"]) + dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+                px = [img.getpixel((int(o["x"] * k) + dx, int(o["y"] * k) + dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
                 mean = [sum(p[c] for p in px) / 9 for c in range(3)]
                 nearest = min(shapes.COLOURS, key=lambda c: math.dist(shapes.COLOURS[c], mean))
                 assert nearest == o["colour"], (r["image"], o)
@@ -65,13 +72,15 @@ def test_each_caption_follows_from_the_drawing(scenes):
 
 
 def test_held_out_combinations_occur_only_in_the_unseen_split(scenes):
-    for split in ("train", "unseen"):
+    for split in ("train", "unseen", "unseen-any"):
         for line in (scenes / split / "captions.tsv").read_text().splitlines():
+            if line.endswith(shapes.NOTHING):
+                continue
             objects, rel = shapes.parse(line.split("\t")[1])
             pairs = {(c, s) for _, c, s in objects}
             triple = (objects[0][2], rel, objects[1][2]) if rel else None
             held = bool(pairs & shapes.HELD_PAIRS) or triple in shapes.HELD_TRIPLES
-            assert held == (split == "unseen"), line
+            assert held == split.startswith("unseen"), line
     assert len({c for c, _ in shapes.HELD_PAIRS}) == len({s for _, s in shapes.HELD_PAIRS}) == 6
 
 
@@ -237,7 +246,7 @@ def test_greedy_is_beam_one_exactly(caption_model, four):
     images = torch.stack([D.load_image(p, 32) for p in sorted((four[1] / "images").glob("*.png"))[:8]])
     greedy = [h[0] for h in cap.caption(images, beam=1)]
     torch.set_grad_enabled(False)
-    a, keys, state = cap.model.encode(images)
+    a, keys, state, _ = cap.model.encode(images)
 
     def step(y, state):
         logits, state, alpha = cap.model.step(y, state, a, keys)
@@ -247,6 +256,72 @@ def test_greedy_is_beam_one_exactly(caption_model, four):
                                 pad=D.PAD, alpha=0.0)
     torch.set_grad_enabled(True)
     assert [g.words for g in greedy] == [[cap.vocab[i] for i in h[0][0]] for h in beam]
+
+
+def test_aspect_kept_letterboxed_or_squeezed():
+    """data.fit: the shorter side the model's size, the longer a multiple of a grid cell, the
+    shape kept up to max_aspect, letterboxed (border colour) beyond; squeezed at max_aspect 1."""
+    from PIL import Image
+
+    from lstm_cli.tasks.caption.data import fit
+
+    shape = lambda size, aspect=3.0, colour=(10, 200, 30): tuple(fit(Image.new("RGB", size, colour), 64, aspect).shape)  # noqa: E731
+    assert shape((160, 120)) == (3, 64, 88) and shape((120, 180)) == (3, 96, 64) and shape((512, 512)) == (3, 64, 64)
+    assert shape((300, 100)) == shape((20000, 20)) == (3, 64, 192) and shape((1, 1)) == (3, 64, 64)
+    assert shape((300, 100), 1.0) == (3, 64, 64)
+    strip = Image.new("RGB", (400, 50), (200, 20, 20))
+    t = fit(strip, 64, 3.0)
+    assert t.shape == (3, 64, 192) and (t[:, 0] == t[:, -1]).all() and t[0].min() == 200  # padded with its border
+
+
+def test_a_picture_is_captioned_alike_alone_or_among_other_shapes(caption_model, four):
+    """Pictures of other shapes in one batch are encoded shape by shape and masked: each gets the
+    features and the caption it gets alone."""
+    import torch
+    from PIL import Image
+
+    from lstm_cli.tasks import caption as task
+
+    cap = task.load_captioner(str(caption_model), "cpu")
+    pics = [Image.open(p).convert("RGB") for p in sorted((four[1] / "images").glob("*.png"))[:3]]
+    images = [D.fit(pics[0], 32, 3.0), D.fit(pics[1].resize((90, 30)), 32, 3.0), D.fit(pics[2].resize((40, 70)), 32, 3.0)]
+    assert len({tuple(im.shape) for im in images}) == 3
+    with torch.no_grad():
+        together, mask = cap.model.features(images)
+        assert mask is not None and mask.sum(1).tolist() == [im.shape[1] * im.shape[2] // 16 for im in images]
+        for k, im in enumerate(images):
+            alone, _ = cap.model.features([im])
+            torch.testing.assert_close(together[k, : alone.shape[1]], alone[0])
+    both = cap.caption(images, beam=3)
+    assert [h[0].text for h in both] == [cap.caption([im], beam=3)[0][0].text for im in images]
+
+
+def test_calibrated_threshold_and_the_unsure_warning(caption_model, four, tmp_path):
+    """export --calibrate records a threshold that calls at most 0.5% of the held-out captions
+    unsure; with a threshold above every score, each caption gets the warning, on stderr only."""
+    import torch
+
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import caption as task
+
+    out = tmp_path / "cal.pt"
+    r = run_lstm("export", caption_model, "-o", out, "--calibrate", four[1])
+    assert r.returncode == 0, r.stderr
+    ck = checkpoint.load(out)
+    cal = ck["meta"]["calibration"]
+    assert cal["images"] == 40 and cal["threshold"] < 0 and "knows" in cal
+    cap = task.load_captioner(str(out), "cpu")
+    images = [D.load_image(p, 32, max_aspect=3.0) for p in sorted((four[1] / "images").glob("*.png"))]
+    scores = [cap.per_word(h[0]) for h in cap.caption(images)]
+    assert sum(s < cal["threshold"] for s in scores) <= 1
+    good = sorted((four[1] / "images").glob("*.png"))[:3]
+    plain = run_lstm("caption", "-m", out, *good)
+    ck["meta"]["calibration"] = dict(cal, threshold=1.0)  # above any log-probability
+    torch.save(ck, tmp_path / "strict.pt")
+    r = run_lstm("caption", "-m", tmp_path / "strict.pt", *good)
+    assert r.returncode == 0 and r.stdout == plain.stdout
+    warned = [l for l in r.stderr.splitlines() if "unsure" in l]
+    assert len(warned) == 3 and all("this model knows only one to three filled circles" in l for l in warned)
 
 
 def test_a_bad_image_among_good_ones(caption_model, four, tmp_path):
@@ -274,7 +349,14 @@ def test_attention_picture_and_bad_flags(caption_model, four, tmp_path):
     words = len(r.stdout.split()) + 1  # and </s>
     pic = Image.open(png)
     assert pic.width >= min(words + 1, 6) * 128 and len(pic.convert("RGB").getcolors(1 << 16)) > 10
-    for args in (["--attention", png, img, img], ["--n-best", 4, "--beam", 2, img], ["-", img]):
+    wide = tmp_path / "wide.png"
+    Image.open(img).resize((96, 32)).save(wide)
+    r = run_lstm("caption", "-m", caption_model, img, wide, "--attention", tmp_path / "many.png")
+    assert r.returncode == 0, r.stderr
+    one, two = Image.open(tmp_path / "many-1.png"), Image.open(tmp_path / "many-2.png")
+    assert one.size == pic.size and (two.width - 6) % (3 * 128 + 6) == 0  # the second keeps its shape: 3:1 tiles
+    assert not (tmp_path / "many.png").exists()
+    for args in (["--attention", tmp_path / "a.jpg", img], ["--n-best", 4, "--beam", 2, img], ["-", img]):
         r = run_lstm("caption", "-m", caption_model, *args)
         assert r.returncode == ExitCode.USAGE and "Traceback" not in r.stderr, args
 

@@ -22,14 +22,19 @@ def command(
     images: Annotated[list[str], typer.Argument(help="Image files; - reads a list of paths from stdin, one per line.", show_default=False)],
     model: o.Model = None,
     beam: Annotated[int, o.num("--beam", "-b", kind=int, lo=1, help="Beam width; 1 is greedy decoding.")] = 3,
-    n_best: Annotated[int, o.num("--n-best", kind=int, lo=1, help="Print the N best captions per image as PATH<TAB>SCORE<TAB>CAPTION (N <= --beam).")] = 1,
-    attention: Annotated[Optional[str], typer.Option("--attention", help="Draw where the model looked for each word, as a PNG grid (one image only).")] = None,
-    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Images captioned together when they arrive together.")] = 32,
+    n_best: Annotated[int, o.num("--n-best", kind=int, lo=1, help="Print the N best captions per image as PATH<TAB>SCORE<TAB>CAPTION (N <= --beam); SCORE: log-probability per word.")] = 1,
+    attention: Annotated[Optional[str], typer.Option("--attention", help="Draw where the model looked for each word, as a PNG grid; with several images, one picture each: NAME-1.png, NAME-2.png, ...")] = None,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Images captioned together when they arrive together.")] = 64,
     device: o.Device = "auto",
 ):
     """Describe images in words (default model: shapes). One image: its caption. Several, or a
     list on stdin: PATH<TAB>CAPTION per image, in input order; an unreadable image's line says
-    why, and the exit code is 3 when any failed."""
+    why, and the exit code is 3 when any failed. A caption the model is unsure of (its score
+    per word below the threshold recorded in the model) gets a warning on stderr saying what the
+    model knows; the shipped shapes model answers "nothing i know" to pictures with none of its
+    shapes."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
 
     from lstm_cli.core.errors import InputError, UsageError
@@ -43,46 +48,78 @@ def command(
     if "-" in images and not from_stdin:
         raise UsageError("- (a list of paths on stdin) cannot be mixed with image paths")
     if attention is not None:
-        if from_stdin or len(images) != 1:
-            raise UsageError("--attention draws one image's captioning: give exactly one image")
         check_output(attention, "--attention", suffixes=(".png",))
     single = not from_stdin and len(images) == 1
     cap = task.load_captioner(model, device)
-    size = cap.model.cfg.image_size
+    size, aspect = cap.model.cfg.image_size, cap.model.cfg.max_aspect
     batches = _stdin_batches(batch_size) if from_stdin else (images[k: k + batch_size] for k in range(0, len(images), batch_size))
     failed = total = 0
-    with stdout_pipe() as out:
-        for paths in batches:
-            loaded, errors = [], {}
-            for p in paths:
-                try:
-                    loaded.append(D.load_image(p, size))
-                except InputError as e:
-                    if single:
-                        raise
-                    errors[p] = e.message
-            hyps = iter(cap.caption(torch.stack(loaded), beam=beam, n_best=n_best,
-                                    attention=attention is not None) if loaded else [])
-            for p in paths:
-                total += 1
-                if p in errors:
-                    failed += 1
-                    print(f"lstm: warning: {errors[p]}", file=sys.stderr)
-                    out.write(f"{p}\terror: {errors[p]}\n")
-                    continue
-                hs = next(hyps)
-                if n_best > 1:
-                    out.writelines(f"{p}\t{h.score:.4f}\t{h.text}\n" for h in hs)
-                else:
-                    out.write(hs[0].text + "\n" if single else f"{p}\t{hs[0].text}\n")
-                if attention is not None:
-                    from lstm_cli.render.attention import image_grid
 
-                    image_grid(loaded[0], hs[0].words, hs[0].attention, attention)
-                    print(f"lstm: attention drawn to {attention}", file=sys.stderr)
-            out.flush()
+    def load(p: str):
+        notes: list[str] = []
+        try:
+            return D.load_image(p, size, max_aspect=aspect, notes=notes), notes
+        except InputError as e:
+            if single:
+                raise
+            return e, notes
+
+    # Pictures are decoded on other threads (pillow lets go of the GIL) while the model works.
+    with stdout_pipe() as out, ThreadPoolExecutor(2) as pool:
+        pending = None
+        for paths in batches:
+            ready, pending = pending, (paths, [pool.submit(load, p) for p in paths])
+            if ready:
+                failed += _caption_batch(cap, *ready, out, single, beam, n_best, attention, total)
+                total += len(ready[0])
+        if pending:
+            failed += _caption_batch(cap, *pending, out, single, beam, n_best, attention, total)
+            total += len(pending[0])
     if failed:
         raise InputError(f"{failed} of {total} images could not be read (their lines say why)")
+
+
+def _caption_batch(cap, paths, loaded, out, single, beam, n_best, attention, before: int) -> int:
+    """Caption one batch of pictures (futures of (picture or its error, notes)) and write their
+    lines; -> how many failed."""
+    import torch
+
+    loaded = [f.result() for f in loaded]
+    good = [im for im, _ in loaded if torch.is_tensor(im)]
+    hyps = iter(cap.caption(good, beam=beam, n_best=n_best, attention=attention is not None) if good else [])
+    failed = 0
+    for k, (p, (im, notes)) in enumerate(zip(paths, loaded)):
+        for note in notes:
+            print(f"lstm: {note}", file=sys.stderr)
+        if not torch.is_tensor(im):
+            failed += 1
+            print(f"lstm: warning: {im.message}", file=sys.stderr)
+            out.write(f"{p}\terror: {im.message}\n")
+            continue
+        hs = next(hyps)
+        if n_best > 1:
+            out.writelines(f"{p}\t{cap.per_word(h):.4f}\t{h.text}\n" for h in hs)
+        else:
+            out.write(hs[0].text + "\n" if single else f"{p}\t{hs[0].text}\n")
+        unsure = cap.unsure(hs[0])
+        if unsure:
+            print(f"lstm: warning: {p}: {unsure}", file=sys.stderr)
+        if attention is not None:
+            from lstm_cli.render.attention import image_grid
+
+            path = attention if single else _numbered(attention, before + k + 1)
+            image_grid(im, hs[0].words, hs[0].attention, path, grid=cap.grid(im))
+            print(f"lstm: attention drawn to {path}", file=sys.stderr)
+    out.flush()
+    return failed
+
+
+def _numbered(path: str, n: int) -> str:
+    """att.png, 3 -> att-3.png"""
+    from pathlib import Path
+
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}-{n}{p.suffix}"))
 
 
 def _stdin_batches(batch_size: int):
@@ -102,7 +139,8 @@ def train(
     cfg,
     val_data: Annotated[Optional[str], typer.Option("--val-data", help="A held-out folder in the same form (default: the last --val-fraction of the images).")] = None,
     val_fraction: o.ValFraction = 0.05,
-    image_size: Annotated[int, o.pick("--image-size", values=("32", "64", "128", "256"), help="Pixels (square) every image is resized to.")] = "64",
+    image_size: Annotated[int, o.pick("--image-size", values=("32", "64", "128", "256"), help="Pixels on every image's shorter side (with --max-aspect 1: both sides).")] = "64",
+    max_aspect: Annotated[float, o.num("--max-aspect", lo=1, hi=8, help="Keep each image's aspect ratio up to this (longer ones are letterboxed); 1 squeezes every image to a square.")] = 3.0,
     widths: Annotated[str, typer.Option("--widths", help="Conv channels per encoder block, comma-separated.")] = "32,64,128,128",
     embed: Annotated[int, o.num("--embed", kind=int, lo=1, help="Word embedding size.")] = 128,
     hidden: Annotated[int, o.num("--hidden", kind=int, lo=1, help="Decoder LSTM units.")] = 256,
@@ -124,7 +162,7 @@ def train(
         assert chans and all(w > 0 for w in chans)
     except (ValueError, AssertionError):
         raise UsageError(f"--widths must be positive integers separated by commas, got {widths!r}") from None
-    model = dict(image_size=int(image_size), widths=chans, embed=embed, hidden=hidden, attention=attention,
+    model = dict(image_size=int(image_size), max_aspect=max_aspect, widths=chans, embed=embed, hidden=hidden, attention=attention,
                  dropout=dropout, max_len=max_len)
     data_cfg = task.CaptionData(batch_size=batch_size, vocab_size=vocab_size, min_count=min_count,
                                 val_fraction=val_fraction, encoder_lr_scale=encoder_lr_scale)

@@ -18,7 +18,7 @@ def export(
     licence: Annotated[str, typer.Option("--licence", help="The training data's licence.")] = "",
     description: Annotated[str, typer.Option("--description", help="One line about the model.")] = "",
     recipe: Annotated[str, typer.Option("--recipe", help="The command that rebuilds it.")] = "",
-    calibrate: Annotated[Optional[str], typer.Option("--calibrate", help="Held-out text to fit the softmax temperature on (text models): the output layer is scaled so the model is as confident as it is right there.")] = None,
+    calibrate: Annotated[Optional[str], typer.Option("--calibrate", help="Held-out data to calibrate on: text models fit their softmax temperature (the model as confident as it is right there); read models tune the language model's weight; caption models set the score below which a caption is called unsure.")] = None,
     storage: Annotated[str, o.pick("--storage", values=("float32", "float16", "int8"), help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
     details: Annotated[Optional[str], typer.Option("--details", help="A JSON file of further held-out measurements of these weights (e.g. lstm predict --score --json); kept in the metric's details under the file name's last part (sequences.accuracy.json: accuracy).")] = None,
     json_out: o.Json = False,

@@ -37,30 +37,36 @@ def heatmap(src: list[str], tgt: list[str], att: list[list[float]], path: str) -
 
 
 
-def image_grid(image, words: list[str], maps: list[list[float]], path: str, cell: int = 128) -> None:
+def image_grid(image, words: list[str], maps: list[list[float]], path: str, cell: int = 128,
+               grid: tuple[int, int] | None = None) -> None:
     """Where a captioner looked (Xu et al. 2015, fig. 2): the image once per generated word, lit
-    where that word's attention weights (a square grid of them) are high and dimmed elsewhere,
-    the word underneath. ``image``: uint8 tensor (3, S, S). Written atomically as PNG."""
+    where that word's attention weights (``grid`` = (rows, columns) of them, row by row; default
+    a square grid; weights past the grid, padding of a batch, are ignored) are high and dimmed
+    elsewhere, the word underneath. ``image``: uint8 tensor (3, H, W), shown with its shorter
+    side ``cell`` pixels. Written atomically as PNG."""
     from PIL import Image, ImageDraw
 
     font = render.font(14)
-    pic = Image.frombytes("RGB", (image.shape[2], image.shape[1]), image.permute(1, 2, 0).contiguous().numpy().tobytes())
-    pic = pic.resize((cell, cell), Image.NEAREST)
-    cols = min(len(words) + 1, 6)
+    h, w = image.shape[1], image.shape[2]
+    tw, th = (round(cell * w / h), cell) if w >= h else (cell, round(cell * h / w))
+    pic = Image.frombytes("RGB", (w, h), image.permute(1, 2, 0).contiguous().numpy().tobytes())
+    pic = pic.resize((tw, th), Image.NEAREST)
+    cols = max(1, min(len(words) + 1, (6 * cell) // tw))
     rows = -(-(len(words) + 1) // cols)
     label = 22
-    img = Image.new("RGB", (cols * (cell + 6) + 6, rows * (cell + label + 6) + 6), "white")
+    img = Image.new("RGB", (cols * (tw + 6) + 6, rows * (th + label + 6) + 6), "white")
     d = ImageDraw.Draw(img)
     for k, (word, weights) in enumerate([("(image)", None)] + list(zip(words, maps))):
-        x, y = 6 + (k % cols) * (cell + 6), 6 + (k // cols) * (cell + label + 6)
+        x, y = 6 + (k % cols) * (tw + 6), 6 + (k // cols) * (th + label + 6)
         shown = pic
         if weights is not None:
-            side = round(len(weights) ** 0.5)
+            gh, gw = grid or (round(len(weights) ** 0.5),) * 2
+            weights = weights[: gh * gw]
             top = max(weights) or 1.0
-            light = Image.frombytes("L", (side, side), bytes(int(255 * min(w / top, 1.0)) for w in weights))
-            light = light.resize((cell, cell), Image.BILINEAR).point(lambda v: 60 + v * 195 // 255)
-            shown = Image.composite(pic, Image.new("RGB", (cell, cell), "black"), light)
+            light = Image.frombytes("L", (gw, gh), bytes(int(255 * min(v / top, 1.0)) for v in weights))
+            light = light.resize((tw, th), Image.BILINEAR).point(lambda v: 60 + v * 195 // 255)
+            shown = Image.composite(pic, Image.new("RGB", (tw, th), "black"), light)
         img.paste(shown, (x, y))
         text = render.printable(word, font)
-        d.text((x + (cell - d.textlength(text, font=font)) / 2, y + cell + 3), text, fill="black", font=font)
+        d.text((x + (tw - d.textlength(text, font=font)) / 2, y + th + 3), text, fill="black", font=font)
     render.save_png(img, path)

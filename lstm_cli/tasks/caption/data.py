@@ -22,12 +22,12 @@ _WORD = re.compile(r"[\w']+|[^\w\s]")
 # ---------------------------------------------------------------- images
 
 
-def load_image(source, size: int, name: str | None = None):
-    """A picture as a uint8 tensor (3, size, size): any mode (RGBA and palette images composited
-    on white, 16-bit and float greys scaled to 8 bits, CMYK converted), EXIF rotation honoured,
-    squeezed to a square. Not an image, a truncated one, or one over pillow's decompression-bomb
-    limit: an :class:`InputError` naming the file."""
-    import torch
+def load_image(source, size: int, name: str | None = None, max_aspect: float = 1.0, notes: list | None = None):
+    """A picture as a uint8 tensor (3, H, W) (:func:`fit`): any mode (RGBA and palette images
+    composited on white, 16-bit and float greys scaled to 8 bits, CMYK converted), EXIF rotation
+    honoured, the first frame of an animation. Not an image, a truncated one, or one over
+    pillow's decompression-bomb limit: an :class:`InputError` naming the file. What a user should
+    know (an animation: its first frame) is appended to ``notes``."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = name or str(source)
@@ -36,6 +36,7 @@ def load_image(source, size: int, name: str | None = None):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as img:
                 img.load()
+                frames = getattr(img, "n_frames", 1)
                 img = ImageOps.exif_transpose(img)
     except FileNotFoundError:
         raise InputError(f"{name}: no such image file") from None
@@ -48,6 +49,8 @@ def load_image(source, size: int, name: str | None = None):
                          f"{Image.MAX_IMAGE_PIXELS:,})") from None
     except (OSError, SyntaxError, ValueError) as e:  # truncated, corrupt
         raise InputError(f"{name}: unreadable image ({e})") from None
+    if frames > 1 and notes is not None:
+        notes.append(f"{name}: an animation of {frames} frames; its first frame is used")
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         img = img.convert("F")
         lo, hi = img.getextrema()
@@ -55,8 +58,40 @@ def load_image(source, size: int, name: str | None = None):
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
-    img = img.convert("RGB").resize((size, size), Image.BILINEAR, reducing_gap=3.0)
-    return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(size, size, 3).permute(2, 0, 1).clone()
+    return fit(img.convert("RGB"), size, max_aspect)
+
+
+def fit(img, size: int, max_aspect: float = 1.0, cell: int | None = None):
+    """An RGB pillow image -> uint8 tensor (3, H, W) for a model of ``size`` pixels. At
+    ``max_aspect`` 1 (models trained before aspect ratios were kept): squeezed to size x size.
+    Else the aspect ratio is kept: the shorter side becomes ``size`` and the longer one the
+    multiple of ``cell`` (default size / 8, one cell of the encoder's grid) nearest to it; a
+    picture longer than ``max_aspect`` : 1 is reduced to that length and padded across with
+    its border's median colour (letterboxed), centred."""
+    import torch
+    from PIL import Image
+
+    w, h = img.size
+    if max_aspect <= 1:
+        tw = th = size
+        img = img.resize((size, size), Image.BILINEAR, reducing_gap=3.0)
+    else:
+        cell = cell or max(size // 8, 1)
+        a = w / h
+        long = min(max(round(size * max(a, 1 / a) / cell), size // cell) * cell, int(size * max_aspect) // cell * cell)
+        tw, th = (long, size) if a >= 1 else (size, long)
+        short = round(long / max(a, 1 / a))  # of the picture itself, at most ``size``
+        iw, ih = (tw, min(short, size)) if a >= 1 else (min(short, size), th)
+        img = img.resize((max(iw, 1), max(ih, 1)), Image.BILINEAR, reducing_gap=3.0)
+        if (iw, ih) != (tw, th):
+            import numpy as np
+
+            px = np.asarray(img)
+            edge = np.concatenate([px[0], px[-1], px[:, 0], px[:, -1]])
+            box = Image.new("RGB", (tw, th), tuple(int(v) for v in np.median(edge, 0)))
+            box.paste(img, ((tw - iw) // 2, (th - ih) // 2))
+            img = box
+    return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(th, tw, 3).permute(2, 0, 1).clone()
 
 
 # ---------------------------------------------------------------- captions

@@ -1,10 +1,17 @@
 """Show, Attend and Tell (Xu et al. 2015), small and trained from scratch.
 
-Encoder: a plain CNN (conv3x3-BN-ReLU blocks, max-pooled down to an 8x8 grid) plus a learned
-embedding of each grid position, so that attention's context knows *where* it looked (the
-relations, "to the left of", need that):
+Encoder: a plain CNN (conv3x3-BN-ReLU blocks, max-pooled down to a grid of 8 cells on the
+image's shorter side) plus a learned embedding of each grid position, so that attention's
+context knows *where* it looked (the relations, "to the left of", need that):
 
     image (B, 3, S, S) -> features a (B, L=64, D)
+    image (B, 3, S, S * 2.5) -> features a (B, L=8 x 20, D)   (``max_aspect`` > 1)
+
+A model with ``max_aspect`` > 1 keeps each picture's aspect ratio (``data.fit``): its positions
+are a row embedding plus a column embedding (up to 8 x max_aspect of each), and pictures of
+different shapes in one batch are encoded shape by shape, their features padded to the longest
+and masked out of attention and of the mean. At 1 (models trained before), the picture is
+squeezed to a square and each of the 64 positions has its own embedding.
 
 Decoder, one word per step (the paper's eqs. 4-7, 13):
 
@@ -22,6 +29,7 @@ out: a caption of a few objects should look at a few places.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 import torch
@@ -33,7 +41,8 @@ GRID = 8  # the encoder's output is GRID x GRID positions
 @dataclass
 class CaptionConfig:
     vocab_size: int = 0
-    image_size: int = 64  # pixels (square); any input is resized to it
+    image_size: int = 64  # pixels on the shorter side (``max_aspect`` 1: both sides)
+    max_aspect: float = 1.0  # longest side / shortest kept (longer pictures are letterboxed); 1: squeezed
     widths: list = field(default_factory=lambda: [32, 64, 128, 128])  # conv channels, block by block
     embed: int = 128
     hidden: int = 256
@@ -57,15 +66,24 @@ class Encoder(nn.Module):
         for _ in range(pools - len(cfg.widths)):  # more halvings than blocks: pool on
             layers.append(nn.MaxPool2d(2))
         self.net = nn.Sequential(*layers)
-        self.position = nn.Parameter(torch.zeros(GRID * GRID, c_in))
-        nn.init.normal_(self.position, std=0.1)
+        if cfg.max_aspect > 1:
+            most = math.ceil(GRID * cfg.max_aspect)
+            self.rows, self.cols = nn.Parameter(torch.zeros(most, c_in)), nn.Parameter(torch.zeros(most, c_in))
+            nn.init.normal_(self.rows, std=0.1)
+            nn.init.normal_(self.cols, std=0.1)
+        else:
+            self.position = nn.Parameter(torch.zeros(GRID * GRID, c_in))
+            nn.init.normal_(self.position, std=0.1)
         self.dim = c_in
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 images (B, 3, S, S) -> features (B, L, D)."""
+        """uint8 images (B, 3, H, W), all of one shape -> features (B, L, D), L = the grid's cells
+        row by row."""
         x = images.float() / 127.5 - 1.0
-        x = self.net(x)  # (B, D, 8, 8)
-        return x.flatten(2).transpose(1, 2) + self.position  # (B, L, D)
+        x = self.net(x)  # (B, D, h, w)
+        h, w = x.shape[2:]
+        pos = (self.rows[:h, None] + self.cols[None, :w]).flatten(0, 1) if hasattr(self, "rows") else self.position
+        return x.flatten(2).transpose(1, 2) + pos  # (B, L, D)
 
 
 class CaptionNet(nn.Module):
@@ -87,16 +105,41 @@ class CaptionNet(nn.Module):
         with torch.no_grad():  # forget-gate bias 1: remember by default
             self.cell.bias_ih[H: 2 * H].fill_(1.0)
 
-    def encode(self, images: torch.Tensor):
-        """-> features (B, L, D), their attention keys (B, L, A), the initial state (h, c)."""
-        a = self.encoder(images)
-        mean = a.mean(1)
-        return a, self.att_a(a), (torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean)))
+    def features(self, images) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """uint8 images, a tensor (B, 3, H, W) or a list of (3, H, W) of any shapes -> features
+        (B, L, D) and a mask (B, L) of the real cells (None when all have the same L)."""
+        if torch.is_tensor(images):
+            return self.encoder(images), None
+        dev = next(self.parameters()).device
+        groups: dict[tuple, list[int]] = {}
+        for i, im in enumerate(images):
+            groups.setdefault(tuple(im.shape), []).append(i)
+        if len(groups) == 1:
+            return self.encoder(torch.stack(list(images)).to(dev)), None
+        parts = {k: self.encoder(torch.stack([images[i] for i in idx]).to(dev)) for k, idx in groups.items()}
+        L = max(p.shape[1] for p in parts.values())
+        first = next(iter(parts.values()))
+        a = first.new_zeros(len(images), L, first.shape[2])
+        mask = torch.zeros(len(images), L, dtype=torch.bool, device=dev)
+        for k, idx in groups.items():
+            n = parts[k].shape[1]
+            a[idx, :n] = parts[k]
+            mask[idx, :n] = True
+        return a, mask
 
-    def step(self, y_prev: torch.Tensor, state, a: torch.Tensor, keys: torch.Tensor):
+    def encode(self, images):
+        """-> features (B, L, D), their attention keys (B, L, A), the initial state (h, c), the mask
+        of real cells (B, L) or None (:meth:`features`)."""
+        a, mask = self.features(images)
+        mean = a.mean(1) if mask is None else (a * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+        return a, self.att_a(a), (torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))), mask
+
+    def step(self, y_prev: torch.Tensor, state, a: torch.Tensor, keys: torch.Tensor, mask=None):
         """One word: ids ``y_prev`` (B,) -> logits (B, V), the new state, attention alpha (B, L)."""
         h, c = state
         e = self.att_w(torch.tanh(keys + self.att_h(h)[:, None])).squeeze(2)  # (B, L)
+        if mask is not None:
+            e = e.masked_fill(~mask, float("-inf"))
         alpha = e.float().softmax(-1)
         z = torch.sigmoid(self.gate(h)) * torch.bmm(alpha[:, None].to(a.dtype), a).squeeze(1)  # (B, D)
         emb = self.drop(self.embed(y_prev))
@@ -106,10 +149,10 @@ class CaptionNet(nn.Module):
 
     def forward(self, images: torch.Tensor, words_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits (B, T, V) for ``words_in`` (B, T), which starts with BOS."""
-        a, keys, state = self.encode(images)
+        a, keys, state, mask = self.encode(images)
         outs = []
         for t in range(words_in.shape[1]):
-            logits, state, _ = self.step(words_in[:, t], state, a, keys)
+            logits, state, _ = self.step(words_in[:, t], state, a, keys, mask)
             outs.append(logits)
         return torch.stack(outs, 1)
 
