@@ -293,7 +293,7 @@ checkpoints/palestrina.pt: $(RUNS)/palestrina.done
 # none of the grammar's objects); validation and "seen" test scenes use only combinations training
 # holds, every "unseen" test scene one it never shows, on square 64 px canvases ("unseen") or on
 # random ones of 48-512 px ("unseen-any"); "nothing": 1,000 scenes without any (tasks/caption/shapes.py).
-SHAPES_STEPS ?= 3000
+SHAPES_STEPS ?= 4000
 SHAPES_THREADS ?= 2
 $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 	$(BIN)/python scripts/corpora.py shapes - $(DATA)/shapes

@@ -72,10 +72,18 @@ def main() -> None:
                     help="the text of the priming sample of each hand (not a Shakespeare phrase)")
     ap.add_argument("--show", type=int, default=3, help="print what Tesseract read for this many phrases per hand")
     ap.add_argument("--reader", default="hershey-reader", help="our reader (a model name or path), or none")
+    ap.add_argument("--shipped-styles", action="store_true",
+                    help="prime with each of the model's own styles that carries a hand label (as --style N does) "
+                         "instead of a sample of each font; the ceiling is that hand's font")
     ap.add_argument("--best-of", type=int, nargs="+", default=[1],
                     help="also as lstm write --best-of N picks: N drawings (the first N of one batch of the "
                          "largest N), the one our reader reads likeliest as the text kept, in the primer's hand")
+    ap.add_argument("--pages", type=int, default=0,
+                    help="instead: write this many 10-line pages per hand (lstm write --hand, the default otherwise) "
+                         "of held-out phrases and count the lines that come out in the other hand (pen lifts per letter)")
     a = ap.parse_args()
+    if a.pages:
+        return pages(a)
     tesseract = bool(shutil.which("tesseract"))
     if not tesseract:
         print("ocr_write: tesseract is not installed (make ocr-tools): our reader only", file=sys.stderr)
@@ -101,16 +109,23 @@ def main() -> None:
         fonts[name] = HersheyFonts()
         fonts[name].load_default_font(name)
     texts = [json.loads(line)["text"] for line in open(a.data)]
-    rng = random.Random(0)
     phrases = [t for t in texts if 8 <= len(t) <= 40][: a.phrases]
     prime_text = a.prime_text
     out = Path(a.out) if a.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
     results, groups = {}, {}
+    font_of = {hand: font for font, hand in hershey.HAND_OF.items()}
+    if a.shipped_styles:
+        primers = [(f"style {k} {s['hand']}", font_of[s["hand"]], (s["text"], [[tuple(p) for p in st] for st in s["strokes"]]))
+                   for k, s in enumerate(ck["vocab"].get("styles", [])) if s.get("hand") in font_of
+                   and (not a.hands or font_of[s["hand"]] in a.hands)]
+    else:
+        primers = [(name, name, (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name)))
+                   for name in a.hands or hershey.FONTS]
     with tempfile.TemporaryDirectory() as tmp:
-        for name in a.hands or hershey.FONTS:
-            style = (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name))
+        for label, name, style in primers:
+            rng = random.Random(0)  # the same ceiling drawings for every primer of a font
             printed = lifts_per_letter(style[1], style[0]) >= PRINT_LIFTS
             kinds = ["ceiling"] + [f"best of {n}" if n > 1 else "generated" for n in a.best_of]
             err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in kinds
@@ -131,28 +146,51 @@ def main() -> None:
                         e, n = cer_counts(text, hyp)
                         err[f"{who} {kind}"][0] += e
                         err[f"{who} {kind}"][1] += n
-                        g = groups.setdefault(name, {}).setdefault(group, {}).setdefault(f"{who} {kind}", [0, 0])
+                        g = groups.setdefault(label, {}).setdefault(group, {}).setdefault(f"{who} {kind}", [0, 0])
                         g[0], g[1] = g[0] + e, g[1] + n
                         if k < a.show:
-                            print(f"{name:8s} {kind:9s} {who:9s} {text!r} -> {hyp!r}", file=sys.stderr)
+                            print(f"{label:8s} {kind:9s} {who:9s} {text!r} -> {hyp!r}", file=sys.stderr)
                     if out and k < 3:
-                        img.save(out / f"{name}-{kind}-{k}.png")
-            results[name] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
+                        img.save(out / f"{label.replace(' ', '-')}-{kind}-{k}.png")
+            results[label] = {kind: round(e / n, 4) for kind, (e, n) in err.items()}
             for who in ("tesseract", "reader"):  # no ratio to a ceiling of 0 (read without a mistake)
-                if results[name].get(f"{who} ceiling"):
-                    results[name][f"{who} ratio"] = round(results[name][f"{who} {kinds[-1]}"]
-                                                          / results[name][f"{who} ceiling"], 2)
+                if results[label].get(f"{who} ceiling"):
+                    results[label][f"{who} ratio"] = round(results[label][f"{who} {kinds[-1]}"]
+                                                           / results[label][f"{who} ceiling"], 2)
     print(f"character error rate on {len(phrases)} held-out phrases, bias {a.bias} (ceiling: the font's own strokes):")
     cols = list(dict.fromkeys(c for r in results.values() for c in r))
-    print(f"{'hand':10s} " + " ".join(f"{c:>20s}" for c in cols))
+    print(f"{'hand':16s} " + " ".join(f"{c:>20s}" for c in cols))
     for name, r in results.items():
-        print(f"{name:10s} " + " ".join(f"{r[c]:20.3f}" if c in r else f"{'-':>20s}" for c in cols))
+        print(f"{name:16s} " + " ".join(f"{r[c]:20.3f}" if c in r else f"{'-':>20s}" for c in cols))
     print("by kind of phrase (character error rate; phrases):")
     for name, by in groups.items():
         for group, r in sorted(by.items()):
             cells = " ".join(f"{c}: {v[0] / max(v[1], 1):.3f}" for c, v in r.items())
-            print(f"  {name:8s} {group:18s} ({sum(1 for t in phrases if _group(t) == group)}) {cells}")
+            print(f"  {name:16s} {group:18s} ({sum(1 for t in phrases if _group(t) == group)}) {cells}")
     print(json.dumps(results))
+
+
+def pages(a) -> None:
+    """One hand per page: ``a.pages`` pages of 10 lines in each labelled hand, as ``lstm write
+    --hand H`` writes them; a line is print when it has at least PRINT_LIFTS pen lifts a letter."""
+    from lstm_cli.tasks.write import PRINT_LIFTS, lifts_per_letter, write
+    from lstm_cli.tasks.write.strokes import read_jsonl
+
+    texts = [json.loads(line)["text"] for line in open(a.data)]
+    words = " ".join(texts).split()
+    print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, default settings")
+    with tempfile.TemporaryDirectory() as tmp:
+        for hand in ("print", "cursive"):
+            other, bad_pages, lines = 0, 0, 0
+            for k in range(a.pages):
+                start = (k * 60) % max(len(words) - 80, 1)
+                text = " ".join(words[start: start + 80])
+                path = Path(tmp) / "page.jsonl"
+                write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None)
+                rows = read_jsonl(path)[:10]
+                wrong = sum((lifts_per_letter(st, t) >= PRINT_LIFTS) != (hand == "print") for t, st in rows)
+                other, lines, bad_pages = other + wrong, lines + len(rows), bad_pages + bool(wrong)
+            print(f"  {hand:8s} {other} of {lines} lines in the other hand; {bad_pages} of {a.pages} pages with one")
 
 
 if __name__ == "__main__":

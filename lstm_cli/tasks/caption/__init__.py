@@ -291,7 +291,7 @@ def load_captioner(model: str | None, device: str = "auto") -> Captioner:
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import pick_device, set_threads
 
-    set_threads(0)
+    set_threads(0, default=1)  # beside a busy process two threads ran 2-4x slower (benchmarks/bench_caption.py)
     ckpt = registry.load(model, "caption")
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)

@@ -324,7 +324,7 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     from lstm_cli.core.runtime import set_threads
     from lstm_cli.render import strokes as draw
 
-    set_threads(0)
+    set_threads(0, default=1)  # the primer read by torch at batch 1: 2 threads beside busy processes ran ~10x slower
     ckpt = registry.load(model, "write")
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
