@@ -158,6 +158,17 @@ def test_images_of_every_mode(tmp_path):
     img.save(tmp_path / "rot.jpg", exif=exif)
     t = D.load_image(tmp_path / "rot.jpg", 16)
     assert t[:, :7, :].float().mean() < 60 and t[:, 9:, :].float().mean() > 200  # black on top after turning
+    t = D.load_image(tmp_path / "rot.jpg", 16, max_aspect=3.0)  # the turn applied before the shape is kept
+    assert t.shape == (3, 32, 16)
+    for size in ((1, 1), (20000, 20), (20, 20000)):  # any size: a shape the model takes
+        _png(tmp_path / "odd.png", size)
+        assert D.load_image(tmp_path / "odd.png", 32, max_aspect=3.0).shape[1:] in ((32, 32), (32, 96), (96, 32))
+    frames = [Image.new("RGB", (20, 20), c) for c in ("red", "blue", "green")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    notes = []
+    t = D.load_image(tmp_path / "anim.gif", 16, notes=notes)
+    assert notes == [f"{tmp_path / 'anim.gif'}: an animation of 3 frames; its first frame is used"]
+    assert t[0].float().mean() > 200 and t[2].float().mean() < 60  # red: the first frame
 
 
 def test_bad_images_are_one_clear_error(tmp_path):
