@@ -13,6 +13,11 @@ different shapes in one batch are encoded shape by shape, their features padded 
 and masked out of attention and of the mean. At 1 (models trained before), the picture is
 squeezed to a square and each of the 64 positions has its own embedding.
 
+Normalisation: training batches hold pictures of one shape each (one CNN call), so batch norm's
+statistics differ from shape to shape while its running averages at test time mix them all: a
+model trained so read square scenes 87% right with those averages and 96.5% with averages taken
+over square pictures only. ``norm="group"`` (group norm, per picture) has no such gap.
+
 Decoder, one word per step (the paper's eqs. 4-7, 13):
 
     e_ti    = w^T tanh(W_a a_i + W_h h_{t-1})          attention scores over the L positions
@@ -43,6 +48,7 @@ class CaptionConfig:
     vocab_size: int = 0
     image_size: int = 64  # pixels on the shorter side (``max_aspect`` 1: both sides)
     max_aspect: float = 1.0  # longest side / shortest kept (longer pictures are letterboxed); 1: squeezed
+    norm: str = "batch"  # the encoder's normalisation: "batch" (models before max_aspect) or "group"
     widths: list = field(default_factory=lambda: [32, 64, 128, 128])  # conv channels, block by block
     embed: int = 128
     hidden: int = 256
@@ -59,7 +65,8 @@ class Encoder(nn.Module):
             raise ValueError(f"image_size must be {GRID} times a power of two, not {cfg.image_size}")
         layers, c_in = [], 3
         for k, w in enumerate(cfg.widths):
-            layers += [nn.Conv2d(c_in, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            norm = nn.GroupNorm(min(8, w), w) if cfg.norm == "group" else nn.BatchNorm2d(w)
+            layers += [nn.Conv2d(c_in, w, 3, padding=1, bias=False), norm, nn.ReLU(inplace=True)]
             if k < pools:
                 layers.append(nn.MaxPool2d(2))
             c_in = w
