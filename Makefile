@@ -327,7 +327,7 @@ $(RUNS)/hershey.done: $(DATA)/hershey/.done
 	touch $@
 
 # Then more training from those weights (one thread, beside another run): a fresh cosine from half the peak.
-WRITE_MORE_TIME ?= 75m
+WRITE_MORE_TIME ?= 125m
 WRITE_MORE_THREADS ?= 1
 $(RUNS)/hershey2.done: $(RUNS)/hershey.done
 	LSTM_THREADS=$(WRITE_MORE_THREADS) $(LSTM) train write --init $(RUNS)/hershey.pt --data $(DATA)/hershey/train.jsonl \
