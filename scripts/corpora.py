@@ -299,7 +299,7 @@ def palestrina(dl: Path, out: Path) -> None:
           file=sys.stderr)
 
 
-SHAPES_COUNTS = {"train": 40_000, "val": 1_000, "seen": 1_000, "unseen": 1_000, "unseen-any": 1_000, "nothing": 1_000}
+SHAPES_COUNTS = {"train": 40_000, "val": 1_000, "calib": 8_000, "seen": 1_000, "unseen": 1_000, "unseen-any": 1_000, "nothing": 1_000}
 
 
 def shapes(dl: Path, out: Path) -> None:

@@ -203,6 +203,25 @@ def test_golden_reads():
     assert Levenshtein.distance(read.stdout.strip(), "the magic of lstm") <= 3, read.stdout
 
 
+def test_shapes_keeps_aspect_and_knows_what_it_does_not_know(tmp_path):
+    """The shipped caption model: a wide scene and a tall one (the same scene turned) captioned
+    with their shapes kept, the word "circle" and a blank page answered "nothing i know" (or
+    warned about), with its statistics per picture shape recorded."""
+    from PIL import Image
+
+    Image.open("docs/examples/shapes/wide-0.png").transpose(Image.Transpose.ROTATE_90).save(tmp_path / "tall.png")
+    Image.new("RGB", (300, 120), "white").save(tmp_path / "blank.png")
+    r = run_lstm("caption", "docs/examples/shapes/wide-0.png", tmp_path / "tall.png", "docs/examples/shapes/word.png",
+                 tmp_path / "blank.png")
+    assert r.returncode == 0, r.stderr
+    got = [line.split("\t")[1] for line in r.stdout.splitlines()]
+    assert got[0] == "a small blue circle to the left of a small orange star"
+    assert got[1].startswith("a small blue circle") or got[1].startswith("a small orange star")  # one above the other
+    assert got[2] == "nothing i know"
+    assert got[3] == "nothing i know" or "blank.png: unsure" in r.stderr
+    assert len(registry.load("shapes", "caption")["config"]["norm_shapes"]) >= 30
+
+
 def test_the_articles_sequences():
     """The shipped sequences model on the article's examples: the same last element, two answers."""
     r = run_lstm("predict", input="6 7 8\n2 4 8\na b c\n")

@@ -141,7 +141,7 @@ def train(
     val_fraction: o.ValFraction = 0.05,
     image_size: Annotated[int, o.pick("--image-size", values=("32", "64", "128", "256"), help="Pixels on every image's shorter side (with --max-aspect 1: both sides).")] = "64",
     max_aspect: Annotated[float, o.num("--max-aspect", lo=1, hi=8, help="Keep each image's aspect ratio up to this (longer ones are letterboxed); 1 squeezes every image to a square.")] = 3.0,
-    norm: Annotated[str, o.pick("--norm", values=("group", "batch"), help="The encoder's normalisation: group norm (per picture), or batch norm (only with --max-aspect 1: batches hold pictures of one shape, so batch statistics differ from shape to shape).")] = "group",
+    norm: Annotated[str, o.pick("--norm", values=("batch", "group"), help="The encoder's normalisation: batch norm (batches hold pictures of one shape: lstm export --calibrate then measures its statistics per shape), or group norm (per picture; composed colours and shapes worse on the shapes data).")] = "batch",
     widths: Annotated[str, typer.Option("--widths", help="Conv channels per encoder block, comma-separated.")] = "32,64,128,128",
     embed: Annotated[int, o.num("--embed", kind=int, lo=1, help="Word embedding size.")] = 128,
     hidden: Annotated[int, o.num("--hidden", kind=int, lo=1, help="Decoder LSTM units.")] = 256,

@@ -372,8 +372,9 @@ FALSE_ALARMS = 0.005  # the share of validation captions with objects that the t
 
 
 def calibrate(ckpt: dict, data: str, beam: int = 3) -> dict:
-    """``lstm export --calibrate``: the unsure threshold (log-probability per word of the best
-    caption) on held-out ``data``: the highest that calls at most :data:`FALSE_ALARMS` of its
+    """``lstm export --calibrate``: for a model that keeps aspect ratios with batch norm, its
+    statistics per picture shape (:func:`model.shape_statistics`) from ``data``'s pictures; then
+    the unsure threshold (log-probability per word of the best caption) on held-out ``data``: the highest that calls at most :data:`FALSE_ALARMS` of its
     scenes unsure (those captioned :data:`shapes.NOTHING` left out: that answer is itself the
     warning). What the model knows, for the warning, when the captions are the shapes grammar.
     Recorded in the checkpoint's ``calibration`` metadata, with what it gives on ``data``."""
@@ -381,11 +382,17 @@ def calibrate(ckpt: dict, data: str, beam: int = 3) -> dict:
 
     from lstm_cli.tasks.caption import shapes
 
+    from lstm_cli.tasks.caption.model import shape_statistics
+
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
-    cap = Captioner(net, list(ckpt["vocab"]))
+    net.eval()
     images, refs = load_images(D.read_captioned(data), net.cfg.image_size, log=lambda m: print(m, file=sys.stderr),
                                what="--calibrate", max_aspect=net.cfg.max_aspect)
+    if net.cfg.max_aspect > 1 and net.cfg.norm == "batch":
+        shape_statistics(net, images)
+        print(f"lstm: calibrate: batch norm statistics of {len(net.cfg.norm_shapes)} picture shapes", file=sys.stderr)
+    cap = Captioner(net, list(ckpt["vocab"]))
     best = _decode_all(cap, images, beam)
     pos = [Captioner.per_word(h) for h, rs in zip(best, refs) if rs[0] != shapes.NOTHING and h.text != shapes.NOTHING]
     if not pos:
@@ -404,4 +411,4 @@ def calibrate(ckpt: dict, data: str, beam: int = 3) -> dict:
         record["val_nothing_answered_or_warned"] = round(
             100 * sum(h.text == shapes.NOTHING or cap.unsure(h) is not None for h in neg) / len(neg), 2)
     print(f"lstm: calibrate: unsure below {threshold:.4f} per word ({len(pos)} captions with objects)", file=sys.stderr)
-    return dict(ckpt, meta=dict(ckpt["meta"], calibration=record))
+    return dict(ckpt, config=asdict(net.cfg), state_dict=net.state_dict(), meta=dict(ckpt["meta"], calibration=record))

@@ -14,9 +14,9 @@ The caption is a function of the picture, so an exact match can be asked for:
 
 Canvases: the scene is laid out in units whose shorter side is 64 (the grammar's sizes are
 relative to it), on a canvas of any aspect ratio, then drawn at a pixel size of its own. The
-``train`` and ``val`` splits mix square 64 px scenes with random canvases (3:1 to 1:3, a bit
+``train``, ``val`` and ``calib`` splits mix square 64 px scenes with random canvases (3:1 to 1:3, a bit
 beyond, 48-128 px on the shorter side, some saved as JPEG); ``unseen-any`` is the unseen split on
-random canvases of 48-512 px. About one scene in eight of ``train`` and ``val`` (all of the
+random canvases of 48-512 px. About one scene in eight of ``train``, ``val`` and ``calib`` (all of the
 ``nothing`` split) holds none of the grammar's objects (blank, noise, gradients, text, line
 art, textures, photograph-like colour fields, plots, shapes outside the grammar) and is
 captioned :data:`NOTHING`.
@@ -50,7 +50,7 @@ HELD_PAIRS = {(c, SHAPES[(i + 4) % 6]) for i, c in enumerate(COLOURS)}
 HELD_TRIPLES = {("circle", "above", "square"), ("square", "to the left of", "triangle"),
                 ("triangle", "below", "star"), ("star", "to the right of", "diamond"),
                 ("diamond", "above", "cross"), ("cross", "to the left of", "circle")}
-SPLITS = ("train", "val", "seen", "unseen", "unseen-any", "nothing")
+SPLITS = ("train", "val", "calib", "seen", "unseen", "unseen-any", "nothing")
 NOTHING = "nothing i know"  # the caption of a scene with none of the grammar's objects
 NEGATIVE_SHARE = 0.12  # of train and val scenes
 
@@ -76,11 +76,12 @@ def canvas(split: str, seed: int) -> Canvas:
     others (see the module docstring). From a generator of its own, so a scene's objects do not
     depend on its canvas."""
     rng = random.Random(f"{split}/{seed}/canvas")
-    if split in ("seen", "unseen") or (split in ("train", "val") and rng.random() < 0.4):
+    like_train = split in ("train", "val", "calib")
+    if split in ("seen", "unseen") or (like_train and rng.random() < 0.4):
         return Canvas()
-    wide = 3.5 if split in ("train", "val") else 3.0
+    wide = 3.5 if like_train else 3.0
     aspect = math.exp(rng.uniform(-math.log(wide), math.log(wide)))
-    big = 128 if split in ("train", "val") else 512
+    big = 128 if like_train else 512
     px = round(math.exp(rng.uniform(math.log(48), math.log(big))))
     jpeg = rng.randint(55, 95) if rng.random() < 0.25 else 0
     return Canvas(SIZE * max(aspect, 1.0), SIZE / min(aspect, 1.0), px, jpeg)
@@ -335,7 +336,8 @@ def scene(seed: int, split: str):
         raise ValueError(split)
     cv = canvas(split, seed)
     rng = random.Random(f"{split}/{seed}")
-    if split == "nothing" or (split in ("train", "val") and random.Random(f"{split}/{seed}/nothing").random() < NEGATIVE_SHARE):
+    if split == "nothing" or (split in ("train", "val", "calib")
+                              and random.Random(f"{split}/{seed}/nothing").random() < NEGATIVE_SHARE):
         return draw_nothing(rng, cv)[0], [], NOTHING
     held = split.startswith("unseen")
     n = rng.choice([1, 2, 2, 3])  # object count: half the scenes are pairs, which have a relation
