@@ -404,13 +404,15 @@ class _DivergenceWatch:
 
     ``smooth`` follows the loss (a moving average over ~20 steps) and ``best`` is its lowest
     point; ``dev`` is the loss's mean absolute deviation around ``smooth``, its batch-to-batch
-    noise. A loss more than ``factor`` times max(first - best, NOISE * dev) above ``best`` is an
-    explosion: far more than the run ever came down, and far outside its noise, so that
+    noise. A loss more than ``factor`` times max(first - best, NOISE * dev, FLOOR) above ``best``
+    is an explosion: far more than the run ever came down, and far outside its noise, so that
     fine-tuning from a good model (first ~ best) is not stopped by a noisy batch. The state
     travels in the training checkpoint, so a resumed run decides exactly as an uninterrupted one."""
 
     MIN_STEPS = 10  # the first steps set the scale; no verdict before
     NOISE = 8.0  # in mean absolute deviations (~6 standard deviations): no false alarm in a long run
+    FLOOR = 0.5  # nats per token: the scale is never smaller (a converged captioner fine-tuned from
+    # its own weights has losses of ~0.001 with rare batches at 0.16: not an explosion)
 
     def __init__(self, factor: float):
         self.factor = factor
@@ -423,8 +425,8 @@ class _DivergenceWatch:
         if self.first is None:
             self.first = self.smooth = loss
         if self.n >= self.MIN_STEPS:
-            scale = max(self.first - self.best, self.NOISE * self.dev)
-            if scale > 0 and loss - self.best > self.factor * scale:
+            scale = max(self.first - self.best, self.NOISE * self.dev, self.FLOOR)
+            if loss - self.best > self.factor * scale:
                 return f"exploding ({loss:.4g}, best {self.best:.4g})"
         self.n += 1
         w = max(1 / self.n, 0.05)
