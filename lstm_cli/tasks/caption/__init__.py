@@ -374,14 +374,14 @@ FALSE_ALARMS = 0.005  # the share of validation captions with objects that the t
 def calibrate(ckpt: dict, data: str, beam: int = 3) -> dict:
     """``lstm export --calibrate``: for a model that keeps aspect ratios with batch norm, its
     statistics per picture shape (:func:`model.shape_statistics`) from ``data``'s pictures; then
-    the unsure threshold (log-probability per word of the best caption) on held-out ``data``: the highest that calls at most :data:`FALSE_ALARMS` of its
+    the unsure threshold (log-probability per word of the best caption) on held-out ``data``:
+    the highest that calls at most :data:`FALSE_ALARMS` of its
     scenes unsure (those captioned :data:`shapes.NOTHING` left out: that answer is itself the
     warning). What the model knows, for the warning, when the captions are the shapes grammar.
     Recorded in the checkpoint's ``calibration`` metadata, with what it gives on ``data``."""
     import numpy as np
 
     from lstm_cli.tasks.caption import shapes
-
     from lstm_cli.tasks.caption.model import shape_statistics
 
     net = build_model(ckpt["config"])
