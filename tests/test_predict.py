@@ -200,6 +200,22 @@ def test_ranked_answers_carry_the_mean_log_probability_of_their_views(random_net
     assert p.next(items) == ranked[0][0]
 
 
+def test_a_batch_answers_each_sequence_as_it_would_alone(random_net):
+    """Sequences of 3-6 elements (one start or several) read, searched and scored together, in
+    chunks smaller than the batch: each gets the candidates it gets alone."""
+    net, vocab = random_net
+    p = S.Predictor(net, vocab, beam=6)
+    p.CHUNK = 3
+    batch = [["6", "7", "8"], ["5", "12", "-3", "4", "9"], ["-40", "7"], ["1", "22", "333", "4", "55", "6"],
+             ["9", "9", "9", "9"]]
+    together = p.ranked_many(batch, k=4)
+    assert len(together) == len(batch)
+    for items, got in zip(batch, together):
+        alone = p.ranked(items, k=4)
+        assert [c for c, _ in got] == [c for c, _ in alone]
+        assert [q for _, q in got] == pytest.approx([q for _, q in alone], rel=1e-4)
+
+
 def test_branches_step_together_as_they_would_one_by_one(random_net):
     """LSTMStream.step_rows (the beam's branches in one product per layer) against step."""
     import numpy as np

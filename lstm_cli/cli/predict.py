@@ -43,30 +43,38 @@ def predict(
         batch = True
     else:
         lines, batch = [(0, " ".join(args))], False
+    k = top if explain else 1
     failed = 0
     with stdout_pipe() as out:
-        for number, ln in lines:
-            what = f"line {number}" if batch else "the sequence"
-            try:
-                items = sequences.parse([ln], what)
-                cands = predictor.ranked(items, top if explain else 1)  # the first search serves both
-                if not cands:
-                    raise InputError("the model found no next element for this sequence")
-                nexts = [cands[0][0]]
-                for _ in range(n - 1):
-                    nexts.append(predictor.next(items + nexts))
-            except Exception as e:  # noqa: BLE001 - one bad line of many: say so and go on
-                from lstm_cli.core.errors import LstmError
-
-                if not batch or not isinstance(e, LstmError):
-                    raise
-                print(f"lstm: error: {e.message}", file=sys.stderr)
-                out.write("\n")
-                failed += 1
-                continue
-            out.write(" ".join(nexts) + "\n")
-            if explain:
-                _explain(items, cands, out)
+        for at in range(0, len(lines), predictor.CHUNK):  # read together, answered in order
+            chunk = lines[at: at + predictor.CHUNK]
+            parsed, errors = {}, {}
+            for j, (number, ln) in enumerate(chunk):
+                try:
+                    parsed[j] = sequences.parse([ln], f"line {number}" if batch else "the sequence")
+                    predictor.encode(parsed[j])
+                except InputError as e:
+                    if not batch:
+                        raise
+                    errors[j] = e.message
+            answers = dict(zip(parsed, predictor.ranked_many(list(parsed.values()), k)))
+            nexts = {j: [c[0][0]] for j, c in answers.items() if c}
+            for _ in range(n - 1):  # each next element read back with the ones before it
+                more = predictor.ranked_many([parsed[j] + nexts[j] for j in nexts], 1)
+                nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
+            for j, (number, ln) in enumerate(chunk):
+                if j not in errors and j not in nexts:
+                    errors[j] = "the model found no next element for this sequence"
+                if j in errors:
+                    if not batch:
+                        raise InputError(errors[j])
+                    print(f"lstm: error: {errors[j]}", file=sys.stderr)
+                    out.write("\n")
+                    failed += 1
+                    continue
+                out.write(" ".join(nexts[j]) + "\n")
+                if explain:
+                    _explain(parsed[j], answers[j], out)
             out.flush()
     if failed:
         from lstm_cli.core.errors import ExitCode

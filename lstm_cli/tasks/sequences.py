@@ -235,9 +235,16 @@ def could_start(item: str) -> bool:
 
 
 class Predictor:
-    """The next element of a sequence under a text model, by beam search over its characters."""
+    """The next element of sequences under a text model, by beam search over its characters.
+
+    Work is batched: every start (:meth:`views`) of every sequence in one call is read together,
+    their searches step together, and the candidates are scored under every start together, so a
+    step of the model is one matrix product per layer over all rows (``LSTMStream.step_rows``)
+    rather than one product per row. A sequence's answer does not depend on the others in its
+    batch (up to the last bits of float32 sums)."""
 
     END = (" ", "\n")
+    CHUNK = 128  # sequences read together: a few thousand rows of state at most
 
     def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12):
         from lstm_cli.tasks.text import Sampler
@@ -246,60 +253,85 @@ class Predictor:
         self.beam, self.max_chars = beam, max_chars
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
 
-    def _read(self, items: list[str]):
-        """Reset and read a newline, the sequence and a space; -> (the log-probabilities of the
-        next character, the state as one row for ``step_rows``)."""
+    def encode(self, items: list[str]) -> list[int]:
+        """The ids of a newline, the sequence and a space; InputError for a character the model
+        does not know."""
         known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
         ids = self.vocab.encode(line(items) + " ", what="the sequence", hint=f"this model knows: {known}").tolist()
-        self.sampler.reset()
-        return _log_softmax(self.sampler.feed([self.vocab.index["\n"]] + ids)), self.sampler.rows()
+        return [self.vocab.index["\n"]] + ids
 
-    def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest next elements with their probabilities, likeliest first, reading
-        the sequence from its first element only."""
-        return self._search(self._read(items), k)
-
-    def _search(self, read, k: int) -> list[tuple[str, float]]:
-        """The beam search of :meth:`candidates`, from a :meth:`_read`."""
+    def _read(self, views: list[list[str]]):
+        """Read each view from the zero state, all together; -> (the log-probabilities of the next
+        character (N, V), the states (h, c) with one row per view for ``step_rows``)."""
         import numpy as np
 
         s = self.sampler
-        first, rows = read  # the branches' states, one row each, stepped together
-        chars = self.vocab.chars
-        live = [(0.0, "", first)]  # (log p, text so far, next log p); row j of rows
-        done: list[tuple[float, str]] = []
+        ids = [self.encode(v) for v in views]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # the rows still reading: a prefix
+        h = [np.zeros((len(ids), s.H), np.float32) for _ in range(s.L)]
+        c = [np.zeros((len(ids), s.H), np.float32) for _ in range(s.L)]
+        last = np.empty((len(ids), len(self.vocab.chars)), np.float32)
+        for t in range(len(ids[order[0]])):
+            n = sum(len(ids[i]) > t for i in order)
+            logits, (hn, cn) = s.step_rows([ids[i][t] for i in order[:n]], ([a[:n] for a in h], [a[:n] for a in c]))
+            for l in range(s.L):
+                h[l][:n], c[l][:n] = hn[l], cn[l]
+            for j in range(n):
+                if len(ids[order[j]]) == t + 1:
+                    last[j] = logits[j]
+        back = np.argsort(order)
+        return _log_softmax(last[back]), ([a[back] for a in h], [a[back] for a in c])
+
+    def _search(self, read, ks: list[int]) -> list[list[tuple[str, float]]]:
+        """For each row of a :meth:`_read`, its ``ks[row]`` likeliest next elements with their
+        log-probabilities, likeliest first: a beam over characters, ended by a space or a newline.
+        The rows' searches step together; each stops on its own."""
+        import numpy as np
+
+        logp, rows = read
+        chars, ends, beam = self.vocab.chars, self.ends, self.beam
+        live = [[(0.0, "", r)] for r in range(len(ks))]  # per row: (log p, text so far, its state's row)
+        done: list[list[tuple[float, str]]] = [[] for _ in ks]
         for _ in range(self.max_chars):
-            grown = []
-            for j, (lp, txt, logp) in enumerate(live):
-                if txt:  # the element ends here: followed by a space or a newline
-                    done.append((lp + np.logaddexp.reduce(logp[self.ends]), txt))
-                for i in np.argsort(-logp)[: self.beam]:
-                    if int(i) not in self.ends:
-                        grown.append((lp + logp[i], txt + chars[i], j))
-            grown.sort(key=lambda g: -g[0])
-            grown = grown[: self.beam]
-            done.sort(key=lambda d: -d[0])
-            if not grown or (len(done) >= k and grown[0][0] < done[k - 1][0]):
+            top = np.argsort(-logp, axis=1)[:, :beam]
+            stop = np.logaddexp.reduce(logp[:, ends], axis=1)
+            grown_all = []
+            for r, branches in enumerate(live):
+                grown = []
+                for lp, txt, j in branches:
+                    if txt:  # the element ends here: followed by a space or a newline
+                        done[r].append((lp + stop[j], txt))
+                    grown += [(lp + logp[j, i], txt + chars[i], j) for i in top[j] if i not in ends]
+                done[r].sort(key=lambda d: -d[0])
+                k = ks[r]
+                if len(done[r]) >= k:  # a branch below the k-th answer found can only fall further
+                    grown = [g for g in grown if g[0] >= done[r][k - 1][0]]
+                if grown:
+                    grown.sort(key=lambda g: -g[0])
+                    grown_all.append((r, grown[:beam]))
+            live = [[] for _ in ks]
+            parents, last = [], []
+            for r, grown in grown_all:
+                for lp, txt, j in grown:
+                    live[r].append((lp, txt, len(parents)))
+                    parents.append(j)
+                    last.append(self.vocab.index[txt[-1]])
+            if not parents:
                 break
-            parent = [j for _, _, j in grown]
-            logits, rows = s.step_rows([self.vocab.index[txt[-1]] for _, txt, _ in grown],
-                                       tuple([a[parent] for a in part] for part in rows))
-            live = [(lp, txt, _log_softmax(logits[j])) for j, (lp, txt, _) in enumerate(grown)]
-        return [(t, float(np.exp(lp))) for lp, t in done[:k]]
+            logits, rows = self.sampler.step_rows(last, tuple([a[parents] for a in part] for part in rows))
+            logp = _log_softmax(logits)
+        return [[(t, float(lp)) for lp, t in d[:k]] for d, k in zip(done, ks)]
 
-    def views(self, items: list[str]) -> list[list[str]]:
-        """The sequence, and its tails of three elements or more that start where a training
-        line could (:func:`could_start`)."""
-        return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i])]
-
-    def _log_probs(self, read, answers: list[str]):
-        """log p(answer, then a space or a newline | the sequence read) for each answer, stepped
-        together (one product per layer a character)."""
+    def _log_probs(self, read, pairs: list[tuple[int, str]]):
+        """log p(answer, then a space or a newline | the view read) for each (row of ``read``,
+        answer), stepped together (one product per layer a character)."""
         import numpy as np
 
         s, index = self.sampler, self.vocab.index
-        logp = read[0][None].repeat(len(answers), 0)
-        rows = tuple([a.repeat(len(answers), 0) for a in part] for part in read[1])
+        which = [r for r, _ in pairs]
+        answers = [a for _, a in pairs]
+        logp = read[0][which]
+        rows = tuple([a[which] for a in part] for part in read[1])
         total, longest = np.zeros(len(answers)), max(map(len, answers))
         for t in range(longest + 1):
             for b, a in enumerate(answers):
@@ -312,22 +344,63 @@ class Predictor:
             logits, rows = s.step_rows([index[a[t]] if t < len(a) else self.ends[0] for a in answers], rows)
             logp = _log_softmax(logits)
 
-    def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` likeliest next elements, likeliest first, reading the sequence from each of
-        its :meth:`views`: the candidates each view's search finds, ranked by the geometric mean
-        of the probabilities the views give them (with one view, their probabilities)."""
+    def views(self, items: list[str]) -> list[list[str]]:
+        """The sequence, and its tails of three elements or more that start where a training
+        line could (:func:`could_start`)."""
+        return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i])]
+
+    def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` likeliest next elements with their probabilities, likeliest first, reading
+        the sequence from its first element only."""
+        import math
+
+        return [(c, math.exp(lp)) for c, lp in self._search(self._read([items]), [k])[0]]
+
+    def ranked_many(self, batch: list[list[str]], k: int = 5) -> list[list[tuple[str, float]]]:
+        """For each sequence, the ``k`` likeliest next elements, likeliest first, reading it from
+        each of its :meth:`views`: the candidates each view's search finds (with one view, its
+        ``k`` best and their probabilities), ranked by the geometric mean of the probabilities
+        the views give them."""
+        out: list[list[tuple[str, float]]] = []
+        for at in range(0, len(batch), self.CHUNK):
+            out += self._ranked(batch[at: at + self.CHUNK], k)
+        return out
+
+    def _ranked(self, batch: list[list[str]], k: int) -> list[list[tuple[str, float]]]:
         import numpy as np
 
-        views = self.views(items)
-        if len(views) == 1:
-            return self.candidates(items, k)
-        reads = [self._read(v) for v in views]  # each read once, for its search and its scores
-        pool = list(dict.fromkeys(c for r in reads for c, _ in self._search(r, max(k, 5))))
-        if not pool:
-            return []
-        mean = np.mean([self._log_probs(r, pool) for r in reads], axis=0)
-        order = np.argsort(-mean, kind="stable")[:k]
-        return [(pool[i], float(np.exp(mean[i]))) for i in order]
+        views, owner = [], []
+        for n, items in enumerate(batch):
+            for v in self.views(items):
+                views.append(v)
+                owner.append(n)
+        count = [owner.count(n) for n in range(len(batch))]
+        read = self._read(views)
+        found = self._search(read, [k if count[n] == 1 else max(k, 5) for n in owner])
+        pools = [list(dict.fromkeys(c for r, n2 in enumerate(owner) if n2 == n for c, _ in found[r]))
+                 for n in range(len(batch))]
+        # A view's search already gave the probabilities of what it found; the rest are scored.
+        known = [dict(f) for f in found]
+        pairs = [(r, c) for r, n in enumerate(owner) if count[n] > 1 for c in pools[n] if c not in known[r]]
+        scores = iter(self._log_probs(read, pairs) if pairs else [])
+        sums = [np.zeros(len(p)) for p in pools]
+        for r, n in enumerate(owner):
+            if count[n] > 1:
+                for i, c in enumerate(pools[n]):
+                    sums[n][i] += known[r][c] if c in known[r] else next(scores)
+        out = []
+        for n in range(len(batch)):
+            if count[n] == 1:
+                out.append([(c, float(np.exp(lp))) for c, lp in found[owner.index(n)]])
+                continue
+            mean = sums[n] / count[n]
+            order = np.argsort(-mean, kind="stable")[:k]
+            out.append([(pools[n][i], float(np.exp(mean[i]))) for i in order])
+        return out
+
+    def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
+        """:meth:`ranked_many` for one sequence."""
+        return self.ranked_many([items], k)[0]
 
     def next(self, items: list[str]) -> str:
         cands = self.ranked(items, k=1)
@@ -352,14 +425,17 @@ def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | Non
 
     stats: dict[str, list[int]] = {}
     tick = Ticker("scored", len(rows), "sequences", least=1_000)
-    for k, (fam, text) in enumerate(rows):
-        tick(k)
+    asked = []
+    for fam, text in rows:
         items = text.split()
         cut = len(items) - 1 if given is None else given
-        if cut >= len(items) or cut < 2:
-            continue
-        ok = predictor.next(items[:cut]) == items[cut]
-        s = stats.setdefault(fam, [0, 0])
-        s[0] += ok
-        s[1] += 1
+        if 2 <= cut < len(items):
+            asked.append((fam, items[:cut], items[cut]))
+    for at in range(0, len(asked), predictor.CHUNK):
+        tick(at)
+        part = asked[at: at + predictor.CHUNK]
+        for (fam, _, want), got in zip(part, predictor.ranked_many([q for _, q, _ in part], 1)):
+            s = stats.setdefault(fam, [0, 0])
+            s[0] += bool(got) and got[0][0] == want
+            s[1] += 1
     return {f: {"correct": c, "total": t, "accuracy": round(100.0 * c / t, 2)} for f, (c, t) in stats.items()}

@@ -1,0 +1,87 @@
+"""lstm predict, measured: sequences per second, batched against one sequence per call, idle and
+beside a busy process, and the whole process for one sequence and for many.
+
+1. Sequences/s after the model is loaded for draws of 3-5 given elements from every family
+   (``sequences.corpus``, training ranges and held-out ones): one sequence per call of
+   ``Predictor.ranked_many`` (the baseline: how ``lstm predict`` read its input until batching),
+   and all of them in one call (read in chunks of ``Predictor.CHUNK``, every start of every
+   sequence together); idle, then beside one busy process (a Python loop on one core), the
+   baseline and the batch in turns. Both give the same answers (checked).
+2. The whole process: ``lstm predict 2 4 8`` against ``python -c "import torch"``, and the same
+   sequences piped to ``lstm predict -`` in one call.
+
+Uses the shipped ``sequences`` model (a text checkpoint).
+
+    python benchmarks/bench_predict.py [--sequences 500] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the lstm entry point does (lstm_cli/cli/app.py)
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sequences", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+
+    from lstm_cli.core import registry
+    from lstm_cli.tasks import sequences as S
+    from lstm_cli.tasks import text
+
+    net, vocab = text.from_checkpoint(registry.load("sequences", "text"))
+    p = S.Predictor(net, vocab)
+    rng = random.Random(0)
+    rows = S.corpus(a.sequences * 4 // 5, False, 11) + S.corpus(a.sequences - a.sequences * 4 // 5, True, 12)
+    seqs = [ln.split()[: rng.randint(3, 5)] for _, ln in rows]
+    print(f"the shipped sequences model; {len(seqs)} sequences of 3-5 elements; sequences/s, best of {a.rounds}")
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        out = fn()
+        return len(seqs) / (time.perf_counter() - t0), out
+
+    p.ranked_many(seqs[:4], 1)  # warm up
+    for busy in (False, True):
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+        try:
+            one = many = 0.0
+            for _ in range(a.rounds):
+                r1, o1 = timed(lambda: [p.ranked_many([s], 1)[0] for s in seqs])
+                r2, o2 = timed(lambda: p.ranked_many(seqs, 1))
+                one, many = max(one, r1), max(many, r2)
+            same = sum(x[:1] and y[:1] and x[0][0] == y[0][0] for x, y in zip(o1, o2))
+            print(f"1. {'beside one busy process' if busy else 'idle':<24} one per call {one:6.1f}   "
+                  f"batched {many:6.1f} ({many / one:.1f}x); same answers: {same} of {len(seqs)}")
+        finally:
+            if hog:
+                hog.kill()
+
+    def whole(args, stdin: str | None = None) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(args, check=True, capture_output=True, input=stdin, text=True)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    bare = whole([sys.executable, "-c", "import torch"])
+    one = whole([sys.executable, "-m", "lstm_cli", "predict", "2", "4", "8"])
+    many = whole([sys.executable, "-m", "lstm_cli", "predict", "-"], "\n".join(" ".join(s) for s in seqs) + "\n")
+    print(f"2. whole process: import torch {bare:.2f} s; lstm predict 2 4 8 {one:.2f} s ({one - bare:+.2f} s); "
+          f"{len(seqs)} sequences piped in {many:.2f} s ({(len(seqs) - 1) / max(many - one, 1e-9):.0f} sequences/s beyond the first)")
+
+
+if __name__ == "__main__":
+    main()
