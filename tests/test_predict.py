@@ -341,3 +341,31 @@ def test_score_json_goes_into_the_manifest(context_model, tmp_path):
     r = run_lstm("export", context_model, "-o", tmp_path / "other.pt", "--details", tmp_path / "bad.json")
     assert r.returncode == ExitCode.BAD_INPUT and "not a readable JSON" in r.stderr
     assert not (tmp_path / "other.pt").exists()
+
+
+def test_explain_says_when_the_answer_is_a_guess():
+    import io
+
+    from lstm_cli.cli.predict import UNSURE, _explain
+
+    def shown(cands, fit):
+        out = io.StringIO()
+        _explain(["2", "3", "5", "7"], cands, fit, out)
+        return out.getvalue().splitlines()
+
+    assert shown([("9", 0.9), ("8", 0.05)], None) == ["  9\t0.9000", "  8\t0.0500"]
+    assert shown([("9", 0.9)], UNSURE + 0.01) == ["  9\t0.9000"]
+    for cands, fit in (([("9", UNSURE - 0.01)], None), ([("9", 0.99)], 0.02)):
+        lines = shown(cands, fit)
+        assert len(lines) == 1 + len(cands) and "a guess" in lines[-1]
+
+
+def test_the_probability_of_a_given_answer_is_the_mean_over_views(random_net):
+    net, vocab = random_net
+    p = S.Predictor(net, vocab)
+    batch, answers = [["5", "12", "-3", "4", "9"], ["7", "7"]], ["13", "-1"]
+    got = p.probability_many(batch, answers)
+    for items, a, q in zip(batch, answers, got):
+        each = [math.log(_exact_prob(net, vocab, " ".join(v) + " ", a)) for v in p.views(items)]
+        assert math.log(q) == pytest.approx(sum(each) / len(each), abs=1e-4)
+    assert p.probability_many([], []) == []

@@ -10,13 +10,14 @@ import typer
 from lstm_cli.cli import options as o
 
 DEFAULT_MODEL = "sequences"
+UNSURE = 0.5  # --explain calls an answer a guess below this probability
 
 
 def predict(
     elements: Annotated[Optional[list[str]], typer.Argument(help="The sequence: whole numbers or letters (6 7 8). None, or -: one sequence per line from stdin, one answer per line.", show_default=False)] = None,
     model: o.Model = None,
     n: Annotated[int, o.num("-n", "--count", kind=int, lo=1, hi=50, help="How many next elements to predict (each read back before the next).")] = 1,
-    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities (a sequence read from several starts: the geometric mean of each reading's).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities (a sequence read from several starts: the geometric mean of each reading's), and say when the answer is a guess: below 0.5, or (four elements or more) the last given element below 0.5 from the ones before it.")] = False,
     top: Annotated[int, o.num("--top", kind=int, lo=1, hi=20, help="With --explain: how many alternatives.")] = 5,
     score: Annotated[Optional[str], typer.Option("--score", help="Instead: score the model on a file of sequences, one per line (FAMILY<TAB> before it groups them): how often it predicts each line's last element exactly.")] = None,
     json_out: o.Json = False,
@@ -62,6 +63,11 @@ def predict(
             for _ in range(n - 1):  # each next element read back with the ones before it
                 more = predictor.ranked_many([parsed[j] + nexts[j] for j in nexts], 1)
                 nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
+            fit = {}  # with --explain: how well the model predicts the last given element
+            if explain:
+                asked = [j for j in nexts if len(parsed[j]) >= 4]
+                fit = dict(zip(asked, predictor.probability_many([parsed[j][:-1] for j in asked],
+                                                                 [parsed[j][-1] for j in asked])))
             for j, (number, ln) in enumerate(chunk):
                 if j not in errors and j not in nexts:
                     errors[j] = "the model found no next element for this sequence"
@@ -74,7 +80,7 @@ def predict(
                     continue
                 out.write(" ".join(nexts[j]) + "\n")
                 if explain:
-                    _explain(parsed[j], answers[j], out)
+                    _explain(parsed[j], answers[j], fit.get(j), out)
             out.flush()
     if failed:
         from lstm_cli.core.errors import ExitCode
@@ -82,13 +88,20 @@ def predict(
         return int(ExitCode.BAD_INPUT)
 
 
-def _explain(items, cands, out) -> None:
+def _explain(items, cands, fit, out) -> None:
+    """The likeliest next elements with their probabilities, and a line when no family the model
+    knows fits: the best answer below :data:`UNSURE`, or (four elements or more) the last given
+    element below it when predicted from the ones before it."""
     shown = " ".join(items)
+    guess = None
+    if cands[0][1] < UNSURE or (fit is not None and fit < UNSURE):
+        what = f"the answer {cands[0][1]:.2f}" + ("" if fit is None else f"; {items[-1]} after {' '.join(items[:-1])}: {fit:.2f}")
+        guess = f"no family the model knows fits well ({what}): the answer is a guess"
     if out.isatty():
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"after {shown}", title_justify="left")
+        table = Table(title=f"after {shown}", title_justify="left", caption=guess, caption_justify="left")
         table.add_column("next", justify="right")
         table.add_column("probability", justify="right")
         for c, p in cands:
@@ -97,6 +110,8 @@ def _explain(items, cands, out) -> None:
     else:
         for c, p in cands:
             out.write(f"  {c}\t{p:.4f}\n")
+        if guess:
+            out.write(f"  ({guess})\n")
 
 
 def _score(predictor, content: str, path: str, json_out: bool):

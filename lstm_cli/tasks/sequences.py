@@ -398,6 +398,21 @@ class Predictor:
             out.append([(pools[n][i], float(np.exp(mean[i]))) for i in order])
         return out
 
+    def probability_many(self, batch: list[list[str]], answers: list[str]) -> list[float]:
+        """For each sequence, the probability of the given next element, as :meth:`ranked_many`
+        would rank it: the geometric mean over the sequence's views."""
+        import numpy as np
+
+        if not batch:
+            return []
+        views, owner = [], []
+        for n, items in enumerate(batch):
+            for v in self.views(items):
+                views.append(v)
+                owner.append(n)
+        lp = self._log_probs(self._read(views), [(r, answers[n]) for r, n in enumerate(owner)])
+        return [float(np.exp(np.mean([lp[r] for r, m in enumerate(owner) if m == n]))) for n in range(len(batch))]
+
     def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """:meth:`ranked_many` for one sequence."""
         return self.ranked_many([items], k)[0]
