@@ -53,6 +53,8 @@ Held-out data is whole works, never trained on:
 - sequences: generated integer and letter sequences (lstm_cli/tasks/sequences.py), one per line:
   SEQUENCES_COUNTS of them; train.txt and val.txt (other draws) from the training parameter
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
+- sequences-everyday: EVERYDAY_COUNTS lines from the everyday ranges (starts up to 5 digits,
+  elements up to 9; test.tsv: held-out ranges, every family equally often).
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
   drawn with GEOMETRIC_WEIGHTS (geometric ~45%) from the training ranges.
 - sequences-thinned [KEEP]: SEQUENCES_THINNED_COUNT lines of the same mix for the third stage, keeping
@@ -564,6 +566,25 @@ def sequences_geometric(dl: Path, out: Path, wide: bool = False, seed: int = 41)
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
 
+EVERYDAY_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 14_000}
+
+
+def sequences_everyday(dl: Path, out: Path) -> None:
+    """Lines from the everyday ranges (``draw_everyday`` in lstm_cli/tasks/sequences.py): train
+    and val from the training ranges, test (and test.tsv, with each line's family) from the
+    held-out ones with every family equally often (2,000 each)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import FAMILIES, corpus
+
+    for seed, (split, n) in enumerate(EVERYDAY_COUNTS.items(), start=51):
+        weights = (1,) * len(FAMILIES) if split == "test" else None
+        rows = corpus(n, held_out=split == "test", seed=seed, weights=weights, everyday=True)
+        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
+        if split != "train":
+            (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
+        print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
+
+
 SEQUENCES_THINNED_COUNT = 1_800_000
 
 
@@ -605,5 +626,5 @@ if __name__ == "__main__":
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
-         "sequences-thinned": sequences_thinned,
+         "sequences-thinned": sequences_thinned, "sequences-everyday": sequences_everyday,
          "palestrina": palestrina}[what](dl, out)

@@ -369,3 +369,22 @@ def test_the_probability_of_a_given_answer_is_the_mean_over_views(random_net):
         each = [math.log(_exact_prob(net, vocab, " ".join(v) + " ", a)) for v in p.views(items)]
         assert math.log(q) == pytest.approx(sum(each) / len(each), abs=1e-4)
     assert p.probability_many([], []) == []
+
+
+def test_scoring_after_n_given_elements_skips_periods_not_yet_shown():
+    assert [S.period(s.split()) for s in ("1 2 1 2 1", "7 8 9 7 8 9", "1 2 3", "5 5 5")] == [2, 3, 3, 1]
+
+    class Oracle:  # answers the element at the given position of the line it was built from
+        CHUNK = 2
+
+        def __init__(self, lines):
+            self.lines = [ln.split() for ln in lines]
+
+        def ranked_many(self, batch, k):
+            return [[(next(ln[len(b)] for ln in self.lines if ln[: len(b)] == b), 1.0)] for b in batch]
+
+    rows = [("periodic", "1 2 3 1 2 3"), ("periodic", "4 5 4 5 4"), ("arithmetic", "7 8 9 10"), ("arithmetic", "1 2")]
+    got = S.accuracy(Oracle([r for _, r in rows]), rows, given=3)
+    assert got == {"periodic": {"correct": 1, "total": 1, "accuracy": 100.0},
+                   "arithmetic": {"correct": 1, "total": 1, "accuracy": 100.0}}
+    assert S.accuracy(Oracle([r for _, r in rows]), rows, given=4)["periodic"]["total"] == 2

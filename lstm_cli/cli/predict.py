@@ -20,6 +20,7 @@ def predict(
     explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities (a sequence read from several starts: the geometric mean of each reading's), and say when the answer is a guess: below 0.5, or (four elements or more) the last given element below 0.5 from the ones before it.")] = False,
     top: Annotated[int, o.num("--top", kind=int, lo=1, hi=20, help="With --explain: how many alternatives.")] = 5,
     score: Annotated[Optional[str], typer.Option("--score", help="Instead: score the model on a file of sequences, one per line (FAMILY<TAB> before it groups them): how often it predicts each line's last element exactly.")] = None,
+    given: Annotated[Optional[int], o.num("--given", kind=int, lo=2, hi=50, help="With --score: predict the element after the first N of each line, not its last (lines too short, and periodic lines whose period N does not show, are left out).")] = None,
     json_out: o.Json = False,
 ):
     """Predict what comes next: 6 7 8 -> 9, but 2 4 8 -> 16 (default model: sequences).
@@ -35,7 +36,7 @@ def predict(
     net, vocab = text.from_checkpoint(registry.load(model or DEFAULT_MODEL, "text"))
     predictor = sequences.Predictor(net, vocab)
     if score is not None:
-        return _score(predictor, read_text(score), score, json_out)
+        return _score(predictor, read_text(score), score, json_out, given)
     args = elements or ["-"]
     if args == ["-"]:
         lines = [(i + 1, ln) for i, ln in enumerate(read_text("-").splitlines()) if ln.strip()]
@@ -114,7 +115,7 @@ def _explain(items, cands, fit, out) -> None:
             out.write(f"  ({guess})\n")
 
 
-def _score(predictor, content: str, path: str, json_out: bool):
+def _score(predictor, content: str, path: str, json_out: bool, given: int | None = None):
     import json
 
     from lstm_cli.core.errors import InputError
@@ -129,7 +130,9 @@ def _score(predictor, content: str, path: str, json_out: bool):
         rows.append((fam or "all", " ".join(items)))
     if not rows:
         raise InputError(f"{path} holds no sequence")
-    result = sequences.accuracy(predictor, rows)
+    result = sequences.accuracy(predictor, rows, given)
+    if not result:
+        raise InputError(f"{path}: no line has more than {given} elements" if given else f"{path} holds no sequence to score")
     if json_out:
         print(json.dumps(result, indent=2))
         return

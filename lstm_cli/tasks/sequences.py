@@ -161,7 +161,7 @@ def _elements(family: str, params: tuple, n: int) -> list:
         return [params[i % len(params)] for i in range(n)]
     start, step, upper = params
     letters = LETTERS.upper() if upper else LETTERS
-    return [letters[start + i * step] for i in range(n) if start + i * step < 26]
+    return [letters[start + i * step] for i in range(n) if 0 <= start + i * step < 26]
 
 
 def draw(rng: random.Random, held_out: bool, weights: tuple = WEIGHTS,
@@ -184,11 +184,104 @@ def line(xs: list) -> str:
     return " ".join(str(x) for x in xs)
 
 
-def corpus(n: int, held_out: bool, seed: int, weights: tuple = WEIGHTS,
-           wide: bool = False) -> list[tuple[str, str]]:
-    """``n`` (family, line) pairs; the same for the same arguments on any machine."""
+# ---------------------------------------------------------------- everyday ranges
+
+# What a person types (issue 42): arithmetic from starts up to +-99,999 by steps up to +-9,999,
+# round numbers included (100 200 300); geometric with ratios -10..10; squares and cubes of roots
+# up to 999; Fibonacci-like and geometric lines up to 9 digits; periodic with periods 2-4; letters
+# up and down. Held out by a hash rather than a drawn list, so any number of any size is held out
+# or not at no cost: a scattered tenth of every size from two digits up (:func:`held`).
+EVERYDAY_DIGITS = 9  # no element of an everyday line has more
+EVERYDAY_WEIGHTS = (0.30, 0.20, 0.08, 0.07, 0.15, 0.08, 0.12)
+
+
+def held(x: int, salt: int = 0) -> bool:
+    """Whether ``x`` is held out of training as a first element (``salt``: another tenth, for
+    roots): a fixed, scattered tenth of the numbers with two digits or more (by a multiplicative
+    hash of |x| and its sign); none of one digit."""
+    if abs(x) < 10:
+        return False
+    return ((abs(x) * 2654435761 + (x < 0) * 40503 + salt * 97) % 2**32) * 10 >> 32 == 0
+
+
+def _digits(rng: random.Random, most: int, least: int = 1, negative: float = 0.3) -> int:
+    """A number of ``least``-``most`` digits (each count equally likely), negative with odds
+    ``negative``."""
+    n = rng.randint(least, most)
+    x = rng.randrange(0 if n == 1 else 10 ** (n - 1), 10**n)
+    return -x if rng.random() < negative else x
+
+
+def _round(rng: random.Random, x: int) -> int:
+    """``x`` rounded to its leading one or two digits (100, 2000, 1500): how people write steps."""
+    if abs(x) < 10:
+        return x
+    keep = rng.choice((1, 1, 2))
+    unit = 10 ** max(len(str(abs(x))) - keep, 1)
+    return (x // unit) * unit if x > 0 else -((-x) // unit) * unit
+
+
+def _everyday_params(family: str, rng: random.Random, held_out: bool) -> tuple:
+    def first(most: int, salt: int = 0, nonzero: bool = False) -> int:
+        while True:  # (no number of one digit is held out)
+            x = _digits(rng, max(most, 2), least=2) if held_out else _digits(rng, most)
+            if held(x, salt) == held_out and (x or not nonzero):
+                return x
+
+    if family == "arithmetic":
+        a, d = first(5), 0
+        while not d:
+            d = _digits(rng, 4, negative=0.5)
+        if rng.random() < 0.25:  # round numbers: 100 200 300, 1500 3000 4500
+            d = _round(rng, d) or d
+            a = _round(rng, a) if rng.random() < 0.5 else d * rng.randint(-5, 10)
+            if held(a) != held_out:
+                return _everyday_params(family, rng, held_out)
+        return a, d
+    if family == "geometric":
+        r = rng.choice([x for x in range(-10, 11) if abs(x) > 1] * 4 + [-1, 1])
+        return first(rng.choice((1, 2, 3, 3, 4, 5)), nonzero=True), r
+    if family in ("squares", "cubes"):
+        return (first(3, salt=1 if family == "squares" else 2),)
+    if family == "fibonacci":
+        return first(5), _digits(rng, 5)
+    if family == "periodic":
+        p = rng.choice((2, 3, 4))
+        while True:
+            vals = [first(5)] + [_digits(rng, 5) for _ in range(p - 1)]
+            if len(set(vals)) == p:
+                return tuple(vals)
+    if family == "alphabet":
+        step = rng.choice((1, 1, 2, 3)) * rng.choice((1, -1))
+        while True:
+            start = rng.randrange(26)
+            if (LETTERS[start] in "klm") == held_out and 0 <= start + 3 * step < 26:
+                return start, step, rng.random() < 0.3
+    raise ValueError(family)
+
+
+def draw_everyday(rng: random.Random, held_out: bool, weights: tuple = EVERYDAY_WEIGHTS) -> tuple[str, list]:
+    """One sequence of the everyday ranges, with 5-10 elements (fewer if they would pass
+    :data:`EVERYDAY_DIGITS` digits or the alphabet's end; never fewer than 4)."""
+    while True:
+        fam = rng.choices(FAMILIES, weights)[0]
+        xs = _elements(fam, _everyday_params(fam, rng, held_out), rng.randint(5, 10))
+        if fam != "alphabet":
+            xs = list(itertools.takewhile(lambda x: abs(x) < 10**EVERYDAY_DIGITS, xs))
+        if len(xs) >= 4:
+            return fam, xs
+
+
+def corpus(n: int, held_out: bool, seed: int, weights: tuple | None = None, wide: bool = False,
+           everyday: bool = False) -> list[tuple[str, str]]:
+    """``n`` (family, line) pairs; the same for the same arguments on any machine. ``everyday``:
+    from :func:`draw_everyday`'s ranges (``weights`` default to that draw's)."""
     rng = random.Random(seed)
-    return [(fam, line(xs)) for fam, xs in (draw(rng, held_out, weights, wide) for _ in range(n))]
+    if everyday:
+        draws = (draw_everyday(rng, held_out, weights or EVERYDAY_WEIGHTS) for _ in range(n))
+    else:
+        draws = (draw(rng, held_out, weights or WEIGHTS, wide) for _ in range(n))
+    return [(fam, line(xs)) for fam, xs in draws]
 
 
 # ---------------------------------------------------------------- reading and predicting
@@ -433,9 +526,15 @@ def _log_softmax(z):
     return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
+def period(items: list) -> int:
+    """The shortest p with items[i] == items[i + p] throughout (the length if none is shorter)."""
+    return next(p for p in range(1, len(items) + 1) if items[p:] == items[:-p or len(items)])
+
+
 def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | None = None) -> dict[str, dict]:
     """Per family: the share of ``rows`` (family, line) whose last element (or, with ``given``,
-    the element after the first ``given``) the predictor gets exactly right."""
+    the element after the first ``given``) the predictor gets exactly right. A periodic line counts
+    only when its period has shown: one element more than the period given."""
     from lstm_cli.core.progress import Ticker
 
     stats: dict[str, list[int]] = {}
@@ -444,7 +543,7 @@ def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | Non
     for fam, text in rows:
         items = text.split()
         cut = len(items) - 1 if given is None else given
-        if 2 <= cut < len(items):
+        if 2 <= cut < len(items) and (fam != "periodic" or cut > period(items)):
             asked.append((fam, items[:cut], items[cut]))
     for at in range(0, len(asked), predictor.CHUNK):
         tick(at)
