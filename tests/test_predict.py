@@ -176,6 +176,7 @@ def test_candidates_carry_their_exact_probability(random_net):
 
 def test_a_sequence_is_read_from_every_start_a_training_line_could_have():
     p = S.Predictor.__new__(S.Predictor)  # views need no model
+    p.start_digits = S.START_DIGITS
     assert p.views(["6", "7", "8"]) == [["6", "7", "8"]]
     assert p.views(["44", "176", "704", "2816", "11264"]) == [
         ["44", "176", "704", "2816", "11264"], ["176", "704", "2816", "11264"], ["704", "2816", "11264"]]

@@ -322,9 +322,10 @@ def parse(words: list[str], what: str = "the sequence") -> list[str]:
 START_DIGITS = 3  # no training line starts with a longer number (:func:`_first`; powers aside)
 
 
-def could_start(item: str) -> bool:
-    """Whether a training line could start with this element: a letter or a short number."""
-    return item.isalpha() or len(item.lstrip("-")) <= START_DIGITS
+def could_start(item: str, digits: int = START_DIGITS) -> bool:
+    """Whether a training line could start with this element: a letter or a number of at most
+    ``digits`` digits."""
+    return item.isalpha() or len(item.lstrip("-")) <= digits
 
 
 class Predictor:
@@ -339,11 +340,12 @@ class Predictor:
     END = (" ", "\n")
     CHUNK = 128  # sequences read together: a few thousand rows of state at most
 
-    def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12):
+    def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS):
+        """``start_digits``: the longest first element of the model's training lines."""
         from lstm_cli.tasks.text import Sampler
 
         self.sampler, self.vocab = Sampler(net, vocab), vocab
-        self.beam, self.max_chars = beam, max_chars
+        self.beam, self.max_chars, self.start_digits = beam, max_chars, start_digits
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
 
     def encode(self, items: list[str]) -> list[int]:
@@ -440,7 +442,7 @@ class Predictor:
     def views(self, items: list[str]) -> list[list[str]]:
         """The sequence, and its tails of three elements or more that start where a training
         line could (:func:`could_start`)."""
-        return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i])]
+        return [items] + [items[i:] for i in range(1, len(items) - 2) if could_start(items[i], self.start_digits)]
 
     def candidates(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` likeliest next elements with their probabilities, likeliest first, reading
