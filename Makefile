@@ -313,7 +313,7 @@ checkpoints/palestrina.pt: $(RUNS)/palestrina.done
 # random ones of 48-512 px ("unseen-any"); "nothing": 1,000 scenes without any; "calib": 8,000 held-out
 # scenes like training's, for the encoder's statistics per picture shape and the unsure threshold
 # (lstm export --calibrate) (tasks/caption/shapes.py).
-SHAPES_STEPS ?= 4000
+SHAPES_STEPS ?= 10000
 SHAPES_THREADS ?= 2
 $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 	$(BIN)/python scripts/corpora.py shapes - $(DATA)/shapes
@@ -321,7 +321,7 @@ $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 
 $(RUNS)/shapes.done: $(DATA)/shapes/.done
 	LSTM_THREADS=$(SHAPES_THREADS) $(LSTM) train caption --data $(DATA)/shapes/train --val-data $(DATA)/shapes/val \
-	  --max-aspect 3 --norm batch -o $(RUNS)/shapes.pt --max-steps $(SHAPES_STEPS) --eval-every 250 --sample-every 1000 --log-every 50 \
+	  --max-aspect 3 --norm batch -o $(RUNS)/shapes.pt --max-steps $(SHAPES_STEPS) --eval-every 500 --sample-every 2000 --log-every 100 \
 	  --save-every 100 $(call resume,shapes)
 	touch $@
 
