@@ -60,11 +60,11 @@ WRITE_EXAMPLE ?= the magic of long short-term memory
 docs-write: setup
 	$(LSTM) write "Long short-term memory networks can learn to write by hand, one stroke after another." \
 	  -o docs/write-hershey.png --random-seed 2
-	$(LSTM) write "the magic of lstm" -o docs/write-print.png --style 1 --bias 2 --random-seed 1 \
+	$(LSTM) write "the magic of lstm" -o docs/write-print.png --hand print --bias 2 --random-seed 1 \
 	  --animate docs/write-pen.gif --attention docs/write-window.png
-	for hand in cursive:4 print:1; do for bias in 0.75 2; do \
-	  $(LSTM) write "$(WRITE_EXAMPLE)" --style $${hand#*:} --bias $$bias --random-seed 1 --width 420 \
-	    -o docs/write-$${hand%:*}-bias$$bias.png || exit 1; done; done
+	for hand in cursive print; do for bias in 0.75 2; do \
+	  $(LSTM) write "$(WRITE_EXAMPLE)" --hand $$hand --bias $$bias --random-seed 1 --width 420 \
+	    -o docs/write-$$hand-bias$$bias.png || exit 1; done; done
 
 # Legibility of the shipped hershey model: Tesseract's character error rate, generated vs the font itself.
 bench-write-ocr: setup ocr-tools $(DATA)/hershey/.done

@@ -195,7 +195,7 @@ def test_golden_reads():
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(got)
     assert got == path.read_text()
-    written = run_lstm("write", "the magic of lstm", "--style", "1", "--random-seed", "1", "--strokes", "-")
+    written = run_lstm("write", "the magic of lstm", "--hand", "print", "--random-seed", "1", "--strokes", "-")
     read = run_lstm("read", "-", input=written.stdout)
     assert read.returncode == 0, read.stderr
     from rapidfuzz.distance import Levenshtein
