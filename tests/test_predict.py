@@ -389,3 +389,8 @@ def test_scoring_after_n_given_elements_skips_periods_not_yet_shown():
     assert got == {"periodic": {"correct": 1, "total": 1, "accuracy": 100.0},
                    "arithmetic": {"correct": 1, "total": 1, "accuracy": 100.0}}
     assert S.accuracy(Oracle([r for _, r in rows]), rows, given=4)["periodic"]["total"] == 2
+
+
+def test_given_needs_score(context_model):
+    r = run_lstm("predict", "1", "2", "3", "--given", "3", "-m", context_model)
+    assert r.returncode == ExitCode.USAGE and "--given goes with --score" in r.stderr

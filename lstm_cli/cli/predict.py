@@ -29,7 +29,10 @@ def predict(
     lines start (keeping three elements or more), and answers what is likeliest under all of them.
     Negative numbers work as they are: lstm predict -3 -1 1."""
     from lstm_cli.core import registry
-    from lstm_cli.core.errors import InputError
+    from lstm_cli.core.errors import InputError, UsageError
+
+    if given is not None and score is None:
+        raise UsageError("--given goes with --score FILE", hint="lstm predict --score held.tsv --given 3")
     from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import sequences, text
 
