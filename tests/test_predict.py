@@ -394,3 +394,15 @@ def test_scoring_after_n_given_elements_skips_periods_not_yet_shown():
 def test_given_needs_score(context_model):
     r = run_lstm("predict", "1", "2", "3", "--given", "3", "-m", context_model)
     assert r.returncode == ExitCode.USAGE and "--given goes with --score" in r.stderr
+
+
+def test_numbers_longer_than_the_training_data_held_are_refused(context_model):
+    """The toy model learnt numbers of at most two digits (counting to 18, doubling to 96): its
+    checkpoint says so, and a longer one is too long for it, one line of a batch or the only one."""
+    assert text.number_facts("7 8 9\n-12 345 6\nx1234\n") == {"longest_number": 4}
+    assert torch.load(context_model, weights_only=False)["meta"]["data_facts"] == {"longest_number": 2}
+    r = run_lstm("predict", "100", "200", "300", "-m", context_model)
+    assert r.returncode == ExitCode.BAD_INPUT and "too long for this model" in r.stderr and "at most 2" in r.stderr
+    r = run_lstm("predict", "-m", context_model, input="4 5 6\n-1000 -2000 -3000\n")
+    assert r.returncode == ExitCode.BAD_INPUT and r.stdout.splitlines()[1] == "" and r.stdout.splitlines()[0]
+    assert "line 2: '-1000' has 4 digits, too long for this model" in r.stderr

@@ -36,8 +36,9 @@ def predict(
     from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import sequences, text
 
-    net, vocab = text.from_checkpoint(registry.load(model or DEFAULT_MODEL, "text"))
-    predictor = sequences.Predictor(net, vocab)
+    ckpt = registry.load(model or DEFAULT_MODEL, "text")
+    net, vocab = text.from_checkpoint(ckpt)
+    predictor = sequences.Predictor(net, vocab, longest=ckpt["meta"].get("data_facts", {}).get("longest_number"))
     if score is not None:
         return _score(predictor, read_text(score), score, json_out, given)
     args = elements or ["-"]
@@ -55,9 +56,11 @@ def predict(
             chunk = lines[at: at + predictor.CHUNK]
             parsed, errors = {}, {}
             for j, (number, ln) in enumerate(chunk):
+                what = f"line {number}" if batch else "the sequence"
                 try:
-                    parsed[j] = sequences.parse([ln], f"line {number}" if batch else "the sequence")
-                    predictor.encode(parsed[j])
+                    items = sequences.parse([ln], what)
+                    predictor.encode(items, what)
+                    parsed[j] = items
                 except InputError as e:
                     if not batch:
                         raise

@@ -48,6 +48,8 @@ class Job:
         fingerprint   a string that identifies the training data; a resume on other data is refused
         data          the data config (a dataclass: batch shape, ...), kept for exact resume, or None
         data_note     where the data came from, for the checkpoint's metadata
+        data_facts    facts about the training data a task needs at use time (a plain dict, kept
+                      in the checkpoint's meta as ``data_facts``; text: the longest numbers)
         carry_batch_dim  the batch axis of every tensor in the carried state (see :meth:`loss`)
 
     The batch for a step is a pure function of the step (so a resume needs no iterator state).
@@ -60,6 +62,7 @@ class Job:
     fingerprint: str = ""
     data: Any = None
     data_note: str = ""
+    data_facts: dict = {}
     carry_batch_dim: int = 0
 
     def loss(self, model, step: int, carry) -> tuple[Any, int, Any]:

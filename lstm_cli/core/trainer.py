@@ -500,5 +500,7 @@ def _meta(job, cfg: TrainConfig, step: int, best: float, elapsed: float) -> dict
             "train_config": asdict(cfg)}
     if math.isfinite(best):
         meta["val_loss"] = round(best, 4)
+    if getattr(job, "data_facts", None):
+        meta["data_facts"] = dict(job.data_facts)
     return meta
 

@@ -340,19 +340,29 @@ class Predictor:
     END = (" ", "\n")
     CHUNK = 128  # sequences read together: a few thousand rows of state at most
 
-    def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS):
-        """``start_digits``: the longest first element of the model's training lines."""
+    def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS,
+                 longest: int | None = None):
+        """``start_digits``: the longest first element of the model's training lines (the powers'
+        aside); ``longest``: the most digits of a number in its training text, if known (the
+        checkpoint's ``data_facts``): longer elements are refused."""
         from lstm_cli.tasks.text import Sampler
 
         self.sampler, self.vocab = Sampler(net, vocab), vocab
         self.beam, self.max_chars, self.start_digits = beam, max_chars, start_digits
+        self.longest = longest
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
 
-    def encode(self, items: list[str]) -> list[int]:
+    def encode(self, items: list[str], what: str = "the sequence") -> list[int]:
         """The ids of a newline, the sequence and a space; InputError for a character the model
-        does not know."""
+        does not know, or a number longer than any it learnt."""
+        from lstm_cli.core.errors import excerpt
+
+        long = [x for x in items if self.longest and len(x.lstrip("-")) > self.longest]
+        if long:
+            raise InputError(f"{what}: {excerpt(long[0])} has {len(long[0].lstrip('-'))} digits, too long for "
+                             f"this model (it learnt numbers of at most {self.longest})")
         known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
-        ids = self.vocab.encode(line(items) + " ", what="the sequence", hint=f"this model knows: {known}").tolist()
+        ids = self.vocab.encode(line(items) + " ", what=what, hint=f"this model knows: {known}").tolist()
         return [self.vocab.index["\n"]] + ids
 
     def _read(self, views: list[list[str]]):

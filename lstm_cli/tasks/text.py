@@ -313,7 +313,22 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
     fit_batch(data, train.numel(), log)
     if val is None or val.numel() < 2:
         log(no_validation("text (--val-fraction 0, or too little text)"))
-    return TextJob(model, vocab, train, val, data, note)
+    job = TextJob(model, vocab, train, val, data, note)
+    before = (base or {}).get("meta", {}).get("data_facts", {})  # a fine-tune has seen both
+    job.data_facts = {k: max(v, before.get(k, 0)) for k, v in number_facts(corpus).items()}
+    return job
+
+
+def number_facts(text: str) -> dict:
+    """The most digits of a number in ``text``: what ``lstm predict`` may read with a model
+    trained on it (tasks/sequences.py). One pass over the bytes."""
+    import numpy as np
+
+    digit = np.frombuffer(text.encode("utf-8", "replace"), np.uint8)
+    digit = ((digit >= 48) & (digit <= 57)).astype(np.int8)
+    edges = np.diff(np.concatenate(([0], digit, [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return {"longest_number": int((ends - starts).max()) if starts.size else 0}
 
 
 def fit_batch(data: TextData, n: int, log=print, unit: str = "characters", what: str = "text") -> None:
