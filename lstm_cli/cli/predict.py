@@ -30,11 +30,11 @@ def predict(
     Negative numbers work as they are: lstm predict -3 -1 1."""
     from lstm_cli.core import registry
     from lstm_cli.core.errors import InputError, UsageError
+    from lstm_cli.core.fileio import read_text, stdout_pipe
+    from lstm_cli.tasks import sequences, text
 
     if given is not None and score is None:
         raise UsageError("--given goes with --score FILE", hint="lstm predict --score held.tsv --given 3")
-    from lstm_cli.core.fileio import read_text, stdout_pipe
-    from lstm_cli.tasks import sequences, text
 
     ckpt = registry.load(model or DEFAULT_MODEL, "text")
     net, vocab = text.from_checkpoint(ckpt)

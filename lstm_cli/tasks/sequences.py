@@ -471,36 +471,34 @@ class Predictor:
             out += self._ranked(batch[at: at + self.CHUNK], k)
         return out
 
+    def _all_views(self, batch: list[list[str]]) -> tuple[list[list[str]], list[range]]:
+        """Every sequence's :meth:`views`, one list, and each sequence's rows in it."""
+        views, spans = [], []
+        for items in batch:
+            vs = self.views(items)
+            spans.append(range(len(views), len(views) + len(vs)))
+            views += vs
+        return views, spans
+
     def _ranked(self, batch: list[list[str]], k: int) -> list[list[tuple[str, float]]]:
         import numpy as np
 
-        views, owner = [], []
-        for n, items in enumerate(batch):
-            for v in self.views(items):
-                views.append(v)
-                owner.append(n)
-        count = [owner.count(n) for n in range(len(batch))]
+        views, spans = self._all_views(batch)
         read = self._read(views)
-        found = self._search(read, [k if count[n] == 1 else max(k, 5) for n in owner])
-        pools = [list(dict.fromkeys(c for r, n2 in enumerate(owner) if n2 == n for c, _ in found[r]))
-                 for n in range(len(batch))]
+        found = self._search(read, [k if len(s) == 1 else max(k, 5) for s in spans for _ in s])
+        pools = [list(dict.fromkeys(c for r in s for c, _ in found[r])) for s in spans]
         # A view's search already gave the probabilities of what it found; the rest are scored.
         known = [dict(f) for f in found]
-        pairs = [(r, c) for r, n in enumerate(owner) if count[n] > 1 for c in pools[n] if c not in known[r]]
+        pairs = [(r, c) for s, pool in zip(spans, pools) if len(s) > 1 for r in s for c in pool if c not in known[r]]
         scores = iter(self._log_probs(read, pairs) if pairs else [])
-        sums = [np.zeros(len(p)) for p in pools]
-        for r, n in enumerate(owner):
-            if count[n] > 1:
-                for i, c in enumerate(pools[n]):
-                    sums[n][i] += known[r][c] if c in known[r] else next(scores)
         out = []
-        for n in range(len(batch)):
-            if count[n] == 1:
-                out.append([(c, float(np.exp(lp))) for c, lp in found[owner.index(n)]])
+        for s, pool in zip(spans, pools):
+            if len(s) == 1:
+                out.append([(c, float(np.exp(lp))) for c, lp in found[s[0]]])
                 continue
-            mean = sums[n] / count[n]
+            mean = np.mean([[known[r][c] if c in known[r] else next(scores) for c in pool] for r in s], axis=0)
             order = np.argsort(-mean, kind="stable")[:k]
-            out.append([(pools[n][i], float(np.exp(mean[i]))) for i in order])
+            out.append([(pool[i], float(np.exp(mean[i]))) for i in order])
         return out
 
     def probability_many(self, batch: list[list[str]], answers: list[str]) -> list[float]:
@@ -510,13 +508,9 @@ class Predictor:
 
         if not batch:
             return []
-        views, owner = [], []
-        for n, items in enumerate(batch):
-            for v in self.views(items):
-                views.append(v)
-                owner.append(n)
-        lp = self._log_probs(self._read(views), [(r, answers[n]) for r, n in enumerate(owner)])
-        return [float(np.exp(np.mean([lp[r] for r, m in enumerate(owner) if m == n]))) for n in range(len(batch))]
+        views, spans = self._all_views(batch)
+        lp = self._log_probs(self._read(views), [(r, a) for s, a in zip(spans, answers) for r in s])
+        return [float(np.exp(lp[s.start: s.stop].mean())) for s in spans]
 
     def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """:meth:`ranked_many` for one sequence."""
