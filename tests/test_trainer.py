@@ -167,3 +167,18 @@ def test_cli_resume_keeps_the_stored_length(tmp_path, text_file, monkeypatch):
     r = CliRunner().invoke(app, args + ["--resume", str(last_path(out))])
     assert r.exit_code == 0, r.output
     assert checkpoint.load(last_path(out))["train_state"]["step"] == 12
+
+
+def test_a_resumed_runs_eta_counts_only_its_own_time():
+    """After a resume the rate is steps since the resume over time since the resume: an hour spent
+    before it once turned a 2-hour estimate into 61 hours."""
+    import io
+
+    from rich.console import Console
+
+    from lstm_cli.core.progress import TrainProgress
+
+    out = io.StringIO()
+    ui = TrainProgress(Console(file=out, width=200), total_steps=16000, start_step=4400, start_elapsed=3600.0)
+    ui.update(4500, 0.1, 1e-3, 1000, 3660.0)  # 100 steps in the 60 s since the resume
+    assert "eta 1h55m" in out.getvalue()

@@ -41,12 +41,14 @@ def _fmt_time(s: float) -> str:
 
 
 class TrainProgress:
-    def __init__(self, console=None, total_steps=None, max_time=None, enabled=True, start_step=0):
+    def __init__(self, console=None, total_steps=None, max_time=None, enabled=True, start_step=0,
+                 start_elapsed=0.0):
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
         self.total, self.max_time, self.enabled = total_steps, max_time, enabled
-        self.start_step = start_step
+        # A resumed run: its rate is measured from where it resumed, not over time spent before it.
+        self.start_step, self.start_elapsed = start_step, start_elapsed
         self.bar = None
 
     def __enter__(self):
@@ -67,7 +69,7 @@ class TrainProgress:
         if not self.enabled:
             return
         eta = ""
-        rate_steps = max(step - self.start_step, 1) / max(elapsed, 1e-9)
+        rate_steps = max(step - self.start_step, 1) / max(elapsed - self.start_elapsed, 1e-9)
         if self.total:
             eta = _fmt_time((self.total - step) / rate_steps) if step > self.start_step else "?"
         if self.max_time:

@@ -239,7 +239,7 @@ def fit(job, cfg: TrainConfig, out: str | Path, resume: dict | None = None, cons
                 torch.cuda.set_rng_state(mine(ts["cuda_rng"]), device)
         out, last = Path(out), last_path(out)
         ui = TrainProgress(console, total_steps=cfg.max_steps, max_time=cfg.max_time,
-                           enabled=dist.main, start_step=step)
+                           enabled=dist.main, start_step=step, start_elapsed=elapsed0)
         t0 = time.perf_counter()
         elapsed = lambda: elapsed0 + time.perf_counter() - t0  # noqa: E731
         tokens_since, t_since = 0, time.perf_counter()
