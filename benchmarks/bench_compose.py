@@ -9,6 +9,11 @@
    and 7th count as in key). Histograms are compared by total-variation distance (half the L1
    distance of the pooled, normalised histograms: 0 = the same, 1 = disjoint), the out-of-key share
    by the difference of the means. The goal: generated-vs-held-out <= held-out-vs-training + MARGIN.
+   Then voice leading (tasks/compose/voices.py: voices by pitch rank among the sounding notes),
+   for generated, held-out and training pieces side by side: parallel fifths and octaves per pair
+   of voices that both move, pieces with any, the share of time with 3 and with 5+ notes
+   sounding, the longest note, pieces ending on their tonic. Goals (issue 43): parallels at most
+   2x the held-out rate, no note over 8 beats, endings on the tonic as often as the held-out's.
 2. Speed: seconds to compose 60 s of music after the model is loaded (the shared LSTMStream
    sampler), against a plain loop that calls ``nn.LSTM`` once per event, in the same run; and in
    minor, where the model plays pieces in a row until one is (``--key``).
@@ -30,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lstm_cli.tasks.compose import voices  # noqa: E402
 from lstm_cli.tasks.compose.keys import key_of  # noqa: E402
 
 MARGIN = 0.05
@@ -46,9 +52,16 @@ def stats(pieces) -> dict:
     h = {"pitch class": np.zeros(24), "top-voice interval": np.zeros(25), "duration": np.zeros(len(DURATIONS) + 1),
          "polyphony": np.zeros(8)}
     out_of_key, majors = [], []
+    lead, with_parallels, tonic_ends, longest = voices.Leading(), 0, 0, []
+    sounding = np.zeros(7)
     for notes in pieces:
         if not notes:
             continue
+        one = voices.parallels(notes)
+        lead, with_parallels = lead + one, with_parallels + bool(one.fifths or one.octaves)
+        tonic_ends += voices.ends_on_tonic(notes)
+        longest.append(voices.longest_note(notes))
+        sounding += voices.sounding_time(notes, most=6)
         tonic, major = key_of(notes)
         majors.append(major)
         for n in notes:
@@ -65,7 +78,9 @@ def stats(pieces) -> dict:
         total = sum(n.end - n.start for n in notes)
         out_of_key.append(sum(n.end - n.start for n in notes if (n.pitch - tonic) % 12 not in scale) / total)
     return {"hist": h, "out_of_key": float(np.mean(out_of_key)), "major": float(np.mean(majors)),
-            "polyphony": float((h["polyphony"] * np.arange(8)).sum() / h["polyphony"].sum())}
+            "polyphony": float((h["polyphony"] * np.arange(8)).sum() / h["polyphony"].sum()),
+            "pieces": len(longest), "leading": lead, "with_parallels": with_parallels, "tonic_ends": tonic_ends,
+            "longest": longest, "sounding": sounding / sounding.sum()}
 
 
 def tv(a, b) -> float:
@@ -91,6 +106,33 @@ def compare(gen: dict, held: dict, train: dict, head: str) -> None:
     print(f"   mean notes sounding on a beat: generated {gen['polyphony']:.2f}, held-out {held['polyphony']:.2f}, "
           f"training {train['polyphony']:.2f}")
     print(f"   pieces in major: generated {gen['major']:.0%}, held-out {held['major']:.0%}, training {train['major']:.0%}")
+    leading(gen, held, train)
+
+
+def leading(gen: dict, held: dict, train: dict) -> None:
+    """The voice-leading table: generated, held-out and training side by side, with the goals."""
+    import numpy as np
+
+    def row(what, f, verdict=""):
+        print(f"   {what:34s} {f(gen):>12s} {f(held):>12s} {f(train):>12s}  {verdict}")
+
+    def pct(x):
+        return f"{100 * x:.2f}%"
+
+    print(f"\n   {'voice leading':34s} {'generated':>12s} {'held-out':>12s} {'training':>12s}  goal")
+    for what in ("fifths", "octaves"):
+        ok = gen["leading"].rate(what) <= 2 * held["leading"].rate(what)
+        row(f"parallel {what} / moving voice pairs", lambda s: pct(s["leading"].rate(what)),
+            f"<= 2x held-out: {'ok' if ok else 'FAR'}")
+    row("pieces with a parallel", lambda s: f"{s['with_parallels']}/{s['pieces']}")
+    row("time with 3 notes sounding", lambda s: pct(s["sounding"][3]))
+    row("time with 5 or more", lambda s: pct(s["sounding"][5:].sum()))
+    row("longest note, median of pieces", lambda s: f"{np.median(s['longest']):.1f} b")
+    ok = max(gen["longest"]) <= 8
+    row("longest note, longest", lambda s: f"{max(s['longest']):.1f} b", f"<= 8 beats: {'ok' if ok else 'FAR'}")
+    ok = gen["tonic_ends"] / gen["pieces"] >= held["tonic_ends"] / held["pieces"] - 0.1
+    row("pieces ending on the tonic", lambda s: f"{s['tonic_ends']}/{s['pieces']}",
+        f"as held-out's (-10 points): {'ok' if ok else 'FAR'}")
 
 
 def primed_keys(net, vocab, pieces, tries: int, temperature: float) -> None:
