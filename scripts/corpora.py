@@ -251,6 +251,7 @@ def bible(dl: Path, out: Path) -> None:
 def bach(dl: Path, out: Path) -> None:
     """The Bach chorales of music21's corpus as MIDI files, split by piece: in BWV order, every
     10th chorale (from the 5th) is held out for test, every 10th from the 10th for validation.
+    Each file gets a "phrase" marker wherever the chorale has a fermata (its phrase ends).
     Needs music21 itself (the Makefile installs it into a build-only venv); ``dl`` is unused."""
     from music21 import corpus
 
@@ -261,13 +262,47 @@ def bach(dl: Path, out: Path) -> None:
         split = "test" if i % 10 == 4 else "val" if i % 10 == 9 else "train"
         stem = Path(str(p)).name  # "bach/bwv244.10": the movement number is part of the name
         try:
-            score = corpus.parse(p)
+            score = corpus.parse(p).expandRepeats()  # as the MIDI writer unfolds them
             (out / split).mkdir(parents=True, exist_ok=True)
-            score.write("midi", fp=str(out / split / f"{stem}.mid"))
+            _write_with_phrases(score, _fermatas(score), out / split / f"{stem}.mid")
             count[split] += 1
         except Exception as e:  # bwv277's repeats do not unfold
             failed.append(f"{stem} ({type(e).__name__})")
     print(f"{out}: {count} chorales as MIDI; failed: {', '.join(failed) or 'none'}", file=sys.stderr)
+
+
+def _fermatas(score) -> list[float]:
+    """The times (quarter notes) of the notes a chorale's parts hold with a fermata: its phrase ends."""
+    from music21 import expressions
+
+    return sorted({float(n.getOffsetInHierarchy(score)) for part in score.parts for n in part.recurse().notes
+                   if any(isinstance(e, expressions.Fermata) for e in n.expressions)})
+
+
+def _write_with_phrases(score, times: list[float], path: Path) -> None:
+    """``score`` as a MIDI file (music21's writer, as ``score.write("midi")``) with a track of
+    "phrase" marker meta-events at ``times`` (quarter notes): the phrase ends lstm compose learns
+    (tasks/compose/events.py). music21's own MIDI classes: its build venv has no mido."""
+    from music21 import midi
+    from music21.midi import translate
+
+    mf = translate.streamToMidiFile(score)
+    track, now = midi.MidiTrack(len(mf.tracks) + 1), 0
+
+    def add(tick: int, kind, data: bytes) -> None:
+        track.events.append(midi.DeltaTime(track, time=tick))
+        event = midi.MidiEvent(track, type=kind)
+        event.data = data
+        track.events.append(event)
+
+    for tick in (round(t * mf.ticksPerQuarterNote) for t in times):
+        add(tick - now, midi.MetaEvents.MARKER, b"phrase")
+        now = tick
+    add(0, midi.MetaEvents.END_OF_TRACK, b"")
+    mf.tracks.append(track)
+    mf.open(str(path), "wb")
+    mf.write()
+    mf.close()
 
 
 def palestrina(dl: Path, out: Path) -> None:

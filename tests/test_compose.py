@@ -68,7 +68,7 @@ def test_output_is_valid_midi_of_the_asked_length(scale_model, tmp_path):
 
     out = tmp_path / "o.mid"
     r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 20, "--tempo", 90, "--program", 19,
-                 "--random-seed", 3)
+                 "--random-seed", 3, "--cut")
     assert r.returncode == 0, r.stderr
     mid = mido.MidiFile(out)
     msgs = [m for t in mid.tracks for m in t]

@@ -156,10 +156,10 @@ def test_compose_keeps_to_the_key():
     net.load_state_dict(ckpt["state_dict"])
     assert 0.5 < ckpt["vocab"]["major_share"] < 0.6  # 160 of the 282 training chorales
     for seed, asked in ((1, "D minor"), (2, "A major"), (3, "minor")):
-        _, notes = task.compose_bytes(net.eval(), ckpt["vocab"], 10, random_seed=seed, key=keys.parse(asked))
+        _, notes, _ = task.compose_bytes(net.eval(), ckpt["vocab"], 10, random_seed=seed, key=keys.parse(asked))
         assert keys.name(keys.key_of(notes)).endswith(asked), (seed, asked)
     for seed in range(4):
-        _, notes = task.compose_bytes(net, ckpt["vocab"], 10, random_seed=seed)
+        _, notes, _ = task.compose_bytes(net, ckpt["vocab"], 10, random_seed=seed)
         assert keys.key_of(notes)[1] == (random.Random(seed).random() < ckpt["vocab"]["major_share"])
 
 

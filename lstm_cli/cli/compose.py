@@ -21,7 +21,8 @@ EVAL_OPTIONS = {
 def command(
     output: Annotated[str, typer.Option("--output", "-o", help="The MIDI file to write; - for stdout (not a terminal).")],
     model: o.Model = None,
-    length: Annotated[float, o.num("--length", lo=0, lo_open=True, hi=3600, help="Seconds of new music.")] = 30.0,
+    length: Annotated[float, o.num("--length", lo=0, lo_open=True, hi=3600, help="Seconds of new music to aim for: the piece goes on to the first phrase end after it (at most 8 beats more), else to the next barline, and holds its last chord.")] = 30.0,
+    cut: Annotated[bool, typer.Option("--cut", help="Stop at exactly --length instead, wherever the music is.")] = False,
     primer: Annotated[Optional[str], typer.Option("--primer", help="A MIDI file to continue (- for stdin); the output holds it, then its continuation.")] = None,
     temperature: Annotated[float, o.num("--temperature", "-t", lo=0, help="Below 1: safer; above 1: wilder; 0: greedy.")] = 1.0,
     top_k: Annotated[int, o.num("--top-k", kind=int, lo=0, help="Sample only among the k likeliest events (0: off).")] = 0,
@@ -59,8 +60,13 @@ def command(
             data = sys.stdin.buffer.read() if primer == "-" else open(primer, "rb").read()
         except OSError as e:
             raise InputError(f"cannot read --primer {primer}: {e.strerror}") from None
-    midi, notes, primer_beats = task.compose(model, length, data, name or "primer", temperature, top_k, top_p, tempo, program,
-                           random_seed, command=shlex.join(["lstm", *sys.argv[1:]]), key=asked)
+    midi, notes, primer_beats, ending, phrased = task.compose(
+        model, length, data, name or "primer", temperature, top_k, top_p, tempo, program, random_seed,
+        command=shlex.join(["lstm", *sys.argv[1:]]), key=asked, cut=cut)
+    if ending.how == "barline":
+        why = (f"no phrase ended within {task.OVERSHOOT:g} beats after --length" if phrased
+               else "this model knows no phrase ends (its training music marked none)")
+        print(f"lstm: {why}: stopped at the first barline after it, the last chord held", file=sys.stderr)
     found = keys.key_of(notes)
     if asked is not None and any(want is not None and want != got for want, got in zip(asked, found)):
         print(f"lstm: no piece in {keys.name(asked)} came in {task.TRIES} tries; this one is in {keys.name(found)}",
@@ -77,7 +83,8 @@ def command(
     if output != "-":
         new = sum(n.start >= primer_beats for n in notes)
         made = f"{len(notes)} notes" if primer is None else f"{len(notes) - new} notes of primer, then {new} new"
-        print(f"lstm: {made}, in {keys.name(found)}, {length:g} s at {tempo:g} bpm -> {output}", file=sys.stderr)
+        seconds = max((n.end for n in notes), default=0.0) * 60 / tempo
+        print(f"lstm: {made}, in {keys.name(found)}, {seconds:.1f} s at {tempo:g} bpm -> {output}", file=sys.stderr)
 
 
 def train(

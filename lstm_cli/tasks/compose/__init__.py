@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,13 +34,19 @@ SEPARATOR = [ev.SHIFT + ev.MAX_SHIFT - 1] * 4  # 8 beats of silence between piec
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
-def vocab_record(pitch_range: tuple[int, int], max_rest: int, major_share: float) -> dict:
+def vocab_record(pitch_range: tuple[int, int], max_rest: int, major_share: float, phrase_ends: int = 0) -> dict:
     """What a compose checkpoint stores as its vocabulary: the encoding, the pitches it knows, the
-    longest rest it may write inside a piece (:func:`rest_cap`) and the share of its training pieces
-    in major (:func:`compose_bytes` asks for major that often)."""
+    longest rest it may write inside a piece (:func:`rest_cap`), the share of its training pieces
+    in major (:func:`compose_bytes` asks for major that often) and how many phrase ends its
+    training music marked (none: it cannot end a phrase, and a piece ends at a barline)."""
     return {"encoding": "performance-beats", "steps_per_beat": ev.STEPS_PER_BEAT, "max_shift": ev.MAX_SHIFT,
             "velocity_bins": ev.VEL_BINS, "pitch_range": list(pitch_range), "max_rest": max_rest,
-            "major_share": round(major_share, 4)}
+            "major_share": round(major_share, 4), "phrase_ends": phrase_ends}
+
+
+def knows_phrases(net, vocab: dict) -> bool:
+    """Was this model trained on music that marks phrase ends (so it may end a phrase)?"""
+    return net.head.out_features > ev.PHRASE and vocab.get("phrase_ends", 0) > 0
 
 
 def rest_cap(pieces: list[list[int]]) -> int:
@@ -75,13 +82,13 @@ def read_pieces(paths: list[str], drums: bool = False, log=print, what: str = "-
     files = midi_files(paths)
     for f in files:
         try:
-            ns = ev.read_midi(f.read_bytes(), str(f), drums=drums)
+            ns, phrases = ev.read_piece(f.read_bytes(), str(f), drums=drums)
         except InputError as e:
             log(f"lstm: warning: skipping {e.message}")
             bad += 1
             continue
         if ns:
-            pieces.append(ev.encode(ns))
+            pieces.append(ev.encode(ns, phrases))
             notes += len(ns)
     if not pieces:
         raise InputError(f"{what}: no usable MIDI file in {', '.join(paths)} ({len(files)} file(s) found, {bad} unreadable)",
@@ -118,7 +125,7 @@ class ComposeJob(TextJob):
     def sample(self, model, random_seed: int) -> SampleFile:
         from lstm_cli.render.pianoroll import png_bytes
 
-        midi, notes = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
+        midi, notes, _ = compose_bytes(model, self.vocab, seconds=12, random_seed=random_seed,
                                     texts=(f"training sample, seed {random_seed}",))
         return SampleFile(".mid", midi, caption=f"{len(notes)} notes, 12 s", extra={".png": png_bytes(notes)})
 
@@ -160,7 +167,10 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
             lo, hi = min(lo, start_lo), max(hi, start_hi)
         else:
             model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
-        vocab = vocab_record((lo, hi), rest_cap(pieces), keys.major_share(map(ev.decode, pieces)))
+        phrase_ends = sum(e == ev.PHRASE for p in pieces for e in p)
+        if start is not None:
+            phrase_ends += start["vocab"].get("phrase_ends", 0)
+        vocab = vocab_record((lo, hi), rest_cap(pieces), keys.major_share(map(ev.decode, pieces)), phrase_ends)
         ids = join(train_pieces)
         fit_batch(data_cfg, ids.numel(), log, unit="events", what="music")
         return ComposeJob(model, vocab, ids, join(val) if val else None, data_cfg, ", ".join(data))
@@ -211,18 +221,24 @@ class _Grammar:
     """The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
     NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one that
     is. So the file never holds two note-ons on one pitch or a stray note-off. Time may move only
-    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long."""
+    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long. A model
+    of ``size`` events that knows ``phrases`` may end a phrase only right after a note starts, as
+    in its training music (the chord the phrase ends on has begun)."""
 
-    def __init__(self, lo: int, hi: int, rest: int | None = None):
+    def __init__(self, lo: int, hi: int, rest: int | None = None, size: int = ev.VOCAB_SIZE, phrases: bool = True):
         import numpy as np
 
         self.lo, self.hi, self.rest, self.sounding, self.silent = lo, hi, rest, set(), 0
-        self.mask = np.zeros(ev.VOCAB_SIZE, np.float32)
+        self.mask = np.zeros(size, np.float32)
         self.mask[ev.NOTE_OFF: ev.VELOCITY] = -np.inf
         self.mask[ev.NOTE_ON: ev.NOTE_ON + lo] = self.mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
+        self.mask[ev.PHRASE:] = -np.inf
+        self.phrases = phrases and size > ev.PHRASE
 
     def track(self, e: int) -> None:
         m = self.mask
+        if self.phrases:
+            m[ev.PHRASE] = 0.0 if e < ev.NOTE_OFF else -float("inf")
         if e < ev.NOTE_OFF:
             self.sounding.add(e)
             m[ev.NOTE_ON + e], m[ev.NOTE_OFF + e] = -float("inf"), 0.0
@@ -241,27 +257,91 @@ class _Grammar:
             m[ev.SHIFT + max(self.rest - self.silent, 0): ev.VELOCITY] = -float("inf")
 
 
-def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng) -> list[int]:
+# How a composed piece ends (issue 43): past --length it plays on to the first phrase end whose
+# lowest note is the tonic of the piece so far, else to the first phrase end, within OVERSHOOT
+# beats; a model that ends none there (or knows no phrases) stops at the first barline (every 4
+# beats from the piece's start) after --length. Either way the last chord is held FINAL_HOLD beats.
+OVERSHOOT = 8.0
+FINAL_HOLD = 3.0
+BAR = 4.0
+
+
+@dataclass
+class Ending:
+    """Where :func:`_play` stopped: the number of events kept, the time (beats, from the start of
+    the events played), and how: "phrase" (on the tonic), "phrase-other" (another phrase end),
+    "barline", "cut" (``--cut``: exactly at the length) or "warm-up"."""
+
+    events: int
+    beats: float
+    how: str
+
+
+def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng,
+          end: bool = False, before: list[int] = ()) -> tuple[list[int], Ending]:
     """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
-    stuck model, eight events a step)."""
-    events, now = [], 0.0
-    limit = int(beats * ev.STEPS_PER_BEAT * 8) + 64
+    stuck model, eight events a step); with ``end``, on to an ending as above (``before``: the
+    primer, for the key and the barlines)."""
+    events, now, phrases, barline = [], 0.0, [], None
+    offset = ev.beats(list(before))
+    bar = -(-(offset + beats) // BAR) * BAR - offset  # the first barline at or after the length
+    stop = beats + (OVERSHOOT if end else 0.0)
+    limit = int(stop * ev.STEPS_PER_BEAT * 8) + 64
     for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, rng, mask=grammar.mask):
         events.append(e)
         grammar.track(e)
         if ev.SHIFT <= e < ev.VELOCITY:
             now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
-            if now >= beats:
+            if end and barline is None and now >= bar:
+                barline = Ending(len(events), bar, "barline")
+            if now >= stop:
                 break
-    return events
+        elif e == ev.PHRASE and end and now >= beats:
+            phrases.append(Ending(len(events), now, "phrase-other"))
+            if _on_tonic(list(before) + events):
+                phrases[-1].how = "phrase"
+                return events, phrases[-1]
+    if not end:
+        return events, Ending(len(events), min(now, beats), "cut")
+    ending = phrases[0] if phrases else barline or Ending(len(events), now, "barline")
+    return events[: ending.events], ending
+
+
+def _sounding(events: list[int]) -> set[int]:
+    """The pitches still sounding at the end of ``events``."""
+    sounding = set()
+    for e in events:
+        if e < ev.NOTE_OFF:
+            sounding.add(e)
+        elif e < ev.SHIFT:
+            sounding.discard(e - ev.NOTE_OFF)
+    return sounding
+
+
+def _on_tonic(events: list[int]) -> bool:
+    """Is the lowest note sounding at the end of ``events`` the tonic of their key?"""
+    sounding = _sounding(events)
+    return bool(sounding) and min(sounding) % 12 == keys.key_of(ev.decode(events))[0]
+
+
+def _finish(events: list[int], at: float, hold: float) -> list:
+    """The notes of ``events`` up to ``at`` beats, those still sounding there (begun at ``at``
+    too) held ``hold`` more, a final chord; with ``hold`` 0, cut at ``at``."""
+    sounding, out = _sounding(events), []
+    for n in ev.decode(events):
+        held = hold and n.pitch in sounding and n.end >= at
+        if n.start < at or (held and n.start <= at):
+            out.append(ev.Note(n.pitch, n.velocity, n.start, at + hold if held else min(n.end, at)))
+    return out
 
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
                   temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
                   program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = (),
-                  key: tuple | None = None) -> tuple[bytes, list]:
+                  key: tuple | None = None, cut: bool = False) -> tuple[bytes, list, Ending]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
-    quarter notes per minute; returns its bytes and its notes. Pitches outside the model's range
+    quarter notes per minute, then on to an ending (see :data:`OVERSHOOT`; ``cut``: exactly
+    ``seconds``); returns its bytes, its notes and how it ended. Pitches outside the model's range
     are never sampled, no rest outlasts the checkpoint's ``max_rest`` (:func:`rest_cap`), and every
     note ends by the end. Without a primer, the piece follows one the model plays first and throws
     away (:data:`WARM_UP`), and it is in ``key`` (tonic pitch class or None, major? or None; see
@@ -273,6 +353,7 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
     from lstm_cli.core.sampling import LSTMStream
 
     stream = LSTMStream(net.embed.weight, net.lstm, net.head)
+    size, phrased = net.head.out_features, knows_phrases(net, vocab)
     lo, hi = vocab["pitch_range"]
     rng = np.random.default_rng(random_seed)
     start = ev.encode(primer) if primer else []
@@ -282,18 +363,17 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
         key = None, random.Random(random_seed).random() < vocab["major_share"]
     logits = stream.feed(SEPARATOR + start)
     if not start:  # the model first plays a piece of its own and throws it away (WARM_UP)
-        warm = _Grammar(lo, hi)
+        warm = _Grammar(lo, hi, size=size, phrases=phrased)
         _play(stream, logits, warm, WARM_UP, temperature, top_k, top_p, rng)
         logits = stream.feed([ev.NOTE_OFF + p for p in sorted(warm.sounding)] + SEPARATOR)
     beats = seconds * tempo / 60.0
-    target = ev.beats(start) + beats
     for _ in range(TRIES):
-        grammar = _Grammar(lo, hi, vocab.get("max_rest"))
+        grammar = _Grammar(lo, hi, vocab.get("max_rest"), size=size, phrases=phrased)
         for e in start:
             grammar.track(e)
-        events = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng)
-        notes = [ev.Note(n.pitch, n.velocity, n.start, min(n.end, target)) for n in ev.decode(start + events)
-                 if n.start < target]
+        events, ending = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng, end=not cut,
+                               before=start)
+        notes = _finish(start + events, ev.beats(start) + ending.beats, 0.0 if cut else FINAL_HOLD)
         if key == (None, None):
             break
         tonic, major = keys.key_of(notes)
@@ -304,15 +384,17 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
                 break
         # the next piece follows this one, as pieces follow each other in training
         logits = stream.feed([ev.NOTE_OFF + p for p in sorted(grammar.sounding)] + SEPARATOR)
-    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts), notes
+    phrases = ev.phrase_ends(start + events)
+    return ev.write_midi(notes, tempo_bpm=tempo, program=program, texts=texts, phrases=phrases), notes, ending
 
 
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
             temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
             program: int = 0, random_seed: int | None = None, command: str = "",
-            key: tuple | None = None) -> tuple[bytes, list, float]:
-    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes, and
-    where the primer ends (in beats; 0 without one). ``key``: see :func:`compose_bytes`."""
+            key: tuple | None = None, cut: bool = False) -> tuple[bytes, list, float, Ending, bool]:
+    """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes,
+    where the primer ends (in beats; 0 without one), how it ended and whether the model knows
+    phrase ends. ``key``, ``cut``: see :func:`compose_bytes`."""
     from lstm_cli.core import registry
 
     ckpt = registry.load(model, "compose")
@@ -325,7 +407,7 @@ def compose(model: str | None, seconds: float, primer: bytes | None = None, prim
             raise InputError(f"{primer_name} has no notes to continue (drums are left out)")
     name = model or registry.task("compose").default_model
     texts = (f"lstm compose --model {name} --random-seed {random_seed}", command) if command else ()
-    midi, piece = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
-                                program, random_seed, texts, key)
-    return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0
+    midi, piece, ending = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
+                                        program, random_seed, texts, key, cut)
+    return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0, ending, knows_phrases(net, ckpt["vocab"])
 

@@ -7,6 +7,8 @@ A piece is a list of notes (pitch, velocity, onset, end), times in quarter notes
     NOTE_OFF(p)  p in 0..127        a note ends
     SHIFT(k)     k in 1..MAX_SHIFT  time moves on k steps of 1/STEPS_PER_BEAT quarter note
     VELOCITY(b)  b in 0..VEL_BINS-1 later NOTE_ONs get this loudness (emitted only when it changes)
+    PHRASE                          a phrase ends here (a fermata in a chorale): after the NOTE_ONs
+                                    of the chord the phrase ends on
 
 At one instant: NOTE_OFFs first, then VELOCITY and NOTE_ONs by pitch, so a re-struck pitch is
 closed before it opens again; two notes starting together on one pitch (a unison of two voices)
@@ -15,7 +17,11 @@ tempo is a performance choice, and a beat grid keeps the model's clock musical, 
 same tokens at any tempo; `--tempo` then sets the speed. Why 12 steps per beat: 16ths (3 steps)
 and 8th-note triplets (4 steps) both land on the grid; MAX_SHIFT = 24 (two beats) keeps the
 vocabulary small, a longer rest is several SHIFTs. Why 8 velocity bins: scores carry few dynamics;
-8 keep pp..ff apart at little cost. Vocabulary: 128 + 128 + 24 + 8 = 288 events.
+8 keep pp..ff apart at little cost. Why PHRASE: a model that knows where phrases end can end a
+piece on one (``lstm compose`` stops at the first after ``--length``); in a MIDI file a phrase end
+is a marker meta-event named "phrase" or "fermata" (scripts/corpora.py writes them from the
+chorales' fermatas). Vocabulary: 128 + 128 + 24 + 8 + 1 = 289 events; models trained before
+PHRASE have the first 288.
 
 Reading takes type 0 and 1 files, any tracks and channels, tempo and time-signature changes
 (times stay in beats, so tempo changes do not move notes), running status and note-on with
@@ -34,7 +40,9 @@ STEPS_PER_BEAT = 12
 MAX_SHIFT = 24
 VEL_BINS = 8
 NOTE_ON, NOTE_OFF, SHIFT, VELOCITY = 0, 128, 256, 256 + MAX_SHIFT
-VOCAB_SIZE = VELOCITY + VEL_BINS  # 288
+PHRASE = VELOCITY + VEL_BINS  # 288
+VOCAB_SIZE = PHRASE + 1  # 289
+PHRASE_MARKERS = ("phrase", "fermata")  # MIDI marker texts read as phrase ends
 DRUM_CHANNEL = 9  # MIDI channel 10
 MAX_NOTES = 200_000  # a file claiming more is refused (bounded memory)
 MAX_BEATS = 100_000  # ~14 hours at 120 bpm: a file claiming days of silence is refused
@@ -56,6 +64,8 @@ def name(event: int) -> str:
         return f"off{event - NOTE_OFF}"
     if event < VELOCITY:
         return f"shift{event - SHIFT + 1}"
+    if event == PHRASE:
+        return "phrase"
     return f"vel{event - VELOCITY}"
 
 
@@ -71,14 +81,17 @@ def bin_velocity(b: int) -> int:
 # ---------------------------------------------------------------- notes <-> events
 
 
-def encode(notes: list[Note]) -> list[int]:
-    """Notes -> events, onsets and ends rounded to the grid; a note keeps at least one step."""
-    points = []  # (step, order, pitch, velocity): offs (order 0) before ons (order 1)
+def encode(notes: list[Note], phrases=()) -> list[int]:
+    """Notes -> events, onsets and ends rounded to the grid; a note keeps at least one step.
+    ``phrases``: times (beats) where a phrase ends, each a PHRASE after the onsets there."""
+    points = []  # (step, order, pitch, velocity): offs (order 0) before ons (order 1) before PHRASE (2)
     for n in notes:
         s = round(n.start * STEPS_PER_BEAT)
         e = max(round(n.end * STEPS_PER_BEAT), s + 1)
         points.append((s, 1, n.pitch, n.velocity))
         points.append((e, 0, n.pitch, 0))
+    last = max((p[0] for p in points), default=0)
+    points += [(s, 2, 0, 0) for s in sorted({round(t * STEPS_PER_BEAT) for t in phrases}) if 0 <= s <= last]
     points.sort()
     events, now, vel, sounding, started = [], 0, None, {}, {}
     for step, order, pitch, velocity in points:
@@ -86,7 +99,9 @@ def encode(notes: list[Note]) -> list[int]:
             k = min(step - now, MAX_SHIFT)
             events.append(SHIFT + k - 1)
             now += k
-        if order == 0:
+        if order == 2:
+            events.append(PHRASE)
+        elif order == 0:
             sounding[pitch] = sounding.get(pitch, 0) - 1
             if sounding[pitch] == 0:  # overlapping notes on one pitch end once, when the last ends
                 events.append(NOTE_OFF + pitch)
@@ -122,7 +137,7 @@ def decode(events: list[int]) -> list[Note]:
                 notes.append(Note(p, *_closed(open_.pop(p), now)))
         elif ev < VELOCITY:
             now += ev - SHIFT + 1
-        else:
+        elif ev < PHRASE:
             vel = bin_velocity(ev - VELOCITY)
     for p, started in open_.items():
         notes.append(Note(p, *_closed(started, now)))
@@ -172,6 +187,22 @@ def longest_rest(events: list[int]) -> int:
 
 def read_midi(data: bytes, name: str = "MIDI file", drums: bool = False) -> list[Note]:
     """The notes of a standard MIDI file's bytes, times in quarter notes. ``name`` is used in errors."""
+    return read_piece(data, name, drums)[0]
+
+
+def phrase_ends(events: list[int]) -> list[float]:
+    """The times (beats) of an event sequence's PHRASE events."""
+    now, out = 0, []
+    for ev in events:
+        if SHIFT <= ev < VELOCITY:
+            now += ev - SHIFT + 1
+        elif ev == PHRASE:
+            out.append(now / STEPS_PER_BEAT)
+    return out
+
+
+def read_piece(data: bytes, name: str = "MIDI file", drums: bool = False) -> tuple[list[Note], list[float]]:
+    """:func:`read_midi`'s notes and the times (beats) of the file's phrase-end markers."""
     import mido
 
     if len(data) < 14 or data[:4] != b"MThd":
@@ -185,13 +216,15 @@ def read_midi(data: bytes, name: str = "MIDI file", drums: bool = False) -> list
     tpb = mid.ticks_per_beat
     if not tpb or tpb <= 0:
         raise InputError(f"{name} has ticks_per_beat {tpb}: no time base")
-    notes, open_ = [], {}
+    notes, open_, phrases = [], {}, set()
     for track in mid.tracks:
         tick = 0
         for msg in track:
             tick += msg.time
             if tick / tpb > MAX_BEATS:
                 raise InputError(f"{name} runs past {MAX_BEATS:,} beats (~14 hours): refusing it")
+            if msg.type == "marker" and msg.text.strip().lower() in PHRASE_MARKERS:
+                phrases.add(tick)
             if msg.type not in ("note_on", "note_off") or (msg.channel == DRUM_CHANNEL and not drums):
                 continue
             key = (id(track), msg.channel, msg.note)
@@ -206,7 +239,7 @@ def read_midi(data: bytes, name: str = "MIDI file", drums: bool = False) -> list
     end = max((n.end * tpb for n in notes), default=0)
     for (_, _, pitch), started in open_.items():  # never released: end with the piece
         notes.append(_note(pitch, started, max(end, started[0] + 1), tpb))
-    return sorted(notes, key=lambda n: (n.start, n.pitch))
+    return sorted(notes, key=lambda n: (n.start, n.pitch)), [t / tpb for t in sorted(phrases)]
 
 
 def _note(pitch: int, started: tuple[int, int], tick: int, tpb: int) -> Note:
@@ -215,9 +248,10 @@ def _note(pitch: int, started: tuple[int, int], tick: int, tpb: int) -> Note:
 
 
 def write_midi(notes: list[Note], tempo_bpm: float = 100.0, program: int = 0, texts: tuple[str, ...] = (),
-               ticks_per_beat: int = 480) -> bytes:
-    """A type 1 MIDI file: a tempo track (tempo, 4/4, the ``texts`` as text meta-events) and one
-    track of the notes on channel 1 with ``program`` (General MIDI, 0 = piano)."""
+               ticks_per_beat: int = 480, phrases=()) -> bytes:
+    """A type 1 MIDI file: a tempo track (tempo, 4/4, the ``texts`` as text meta-events, a
+    "phrase" marker at each of ``phrases``, in beats) and one track of the notes on channel 1 with
+    ``program`` (General MIDI, 0 = piano)."""
     import mido
 
     mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
@@ -226,6 +260,10 @@ def write_midi(notes: list[Note], tempo_bpm: float = 100.0, program: int = 0, te
     meta.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     for t in texts:
         meta.append(mido.MetaMessage("text", text=t, time=0))
+    now = 0
+    for tick in sorted({round(t * ticks_per_beat) for t in phrases}):
+        meta.append(mido.MetaMessage("marker", text="phrase", time=tick - now))
+        now = tick
     mid.tracks.append(meta)
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name="lstm compose", time=0))
