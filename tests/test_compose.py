@@ -332,3 +332,108 @@ def test_bad_key(scale_model, tmp_path, args, needle):
     r = run_lstm("compose", "-m", scale_model, "-o", tmp_path / "o.mid", *args)
     assert r.returncode == ExitCode.USAGE and needle in r.stderr and len(r.stderr.strip().splitlines()) <= 2, r.stderr
     assert not (tmp_path / "o.mid").exists()
+
+
+# ---------------------------------------------------------------- endings (issue 43)
+
+
+class Script:
+    """A stream that plays given events whatever the logits say: the ending rules alone."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def stream_ids(self, logits, n, *args, mask=None):
+        yield from self.events[:n]
+
+
+def scale_events(rounds: int, phrase_after=(60,), at_round_start=True) -> list[int]:
+    """C major up and down in half beats (7 beats a round); PHRASE after the note-on of each
+    pitch in ``phrase_after`` where it starts a round (``at_round_start``) or anywhere."""
+    out = []
+    for r in range(rounds):
+        for k, step in enumerate(SCALE):
+            p = 60 + step
+            out.append(ev.NOTE_ON + p)
+            if p in phrase_after and (k == 0 or not at_round_start) and r > 0:
+                out.append(ev.PHRASE)
+            out += [ev.SHIFT + 5, ev.NOTE_OFF + p]
+    return out
+
+
+def play(events, beats, end=True):
+    from lstm_cli.tasks import compose as task
+
+    return task._play(Script(events), None, task._Grammar(0, 127), beats, 1.0, 0, 1.0, None, end=end)
+
+
+def test_a_piece_ends_on_the_first_tonic_phrase_end_after_the_length():
+    from lstm_cli.tasks import compose as task
+
+    events, ending = play(scale_events(5), 10.0)
+    assert (ending.how, ending.beats) == ("phrase", 14.0)  # rounds start at 0, 7, 14: 7 is before the length
+    notes = task._finish(events, ending.beats, task.FINAL_HOLD)
+    last = max(notes, key=lambda n: n.start)
+    assert (last.pitch, last.start, last.end) == (60, 14.0, 14.0 + task.FINAL_HOLD)  # the tonic, held
+    assert max(n.end for n in notes) == last.end
+
+
+def test_the_tonic_is_preferred_to_an_earlier_phrase_end_and_taken_if_none_comes():
+    # phrase ends on every G (67) and on the round-starting C: past 10 beats the first is the G at
+    # 12, the first on the tonic the C at 14
+    events, ending = play(scale_events(5, phrase_after=(60, 67), at_round_start=False), 10.0)
+    assert (ending.how, ending.beats) == ("phrase", 14.0)
+    # only G ends phrases: the first after the length is kept
+    events, ending = play(scale_events(5, phrase_after=(67,), at_round_start=False), 10.0)
+    assert ending.how == "phrase-other" and 10.0 <= ending.beats <= 10.0 + 8
+    assert ev.PHRASE == events[-1] and ev.beats(events) == ending.beats
+
+
+def test_without_a_phrase_end_the_piece_stops_at_the_next_barline_with_a_held_chord():
+    from lstm_cli.tasks import compose as task
+
+    events, ending = play(scale_events(5, phrase_after=()), 10.0)
+    assert (ending.how, ending.beats) == ("barline", 12.0)  # the first multiple of 4 beats after 10
+    notes = task._finish(events, ending.beats, task.FINAL_HOLD)
+    held = [n for n in notes if n.end > 12.0]
+    assert len(held) == 1 and held[0].end == 15.0 and max(n.start for n in notes) < 12.0
+    events, ending = play(scale_events(5, phrase_after=()), 10.0, end=False)  # --cut
+    assert ending.how == "cut" and max(n.end for n in task._finish(events, ending.beats, 0.0)) == 10.0
+
+
+def test_the_grammar_allows_a_phrase_end_only_right_after_a_note_starts():
+    import numpy as np
+
+    from lstm_cli.tasks import compose as task
+
+    g = task._Grammar(0, 127)
+    assert g.mask[ev.PHRASE] == -np.inf
+    g.track(ev.NOTE_ON + 60)
+    assert g.mask[ev.PHRASE] == 0.0
+    g.track(ev.PHRASE)
+    assert g.mask[ev.PHRASE] == -np.inf  # not twice
+    g.track(ev.SHIFT + 3)
+    assert g.mask[ev.PHRASE] == -np.inf
+    assert task._Grammar(0, 127, phrases=False).mask[ev.PHRASE] == -np.inf
+    g = task._Grammar(0, 127, phrases=False)
+    g.track(ev.NOTE_ON + 60)
+    assert g.mask[ev.PHRASE] == -np.inf  # a model whose music marked none never ends a phrase
+
+
+def test_phrase_markers_are_read_encoded_and_written():
+    notes = [ev.Note(60, 80, 0, 1), ev.Note(64, 80, 1, 2), ev.Note(67, 80, 2, 4)]
+    midi = ev.write_midi(notes, phrases=[2.0])
+    back, phrases = ev.read_piece(midi)
+    assert phrases == [2.0] and [n.pitch for n in back] == [60, 64, 67]
+    events = ev.encode(back, phrases)
+    assert events[events.index(ev.NOTE_ON + 67) + 1] == ev.PHRASE  # after the chord's note-ons
+    assert ev.decode(events) == ev.decode(ev.encode(back)) and ev.phrase_ends(events) == [2.0]
+    assert ev.name(ev.PHRASE) == "phrase" and ev.VOCAB_SIZE == ev.PHRASE + 1
+
+
+def test_a_model_that_knows_no_phrases_ends_at_a_barline_and_says_so(scale_model, tmp_path):
+    out = tmp_path / "o.mid"
+    r = run_lstm("compose", "-m", scale_model, "-o", out, "--length", 20, "--tempo", 90, "--random-seed", 3)
+    assert r.returncode == 0 and "knows no phrase ends" in r.stderr and "barline" in r.stderr
+    ends = [n.end for n in notes_of(out.read_bytes())]
+    assert 28.0 < max(ends) <= 32.0 + 3.0  # 30 beats asked: the barline at 32, the last chord held 3
