@@ -171,6 +171,14 @@ class LSTMStream:
         logits += self.b_out
         return logits, (h_out, c_out)
 
+    def save(self) -> list:
+        """A copy of the state, for :meth:`restore` (a search that takes tokens back)."""
+        return [a.copy() for a in self.xh + self.c]
+
+    def restore(self, saved: list) -> None:
+        for a, s in zip(self.xh + self.c, saved):
+            a[...] = s
+
     def reset(self) -> None:
         """Back to the zero state, as before the first token."""
         for a in self.xh + self.c:

@@ -24,7 +24,7 @@ from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError
 from lstm_cli.core.task import SampleFile, no_validation
 from lstm_cli.tasks.compose import events as ev
-from lstm_cli.tasks.compose import keys
+from lstm_cli.tasks.compose import keys, voices
 from lstm_cli.tasks.text import CharLSTM, TextConfig, TextData, TextJob, build_model, fit_batch, loss_on
 
 __all__ = ["build_model", "train", "evaluate", "compose"]
@@ -221,19 +221,41 @@ class _Grammar:
     """The grammar of events, as a mask the sampler adds to the logits (it reads it at every step):
     NOTE_ON only for a pitch in the model's range that is not sounding, NOTE_OFF only for one that
     is. So the file never holds two note-ons on one pitch or a stray note-off. Time may move only
-    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long. A model
-    of ``size`` events that knows ``phrases`` may end a phrase only right after a note starts, as
-    in its training music (the chord the phrase ends on has begun)."""
+    once a note has sounded, and with ``rest`` (in steps) silence lasts at most that long; with
+    ``hold`` (steps), a note that has sounded that long must end before anything else happens
+    (:meth:`allowed`). A
+    model of ``size`` events that knows ``phrases`` may end a phrase only right after a note
+    starts, as in its training music (the chord the phrase ends on has begun)."""
 
-    def __init__(self, lo: int, hi: int, rest: int | None = None, size: int = ev.VOCAB_SIZE, phrases: bool = True):
+    def __init__(self, lo: int, hi: int, rest: int | None = None, size: int = ev.VOCAB_SIZE, phrases: bool = True,
+                 hold: int | None = None):
         import numpy as np
 
-        self.lo, self.hi, self.rest, self.sounding, self.silent = lo, hi, rest, set(), 0
+        self.lo, self.hi, self.rest, self.hold = lo, hi, rest, hold
+        self.sounding, self.silent, self.now, self.onset, self.overdue = set(), 0, 0, {}, set()
         self.mask = np.zeros(size, np.float32)
         self.mask[ev.NOTE_OFF: ev.VELOCITY] = -np.inf
         self.mask[ev.NOTE_ON: ev.NOTE_ON + lo] = self.mask[ev.NOTE_ON + hi + 1: ev.NOTE_OFF] = -np.inf
         self.mask[ev.PHRASE:] = -np.inf
         self.phrases = phrases and size > ev.PHRASE
+
+    def save(self) -> tuple:
+        return self.mask.copy(), set(self.sounding), self.silent, self.now, dict(self.onset), set(self.overdue)
+
+    def restore(self, saved: tuple) -> None:
+        mask, sounding, self.silent, self.now, onset, overdue = saved
+        self.mask[:] = mask
+        self.sounding, self.onset, self.overdue = set(sounding), dict(onset), set(overdue)
+
+    def allowed(self):
+        """The mask to sample under now: :attr:`mask`, or while notes are overdue, only their ends."""
+        import numpy as np
+
+        if not self.overdue:
+            return self.mask
+        forced = np.full_like(self.mask, -np.inf)
+        forced[[ev.NOTE_OFF + p for p in self.overdue]] = 0.0
+        return forced
 
     def track(self, e: int) -> None:
         m = self.mask
@@ -241,20 +263,28 @@ class _Grammar:
             m[ev.PHRASE] = 0.0 if e < ev.NOTE_OFF else -float("inf")
         if e < ev.NOTE_OFF:
             self.sounding.add(e)
+            self.onset[e] = self.now
             m[ev.NOTE_ON + e], m[ev.NOTE_OFF + e] = -float("inf"), 0.0
             self.silent = 0
         elif e < ev.SHIFT and e - ev.NOTE_OFF in self.sounding:
             p = e - ev.NOTE_OFF
             self.sounding.discard(p)
+            self.overdue.discard(p)
             m[ev.NOTE_OFF + p] = -float("inf")
             m[ev.NOTE_ON + p] = 0.0 if self.lo <= p <= self.hi else -float("inf")
-        elif ev.SHIFT <= e < ev.VELOCITY and not self.sounding:
-            self.silent += e - ev.SHIFT + 1
+        elif ev.SHIFT <= e < ev.VELOCITY:
+            self.now += e - ev.SHIFT + 1
+            if not self.sounding:
+                self.silent += e - ev.SHIFT + 1
         else:
             return
         m[ev.SHIFT: ev.VELOCITY] = 0.0
         if self.rest is not None and not self.sounding:
             m[ev.SHIFT + max(self.rest - self.silent, 0): ev.VELOCITY] = -float("inf")
+        if self.hold is not None and self.sounding:
+            ages = {p: self.now - self.onset[p] for p in self.sounding}
+            self.overdue = {p for p, age in ages.items() if age >= self.hold}
+            m[ev.SHIFT + max(self.hold - max(ages.values()), 1): ev.VELOCITY] = -float("inf")
 
 
 # How a composed piece ends (issue 43): past --length it plays on to the first phrase end whose
@@ -264,13 +294,19 @@ class _Grammar:
 OVERSHOOT = 8.0
 FINAL_HOLD = 3.0
 BAR = 4.0
+# Voice leading (issue 43), at sampling time: a chord with parallel fifths or octaves, or with a
+# voice dropped, is sampled again up to SEARCH times; no note is held longer than MAX_HOLD beats.
+SEARCH = 16
+MAX_HOLD = 8.0
+STUCK = 48  # events at one instant: a model that strikes and ends notes without moving on is stuck
 
 
 @dataclass
 class Ending:
     """Where :func:`_play` stopped: the number of events kept, the time (beats, from the start of
     the events played), and how: "phrase" (on the tonic), "phrase-other" (another phrase end),
-    "barline", "cut" (``--cut``: exactly at the length) or "warm-up"."""
+    "rest" (the model fell silent: in training, pieces end so), "barline" or "cut" (``--cut``:
+    exactly at the length)."""
 
     events: int
     beats: float
@@ -278,19 +314,50 @@ class Ending:
 
 
 def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng,
-          end: bool = False, before: list[int] = ()) -> tuple[list[int], Ending]:
+          end: bool = False, before: list[int] = (), search: int = 0) -> tuple[list[int], Ending]:
     """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
     stuck model, eight events a step); with ``end``, on to an ending as above (``before``: the
-    primer, for the key and the barlines)."""
+    primer, for the key and the barlines). ``search``: a chord that makes parallel fifths or
+    octaves with the one before, or where a voice of four falls silent, is sampled again, at most
+    this many times (:data:`SEARCH`)."""
+    from lstm_cli.core.sampling import pick
+
     events, now, phrases, barline = [], 0.0, [], None
     offset = ev.beats(list(before))
     bar = -(-(offset + beats) // BAR) * BAR - offset  # the first barline at or after the length
     stop = beats + (OVERSHOOT if end else 0.0)
     limit = int(stop * ev.STEPS_PER_BEAT * 8) + 64
-    for e in stream.stream_ids(logits, limit, temperature, top_k, top_p, rng, mask=grammar.mask):
+    chord = tuple(sorted(grammar.sounding, reverse=True))  # as the last instant left it ...
+    struck = chord  # ... and the last instant where a note started
+    snapshot, tries, began = None, 0, 0
+    while len(events) < limit:
+        if search and snapshot is None:  # where this instant began: a rejected chord goes back here
+            snapshot = len(events), stream.save(), grammar.save(), logits.copy()
+        e = pick(logits + grammar.allowed(), temperature, top_k, top_p, rng)
+        if search and (ev.SHIFT <= e < ev.VELOCITY or e == ev.PHRASE) and tries < search:
+            new = tuple(sorted(grammar.sounding, reverse=True))
+            onset = any(x < ev.NOTE_OFF for x in events[began:])
+            if _clashes(chord, new, struck if onset else None):
+                n, state, gstate, saved = snapshot
+                del events[n:]
+                phrases = [p for p in phrases if p.events <= n]
+                stream.restore(state)
+                grammar.restore(gstate)
+                logits = saved.copy()
+                tries += 1
+                continue
+        if end and now >= beats and ev.SHIFT <= e < ev.VELOCITY and not grammar.sounding and chord:
+            return events, Ending(len(events), now, "rest")  # the model ends its piece, as in training
+        if end and now >= beats and len(events) - began > STUCK:  # notes struck and ended at one instant, again and again
+            ending = barline or Ending(began, now, "barline")
+            return events[: ending.events], ending
         events.append(e)
         grammar.track(e)
         if ev.SHIFT <= e < ev.VELOCITY:
+            new = tuple(sorted(grammar.sounding, reverse=True))
+            if any(x < ev.NOTE_OFF for x in events[began:]):
+                struck = new
+            chord, snapshot, tries, began = new, None, 0, len(events)
             now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
             if end and barline is None and now >= bar:
                 barline = Ending(len(events), bar, "barline")
@@ -301,10 +368,21 @@ def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, t
             if _on_tonic(list(before) + events):
                 phrases[-1].how = "phrase"
                 return events, phrases[-1]
+        logits = stream.step(e)
     if not end:
         return events, Ending(len(events), min(now, beats), "cut")
     ending = phrases[0] if phrases else barline or Ending(len(events), now, "barline")
     return events[: ending.events], ending
+
+
+def _clashes(before: tuple[int, ...], chord: tuple[int, ...], struck: tuple[int, ...] | None = None) -> bool:
+    """Does ``chord`` (pitches high to low) drop a voice of the four or more sounding ``before``
+    it while others sound, or, if notes started in it, make parallel fifths or octaves with
+    ``struck``, the last chord where notes started (``before`` if not given)?"""
+    if len(before) >= 4 and 0 < len(chord) < 4:
+        return True
+    lead = voices.motion(before if struck is None else struck, chord)
+    return bool(lead.fifths or lead.octaves)
 
 
 def _sounding(events: list[int]) -> set[int]:
@@ -325,20 +403,28 @@ def _on_tonic(events: list[int]) -> bool:
 
 
 def _finish(events: list[int], at: float, hold: float) -> list:
-    """The notes of ``events`` up to ``at`` beats, those still sounding there (begun at ``at``
-    too) held ``hold`` more, a final chord; with ``hold`` 0, cut at ``at``."""
-    sounding, out = _sounding(events), []
-    for n in ev.decode(events):
-        held = hold and n.pitch in sounding and n.end >= at
-        if n.start < at or (held and n.start <= at):
-            out.append(ev.Note(n.pitch, n.velocity, n.start, at + hold if held else min(n.end, at)))
+    """The notes of ``events`` up to ``at`` beats, and a final chord: the notes sounding there
+    (begun at ``at`` too), or if none, those that ended there, held ``hold`` more, but no note
+    longer than :data:`MAX_HOLD` beats unless it already was; with ``hold`` 0, cut at ``at``."""
+    sounding = _sounding(events)
+    notes = [n for n in ev.decode(events) if n.start < at or (hold and n.pitch in sounding and n.start <= at)]
+    final = {id(n) for n in notes if n.pitch in sounding and n.end >= at} if hold else set()
+    if hold and not final:
+        final = {id(n) for n in notes if n.end == at}
+    out = []
+    for n in notes:
+        if id(n) in final:
+            end = max(min(at + hold, n.start + MAX_HOLD), at + min(hold, 1.0))
+            out.append(ev.Note(n.pitch, n.velocity, n.start, end))
+        else:
+            out.append(ev.Note(n.pitch, n.velocity, n.start, min(n.end, at)))
     return out
 
 
 def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: list[ev.Note] | None = None,
                   temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
                   program: int = 0, random_seed: int | None = None, texts: tuple[str, ...] = (),
-                  key: tuple | None = None, cut: bool = False) -> tuple[bytes, list, Ending]:
+                  key: tuple | None = None, cut: bool = False, search: int = SEARCH) -> tuple[bytes, list, Ending]:
     """A MIDI file of ``primer`` (if any) continued by the model for ``seconds`` at ``tempo``
     quarter notes per minute, then on to an ending (see :data:`OVERSHOOT`; ``cut``: exactly
     ``seconds``); returns its bytes, its notes and how it ended. Pitches outside the model's range
@@ -368,11 +454,12 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
         logits = stream.feed([ev.NOTE_OFF + p for p in sorted(warm.sounding)] + SEPARATOR)
     beats = seconds * tempo / 60.0
     for _ in range(TRIES):
-        grammar = _Grammar(lo, hi, vocab.get("max_rest"), size=size, phrases=phrased)
+        grammar = _Grammar(lo, hi, vocab.get("max_rest"), size=size, phrases=phrased,
+                           hold=round(MAX_HOLD * ev.STEPS_PER_BEAT))
         for e in start:
             grammar.track(e)
         events, ending = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng, end=not cut,
-                               before=start)
+                               before=start, search=search)
         notes = _finish(start + events, ev.beats(start) + ending.beats, 0.0 if cut else FINAL_HOLD)
         if key == (None, None):
             break

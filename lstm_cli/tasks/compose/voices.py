@@ -72,27 +72,32 @@ class Leading:
         return getattr(self, what) / self.moving_pairs if self.moving_pairs else 0.0
 
 
+def motion(a: tuple[int, ...], b: tuple[int, ...]) -> Leading:
+    """Parallel fifths and octaves (compounds included) from chord ``a`` to chord ``b`` (pitches
+    high to low); none where their sizes differ (a voice entered or left: no voice to follow)."""
+    out = Leading()
+    if len(a) != len(b) or len(a) < 2:
+        return out
+    moves = [y - x for x, y in zip(a, b)]
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            if not moves[i] or not moves[j]:
+                continue
+            out.moving_pairs += 1
+            if (moves[i] > 0) != (moves[j] > 0):
+                continue  # contrary motion
+            before, after = (a[i] - a[j]) % 12, (b[i] - b[j]) % 12
+            if before == after == 7:
+                out.fifths += 1
+            elif before == after == 0:
+                out.octaves += 1
+    return out
+
+
 def parallels(notes) -> Leading:
     """Parallel fifths and octaves (compounds included) between successive chords."""
-    out = Leading()
     cs = [c for _, c in chords(notes)]
-    for a, b in zip(cs, cs[1:]):
-        if len(a) != len(b) or len(a) < 2:
-            continue  # a voice entered or left: no voice to follow
-        moves = [y - x for x, y in zip(a, b)]
-        for i in range(len(a)):
-            for j in range(i + 1, len(a)):
-                if not moves[i] or not moves[j]:
-                    continue
-                out.moving_pairs += 1
-                if (moves[i] > 0) != (moves[j] > 0):
-                    continue  # contrary motion
-                before, after = (a[i] - a[j]) % 12, (b[i] - b[j]) % 12
-                if before == after == 7:
-                    out.fifths += 1
-                elif before == after == 0:
-                    out.octaves += 1
-    return out
+    return sum((motion(a, b) for a, b in zip(cs, cs[1:])), Leading())
 
 
 def sounding_time(notes, most: int = 6) -> list[float]:
