@@ -478,10 +478,10 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
 def compose(model: str | None, seconds: float, primer: bytes | None = None, primer_name: str = "primer",
             temperature: float = TEMPERATURE, top_k: int = 0, top_p: float = 1.0, tempo: float = TEMPO,
             program: int = 0, random_seed: int | None = None, command: str = "",
-            key: tuple | None = None, cut: bool = False) -> tuple[bytes, list, float, Ending, bool]:
+            key: tuple | None = None, cut: bool = False, search: int = SEARCH) -> tuple[bytes, list, float, Ending, bool]:
     """``lstm compose``: the MIDI bytes of a new piece (or of ``primer`` continued), its notes,
     where the primer ends (in beats; 0 without one), how it ended and whether the model knows
-    phrase ends. ``key``, ``cut``: see :func:`compose_bytes`."""
+    phrase ends. ``key``, ``cut``, ``search``: see :func:`compose_bytes`."""
     from lstm_cli.core import registry
 
     ckpt = registry.load(model, "compose")
@@ -495,6 +495,6 @@ def compose(model: str | None, seconds: float, primer: bytes | None = None, prim
     name = model or registry.task("compose").default_model
     texts = (f"lstm compose --model {name} --random-seed {random_seed}", command) if command else ()
     midi, piece, ending = compose_bytes(net.eval(), ckpt["vocab"], seconds, notes, temperature, top_k, top_p, tempo,
-                                        program, random_seed, texts, key, cut)
+                                        program, random_seed, texts, key, cut, search)
     return midi, piece, ev.beats(ev.encode(notes)) if notes else 0.0, ending, knows_phrases(net, ckpt["vocab"])
 
