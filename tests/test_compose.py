@@ -338,7 +338,8 @@ def test_bad_key(scale_model, tmp_path, args, needle):
 
 
 class Script:
-    """A stream whose logits pick the given events one after another: the ending rules alone."""
+    """A stream whose logits pick the given events one after another (a tuple: one of them, at
+    random): the ending rules alone."""
 
     def __init__(self, events):
         self.events, self.k = events, 0
@@ -347,8 +348,13 @@ class Script:
         import numpy as np
 
         out = np.full(ev.VOCAB_SIZE, -1e9, np.float32)
-        out[self.events[min(self.k, len(self.events) - 1)]] = 0.0
+        out[list(self.choices())] = 0.0
         return out
+
+    def choices(self):
+        """The events the script allows now: one, or a tuple of equally likely ones."""
+        e = self.events[min(self.k, len(self.events) - 1)]
+        return e if isinstance(e, tuple) else (e,)
 
     def step(self, e):
         self.k += 1
@@ -375,14 +381,14 @@ def scale_events(rounds: int, phrase_after=(60,), at_round_start=True) -> list[i
     return out
 
 
-def play(events, beats, end=True):
-    from lstm_cli.tasks import compose as task
-
+def play(events, beats, end=True, endings=1, seed=0):
     import numpy as np
+
+    from lstm_cli.tasks import compose as task
 
     script = Script(events)
     return task._play(script, script.logits(), task._Grammar(0, 127), beats, 1.0, 0, 1.0,
-                      np.random.default_rng(0), end=end)
+                      np.random.default_rng(seed), end=end, endings=endings)
 
 
 def test_a_piece_ends_on_the_first_tonic_phrase_end_after_the_length():
@@ -405,6 +411,17 @@ def test_the_tonic_is_preferred_to_an_earlier_phrase_end_and_taken_if_none_comes
     events, ending = play(scale_events(5, phrase_after=(67,), at_round_start=False), 10.0)
     assert ending.how == "phrase-other" and 10.0 <= ending.beats <= 10.0 + 8
     assert ev.PHRASE == events[-1] and ev.beats(events) == ending.beats
+
+
+def test_the_stretch_past_the_length_is_tried_again_for_a_tonic_ending():
+    # two rounds of the scale (14 beats), then C or G at random, the phrase ends there, and the
+    # note is held from then on
+    body = scale_events(2, phrase_after=())
+    events = body[:-1] + [ev.NOTE_OFF + 62, (ev.NOTE_ON + 60, ev.NOTE_ON + 67), ev.PHRASE, ev.SHIFT + ev.MAX_SHIFT - 1]
+    once = [play(events, 14.0, seed=s)[1].how for s in range(20)]
+    tried = [play(events, 14.0, endings=8, seed=s)[1].how for s in range(20)]
+    assert 4 <= once.count("phrase") <= 16 and "phrase-other" in once
+    assert tried.count("phrase") >= 19
 
 
 def test_without_a_phrase_end_the_piece_stops_at_the_next_barline_with_a_held_chord():

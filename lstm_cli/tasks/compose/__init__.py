@@ -298,6 +298,7 @@ BAR = 4.0
 # voice dropped, is sampled again up to SEARCH times; no note is held longer than MAX_HOLD beats.
 SEARCH = 16
 MAX_HOLD = 8.0
+ENDINGS = 8  # tries at the stretch past --length, for an ending on the tonic
 STUCK = 48  # events at one instant: a model that strikes and ends notes without moving on is stuck
 
 
@@ -305,74 +306,113 @@ STUCK = 48  # events at one instant: a model that strikes and ends notes without
 class Ending:
     """Where :func:`_play` stopped: the number of events kept, the time (beats, from the start of
     the events played), and how: "phrase" (on the tonic), "phrase-other" (another phrase end),
-    "rest" (the model fell silent: in training, pieces end so), "barline" or "cut" (``--cut``:
-    exactly at the length)."""
+    "rest" (the model fell silent on the tonic: in training, pieces end so; "rest-other" on
+    another note), "barline" or "cut" (``--cut``: exactly at the length)."""
 
     events: int
     beats: float
     how: str
 
 
-def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng,
-          end: bool = False, before: list[int] = (), search: int = 0) -> tuple[list[int], Ending]:
-    """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
-    stuck model, eight events a step); with ``end``, on to an ending as above (``before``: the
-    primer, for the key and the barlines). ``search``: a chord that makes parallel fifths or
-    octaves with the one before, or where a voice of four falls silent, is sampled again, at most
-    this many times (:data:`SEARCH`)."""
-    from lstm_cli.core.sampling import pick
+class _Player:
+    """Samples events under a grammar, with the voice-leading search (``search`` tries a chord;
+    :func:`_clashes`), keeping the time (:attr:`now`, beats) and the chords it has passed."""
 
-    events, now, phrases, barline = [], 0.0, [], None
+    def __init__(self, stream, grammar: _Grammar, temperature, top_k, top_p, rng, search: int = 0):
+        self.stream, self.grammar, self.search = stream, grammar, search
+        self.sampling = temperature, top_k, top_p, rng
+        self.chord = tuple(sorted(grammar.sounding, reverse=True))  # as the last instant left it ...
+        self.struck = self.chord  # ... and the last instant where a note started
+        self.now = 0.0
+
+    def save(self) -> tuple:
+        return self.stream.save(), self.grammar.save(), self.chord, self.struck, self.now
+
+    def restore(self, saved: tuple) -> None:
+        state, gstate, self.chord, self.struck, self.now = saved
+        self.stream.restore(state)
+        self.grammar.restore(gstate)
+
+    def run(self, logits, stop: float, limit: int, beats: float | None = None, before: list[int] = (),
+            bar: float | None = None) -> tuple[list[int], object, Ending | None]:
+        """Events until :attr:`now` reaches ``stop`` (or ``limit`` events); returns them, the
+        logits after them and, with ``beats`` (the length asked for), the ending found past it:
+        the first phrase end on the tonic (or the model falling silent), else the first other
+        phrase end, else the barline ``bar`` (``before``: the events before these, for the key)."""
+        from lstm_cli.core.sampling import pick
+
+        grammar, events, others, barline = self.grammar, [], [], None
+        snapshot, tries, began = None, 0, 0
+        past = beats is not None and self.now >= beats
+        while len(events) < limit:
+            if self.search and snapshot is None:  # where this instant began: a rejected chord goes back here
+                snapshot = len(events), self.save(), logits.copy()
+            e = pick(logits + grammar.allowed(), *self.sampling)
+            if self.search and (ev.SHIFT <= e < ev.VELOCITY or e == ev.PHRASE) and tries < self.search:
+                new = tuple(sorted(grammar.sounding, reverse=True))
+                onset = any(x < ev.NOTE_OFF for x in events[began:])
+                if _clashes(self.chord, new, self.struck if onset else None):
+                    n, saved, logits = snapshot[0], snapshot[1], snapshot[2].copy()
+                    del events[n:]
+                    others = [p for p in others if p.events <= n]
+                    self.restore(saved)
+                    tries += 1
+                    continue
+            if past and ev.SHIFT <= e < ev.VELOCITY and not grammar.sounding and self.chord:
+                # the model falls silent: it ends its piece, as in training
+                tonic = self.chord[-1] % 12 == keys.key_of(ev.decode(list(before) + events))[0]
+                return events, logits, Ending(len(events), self.now, "rest" if tonic else "rest-other")
+            if past and len(events) - began > STUCK:  # notes struck and ended at one instant, again and again
+                ending = (others or [None])[0] or barline or Ending(began, self.now, "barline")
+                return events, logits, ending
+            events.append(e)
+            grammar.track(e)
+            if ev.SHIFT <= e < ev.VELOCITY:
+                new = tuple(sorted(grammar.sounding, reverse=True))
+                if any(x < ev.NOTE_OFF for x in events[began:]):
+                    self.struck = new
+                self.chord, snapshot, tries, began = new, None, 0, len(events)
+                self.now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
+                past = beats is not None and self.now >= beats
+                if bar is not None and barline is None and self.now >= bar:
+                    barline = Ending(len(events), bar, "barline")
+            elif e == ev.PHRASE and past:
+                if _on_tonic(list(before) + events):
+                    return events, logits, Ending(len(events), self.now, "phrase")
+                others.append(Ending(len(events), self.now, "phrase-other"))
+            logits = self.stream.step(e)
+            if self.now >= stop:
+                break
+        ending = None if beats is None else (others or [None])[0] or barline or Ending(len(events), self.now, "barline")
+        return events, logits, ending
+
+
+def _play(stream, logits, grammar: _Grammar, beats: float, temperature, top_k, top_p, rng,
+          end: bool = False, before: list[int] = (), search: int = 0, endings: int = 1) -> tuple[list[int], Ending]:
+    """Events sampled from ``logits`` on under ``grammar`` until ``beats`` have passed (or, from a
+    stuck model, eight events a step); with ``end``, on to an ending as above, from up to
+    ``endings`` tries at the last stretch (:data:`ENDINGS`: the first on the tonic is kept, else the
+    first try's). ``before``: the primer, for the key and the barlines. ``search``: a chord that
+    makes parallel fifths or octaves with the one before, or where a voice of four falls silent,
+    is sampled again, at most this many times (:data:`SEARCH`)."""
+    player = _Player(stream, grammar, temperature, top_k, top_p, rng, search)
+    body, logits, _ = player.run(logits, beats, int(beats * ev.STEPS_PER_BEAT * 8) + 64)
+    if not end:
+        return body, Ending(len(body), min(player.now, beats), "cut")
     offset = ev.beats(list(before))
     bar = -(-(offset + beats) // BAR) * BAR - offset  # the first barline at or after the length
-    stop = beats + (OVERSHOOT if end else 0.0)
-    limit = int(stop * ev.STEPS_PER_BEAT * 8) + 64
-    chord = tuple(sorted(grammar.sounding, reverse=True))  # as the last instant left it ...
-    struck = chord  # ... and the last instant where a note started
-    snapshot, tries, began = None, 0, 0
-    while len(events) < limit:
-        if search and snapshot is None:  # where this instant began: a rejected chord goes back here
-            snapshot = len(events), stream.save(), grammar.save(), logits.copy()
-        e = pick(logits + grammar.allowed(), temperature, top_k, top_p, rng)
-        if search and (ev.SHIFT <= e < ev.VELOCITY or e == ev.PHRASE) and tries < search:
-            new = tuple(sorted(grammar.sounding, reverse=True))
-            onset = any(x < ev.NOTE_OFF for x in events[began:])
-            if _clashes(chord, new, struck if onset else None):
-                n, state, gstate, saved = snapshot
-                del events[n:]
-                phrases = [p for p in phrases if p.events <= n]
-                stream.restore(state)
-                grammar.restore(gstate)
-                logits = saved.copy()
-                tries += 1
-                continue
-        if end and now >= beats and ev.SHIFT <= e < ev.VELOCITY and not grammar.sounding and chord:
-            return events, Ending(len(events), now, "rest")  # the model ends its piece, as in training
-        if end and now >= beats and len(events) - began > STUCK:  # notes struck and ended at one instant, again and again
-            ending = barline or Ending(began, now, "barline")
-            return events[: ending.events], ending
-        events.append(e)
-        grammar.track(e)
-        if ev.SHIFT <= e < ev.VELOCITY:
-            new = tuple(sorted(grammar.sounding, reverse=True))
-            if any(x < ev.NOTE_OFF for x in events[began:]):
-                struck = new
-            chord, snapshot, tries, began = new, None, 0, len(events)
-            now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
-            if end and barline is None and now >= bar:
-                barline = Ending(len(events), bar, "barline")
-            if now >= stop:
-                break
-        elif e == ev.PHRASE and end and now >= beats:
-            phrases.append(Ending(len(events), now, "phrase-other"))
-            if _on_tonic(list(before) + events):
-                phrases[-1].how = "phrase"
-                return events, phrases[-1]
-        logits = stream.step(e)
-    if not end:
-        return events, Ending(len(events), min(now, beats), "cut")
-    ending = phrases[0] if phrases else barline or Ending(len(events), now, "barline")
-    return events[: ending.events], ending
+    start, saved, first = list(before) + body, (player.save(), logits.copy()), None
+    for k in range(max(endings, 1)):
+        if k:
+            player.restore(saved[0])
+        tail, _, ending = player.run(saved[1].copy(), beats + OVERSHOOT, int(OVERSHOOT * ev.STEPS_PER_BEAT * 8) + 64,
+                                     beats, start, bar)
+        if ending.how in ("phrase", "rest"):
+            break
+        first = first or (tail, ending)
+    else:
+        tail, ending = first
+    return body + tail[: ending.events], Ending(len(body) + ending.events, ending.beats, ending.how)
 
 
 def _clashes(before: tuple[int, ...], chord: tuple[int, ...], struck: tuple[int, ...] | None = None) -> bool:
@@ -459,7 +499,7 @@ def compose_bytes(net: CharLSTM, vocab: dict, seconds: float = 30.0, primer: lis
         for e in start:
             grammar.track(e)
         events, ending = _play(stream, logits, grammar, beats, temperature, top_k, top_p, rng, end=not cut,
-                               before=start, search=search)
+                               before=start, search=search, endings=ENDINGS)
         notes = _finish(start + events, ev.beats(start) + ending.beats, 0.0 if cut else FINAL_HOLD)
         if key == (None, None):
             break
