@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import sys
 import time
@@ -168,6 +169,9 @@ def main() -> None:
                     help="one or more (a table for each); default: lstm compose's")
     ap.add_argument("--top-p", type=float, nargs="+", default=[1.0],
                     help="one or more nucleus masses (a table for each); default: 1 (off), as lstm compose's")
+    ap.add_argument("--search", type=int, nargs="+", default=None,
+                    help="one or more voice-leading search widths (a table for each; 0: off); default: lstm compose's")
+    ap.add_argument("--cut", action="store_true", help="pieces cut at exactly --seconds (lstm compose --cut), not ended")
     ap.add_argument("--primed", type=int, default=0, metavar="N",
                     help="part 3: continue each held-out piece's first 8 beats N times (at the first --temperature); "
                          "does it keep the key?")
@@ -187,14 +191,21 @@ def main() -> None:
 
     held_pieces = load_folder(a.held_out)
     train, held = stats(load_folder(a.train)), stats(held_pieces)
-    for temperature, top_p in itertools.product(a.temperature or [task.TEMPERATURE], a.top_p):
-        generated = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, top_p=top_p,
-                                        random_seed=s)[1] for s in range(a.pieces)]
-        compare(gen=stats(generated), held=held, train=train, head=(
-            f"1. {a.pieces} pieces of {a.seconds:g} s composed by '{a.model}' at temperature {temperature:g}"
-            f"{'' if top_p == 1 else f', top-p {top_p:g}'}"
-            f"{' (the default)' if temperature == task.TEMPERATURE and top_p == 1 else ''}, against "
+    for temperature, top_p, search in itertools.product(a.temperature or [task.TEMPERATURE], a.top_p,
+                                                        a.search or [task.SEARCH]):
+        composed = [task.compose_bytes(net, ckpt["vocab"], a.seconds, temperature=temperature, top_p=top_p,
+                                       random_seed=s, cut=a.cut, search=search) for s in range(a.pieces)]
+        default = temperature == task.TEMPERATURE and top_p == 1 and search == task.SEARCH and not a.cut
+        compare(gen=stats([notes for _, notes, _ in composed]), held=held, train=train, head=(
+            f"1. {a.pieces} pieces of {a.seconds:g} s {'(cut there)' if a.cut else '(then to an ending)'} composed "
+            f"by '{a.model}' at temperature {temperature:g}{'' if top_p == 1 else f', top-p {top_p:g}'}, "
+            f"search {search}{' (the defaults)' if default else ''}, against "
             f"{len(held_pieces)} held-out pieces; yardstick: held-out against training (margin {MARGIN})"))
+        if not a.cut:
+            hows = collections.Counter(ending.how for _, _, ending in composed)
+            past = [ending.beats - a.seconds * task.TEMPO / 60 for _, _, ending in composed]
+            print(f"   endings: {', '.join(f'{k} {v}' for k, v in hows.most_common())}; beats past the length: "
+                  f"mean {sum(past) / len(past):.1f}, most {max(past):.1f}")
 
     # 2. speed: 60 s of music at the default tempo
     t = time.perf_counter()
