@@ -12,13 +12,14 @@ from lstm_cli.core.errors import ExitCode
 
 COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["train", "compose"], ["generate"], ["translate"],
             ["compose"], ["eval"],
-            ["info"], ["models"], ["export"]]
+            ["info"], ["models"], ["export"], ["serve"]]
 
 
 @pytest.fixture(scope="module")
 def helps():
     """Every command's --help, one after another in one fresh process: for each, its exit code,
-    whether it printed a usage, and the heavy modules imported by then."""
+    whether it printed a usage, and the heavy modules imported by then (torch, numpy, and the
+    server's FastAPI and uvicorn)."""
     import json
 
     code = ("import contextlib, io, json, sys\n"
@@ -31,7 +32,7 @@ def helps():
             "        try:\n            main()\n            status = 0\n"
             "        except SystemExit as e:\n            status = e.code or 0\n"
             "    seen[' '.join(cmd)] = [status, 'Usage' in out.getvalue(),\n"
-            "                           [m for m in ('torch', 'numpy') if m in sys.modules]]\n"
+            "                           [m for m in ('torch', 'numpy', 'fastapi', 'uvicorn') if m in sys.modules]]\n"
             "print(json.dumps(seen))\n") % (COMMANDS,)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr

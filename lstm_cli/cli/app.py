@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstm_cli.cli import evaluate, export, info, inspect, models, predict, train
+from lstm_cli.cli import evaluate, export, info, inspect, models, predict, serve, train
 
 # numpy's OpenBLAS, which the batch-1 sampling loops use (core.sampling.LSTMStream, the writer's
 # pen), pinned to one thread before anything loads it (nothing above does): beside one busy
@@ -73,6 +73,7 @@ def build_app() -> typer.Typer:
     # Negative numbers (-3 -2 -1) are elements, not options: unknown "options" join the arguments.
     app.command("predict", context_settings={"ignore_unknown_options": True})(predict.predict)
     app.command("export")(export.export)
+    app.command("serve")(serve.serve)
     app.add_typer(train.build(registry.TASKS), name="train")
     return app
 

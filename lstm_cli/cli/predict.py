@@ -65,18 +65,9 @@ def predict(
                     if not batch:
                         raise
                     errors[j] = e.message
-            answers = dict(zip(parsed, predictor.ranked_many(list(parsed.values()), k)))
-            nexts = {j: [c[0][0]] for j, c in answers.items() if c}
-            for _ in range(n - 1):  # each next element read back with the ones before it
-                more = predictor.ranked_many([parsed[j] + nexts[j] for j in nexts], 1)
-                nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
-            fit = {}  # with --explain: how well the model predicts the last given element
-            if explain:
-                asked = [j for j in nexts if len(parsed[j]) >= 4]
-                fit = dict(zip(asked, predictor.probability_many([parsed[j][:-1] for j in asked],
-                                                                 [parsed[j][-1] for j in asked])))
+            found = dict(zip(parsed, predictor.answer_many(list(parsed.values()), n, k, explain)))
             for j, (number, ln) in enumerate(chunk):
-                if j not in errors and j not in nexts:
+                if j not in errors and found[j] is None:
                     errors[j] = "the model found no next element for this sequence"
                 if j in errors:
                     if not batch:
@@ -85,9 +76,10 @@ def predict(
                     out.write("\n")
                     failed += 1
                     continue
-                out.write(" ".join(nexts[j]) + "\n")
+                nexts, cands, fit = found[j]
+                out.write(" ".join(nexts) + "\n")
                 if explain:
-                    _explain(parsed[j], answers[j], fit.get(j), out)
+                    _explain(parsed[j], cands, fit, out)
             out.flush()
     if failed:
         from lstm_cli.core.errors import ExitCode
@@ -97,13 +89,11 @@ def predict(
 
 def _explain(items, cands, fit, out) -> None:
     """The likeliest next elements with their probabilities, and a line when no family the model
-    knows fits: the best answer below :data:`UNSURE`, or (four elements or more) the last given
-    element below it when predicted from the ones before it."""
+    knows fits (tasks/sequences.py guess)."""
+    from lstm_cli.tasks.sequences import guess as why
+
     shown = " ".join(items)
-    guess = None
-    if cands[0][1] < UNSURE or (fit is not None and fit < UNSURE):
-        what = f"the answer {cands[0][1]:.2f}" + ("" if fit is None else f"; {items[-1]} after {' '.join(items[:-1])}: {fit:.2f}")
-        guess = f"no family the model knows fits well ({what}): the answer is a guess"
+    guess = why(items, cands, fit, UNSURE)
     if out.isatty():
         from rich.console import Console
         from rich.table import Table

@@ -98,12 +98,8 @@ def _stdin_batches(batch_size: int):
 
 def _draw(tr, line: str, hyp, path: str, n_line: int) -> None:
     from lstm_cli.render.attention import heatmap
-    from lstm_cli.tasks import translate as task
 
-    src = tr.tok.pieces(tr.split(line)[0])  # a line of several sentences: its first one
-    ids = hyp.ids[: len(hyp.attention)]
-    tgt = [p if i != task.EOS else "</s>" for p, i in zip(tr.tok.pieces(ids), ids)]
-    heatmap(src, tgt, hyp.attention, path)
+    heatmap(*tr.attended(line, hyp), hyp.attention, path)
     print(f"lstm: attention of line {n_line} drawn to {path}", file=sys.stderr)
 
 

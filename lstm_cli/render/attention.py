@@ -6,8 +6,13 @@ from lstm_cli import render
 
 
 def heatmap(src: list[str], tgt: list[str], att: list[list[float]], path: str) -> None:
+    """:func:`heatmap_picture`, written atomically as PNG."""
+    render.save_png(heatmap_picture(src, tgt, att), path)
+
+
+def heatmap_picture(src: list[str], tgt: list[str], att: list[list[float]]):
     """The attention matrix ``att`` (target x source) as a heatmap: source pieces across the top,
-    target pieces down the left, darker = more attention. Written atomically as PNG."""
+    target pieces down the left, darker = more attention (a pillow image)."""
     from PIL import Image, ImageDraw
 
     font = render.font(13)
@@ -33,7 +38,7 @@ def heatmap(src: list[str], tgt: list[str], att: list[list[float]], path: str) -
         label = label.rotate(90, expand=True)
         img.paste(label, (left + j * cell + (cell - label.width) // 2, top - 5 - label.height))
     d.rectangle([left - 1, top - 1, left + cell * len(src_pieces), top + cell * len(tgt)], outline="gray")
-    render.save_png(img, path)
+    return img
 
 
 

@@ -512,6 +512,23 @@ class Predictor:
         lp = self._log_probs(self._read(views), [(r, a) for s, a in zip(spans, answers) for r in s])
         return [float(np.exp(lp[s.start: s.stop].mean())) for s in spans]
 
+    def answer_many(self, batch: list[list[str]], n: int = 1, k: int = 1, explain: bool = False) -> list:
+        """``lstm predict``'s answers: for each sequence, None if the model finds no next element,
+        else (its next ``n`` elements, each read back with the ones before it before the next is
+        asked for; the ``k`` likeliest next elements with their probabilities; with ``explain``
+        and four elements or more, the probability of its last element after the ones before it
+        (:func:`guess` reads it), else None)."""
+        answers = self.ranked_many(batch, k)
+        nexts = {j: [c[0][0]] for j, c in enumerate(answers) if c}
+        for _ in range(n - 1):
+            more = self.ranked_many([batch[j] + nexts[j] for j in nexts], 1)
+            nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
+        fit = {}
+        if explain:
+            asked = [j for j in nexts if len(batch[j]) >= 4]
+            fit = dict(zip(asked, self.probability_many([batch[j][:-1] for j in asked], [batch[j][-1] for j in asked])))
+        return [(nexts[j], answers[j], fit.get(j)) if j in nexts else None for j in range(len(batch))]
+
     def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """:meth:`ranked_many` for one sequence."""
         return self.ranked_many([items], k)[0]
@@ -521,6 +538,16 @@ class Predictor:
         if not cands:
             raise InputError("the model found no next element for this sequence")
         return cands[0][0]
+
+
+def guess(items: list[str], cands: list[tuple[str, float]], fit: float | None, unsure: float) -> str | None:
+    """Why the answer to ``items`` is a guess, or None: the likeliest next element (``cands``)
+    below ``unsure``, or (``fit``, four elements or more) the last given element below it when
+    predicted from the ones before it: no family the model knows fits."""
+    if cands[0][1] >= unsure and (fit is None or fit >= unsure):
+        return None
+    what = f"the answer {cands[0][1]:.2f}" + ("" if fit is None else f"; {items[-1]} after {' '.join(items[:-1])}: {fit:.2f}")
+    return f"no family the model knows fits well ({what}): the answer is a guess"
 
 
 def _log_softmax(z):

@@ -441,8 +441,14 @@ def generate(model: str | None, seed: str, n: int, temperature: float = 0.8, top
     """``lstm generate``: characters one by one, as they are sampled."""
     from lstm_cli.core import registry
 
+    return sample(*from_checkpoint(registry.load(model, "text")), seed, n, temperature, top_k, top_p, random_seed, oov)
+
+
+def sample(net: CharLSTM, vocab: Vocab, seed: str, n: int, temperature: float = 0.8, top_k: int = 0,
+           top_p: float = 1.0, random_seed: int | None = None, oov: str = "error") -> Iterator[str]:
+    """:func:`generate` from a loaded model (``lstm serve`` keeps it): the seed is read (and a
+    character the model does not know refused) here, before the first character is asked for."""
     sampling.check_options(temperature, top_k, top_p)
-    net, vocab = from_checkpoint(registry.load(model, "text"))
     sampler = Sampler(net, vocab)
     return sampler.stream(sampler.prime(seed, oov), n, temperature, top_k, top_p, random_seed)
 

@@ -514,6 +514,12 @@ class Translator:
                                          [t for h in best for t in h.ids], best[0].attention)]
         return results
 
+    def attended(self, line: str, hyp: Hypothesis) -> tuple[list[str], list[str]]:
+        """The labels of ``hyp.attention``'s columns and rows: the pieces of ``line``'s first
+        sentence (the one a line of several draws) and those of its translation, </s> included."""
+        ids = hyp.ids[: len(hyp.attention)]
+        return self.tok.pieces(self.split(line)[0]), [p if i != EOS else "</s>" for p, i in zip(self.tok.pieces(ids), ids)]
+
     @torch.no_grad()
     def _decode(self, srcs: list[list[int]], beam: int, n_best: int, alpha: float, attention: bool,
                 search: str | None = None):

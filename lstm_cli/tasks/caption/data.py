@@ -22,19 +22,20 @@ _WORD = re.compile(r"[\w']+|[^\w\s]")
 # ---------------------------------------------------------------- images
 
 
-def load_image(source, size: int, name: str | None = None, max_aspect: float = 1.0, notes: list | None = None):
+def load_image(source, size: int, name: str | None = None, max_aspect: float = 1.0, notes: list | None = None,
+               formats: tuple[str, ...] | None = None):
     """A picture as a uint8 tensor (3, H, W) (:func:`fit`): any mode (RGBA and palette images
     composited on white, 16-bit and float greys scaled to 8 bits, CMYK converted), EXIF rotation
-    honoured, the first frame of an animation. Not an image, a truncated one, or one over
-    pillow's decompression-bomb limit: an :class:`InputError` naming the file. What a user should
-    know (an animation: its first frame) is appended to ``notes``."""
+    honoured, the first frame of an animation. Not an image (of ``formats``, pillow's names, if
+    given), a truncated one, or one over pillow's decompression-bomb limit: an :class:`InputError`
+    naming the file. What a user should know (an animation: its first frame) is appended to ``notes``."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = name or str(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as img:
+            with Image.open(source, formats=formats) as img:
                 img.load()
                 frames = getattr(img, "n_frames", 1)
                 img = ImageOps.exif_transpose(img)

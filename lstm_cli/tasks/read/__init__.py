@@ -198,6 +198,11 @@ class Reader:
     def text(self, labels) -> str:
         return "".join(self.alphabet[k - 1] for k in labels)
 
+    def default_beam(self, n_best: int = 1) -> int:
+        """The beam when none is asked for: :data:`BEAM_WITH_LM` with a language model, else the
+        best path (or ``n_best`` prefixes)."""
+        return BEAM_WITH_LM if self.lm is not None and self.lm_weight else max(n_best, 1)
+
     @torch.no_grad()
     def log_probs(self, points: list[np.ndarray]) -> list[np.ndarray]:
         """(T_i, V+1) log-probabilities of each sample's points, batched by length."""
@@ -414,7 +419,7 @@ def read(model: str | None, inputs: list[str], beam: int | None = None, n_best: 
     set_threads(0, default=1)  # a line at a time: 21 ms on 1 thread, 20 on 2 idle, 64 on 2 beside a busy process
     files = [(name, S.read_ink(name, sys.stdin.buffer.read() if name == "-" else None)) for name in inputs]
     reader = load_reader(model, device, lm, lm_weight, bonus)  # every input read first: bad input stops before any output
-    beam = beam or (BEAM_WITH_LM if reader.lm is not None and reader.lm_weight else max(n_best, 1))
+    beam = beam or reader.default_beam(n_best)
     if n_best > beam:
         raise UsageError(f"--n-best must be between 1 and --beam ({beam}), got {n_best}")
     n = 0

@@ -238,14 +238,16 @@ def _hand(ckpt: dict, hand: str) -> str:
     raise UsageError(f"--hand {hand}: this model's hands are {', '.join(names)}")
 
 
-def _style(ckpt: dict, style: str | None):
-    """--style: None, a shipped example's number, or a JSON-lines stroke file (its first sample)."""
+def _style(ckpt: dict, style: str | int | None):
+    """--style: None, a shipped example's number, or a JSON-lines stroke file (its first sample).
+    An int is always the number (``lstm serve``: no request names a file)."""
     if style is None:
         return None
     styles = ckpt["vocab"].get("styles", [])
     from pathlib import Path
 
-    if style.lstrip("-+").isdigit() and not Path(style).is_file():  # a number, in range or not: exit 2
+    number = isinstance(style, int) or style.lstrip("-+").isdigit() and not Path(style).is_file()
+    if number:  # in range or not: exit 2
         k = int(style)
         if not 0 <= k < len(styles):
             raise UsageError(f"--style {k}: this model keeps styles 0 to {len(styles) - 1}")
@@ -328,6 +330,45 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     ckpt = registry.load(model, "write")
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
+    lines, page, first_phi, read_back = write_page(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of,
+                                                   reader, hand, log)
+    strokes = draw.stack(page)
+    n = len(lines)
+    if output is None:
+        pass  # the strokes alone (--strokes)
+    elif output.lower().endswith(".svg"):
+        with atomic_open(output, "wb") as f:
+            f.write(draw.svg_text(strokes, width, lines=n).encode())
+    else:
+        write_payload(output, draw.png_bytes(strokes, width, lines=n), what="a PNG picture")
+    if animate is not None:
+        write_payload(animate, draw.gif_bytes(strokes, width, lines=n), what="a GIF")
+    if attention is not None:
+        write_payload(attention, draw.window_png_bytes(first_phi, lines[0]), what="a PNG picture")
+    if strokes_out is not None:
+        samples = stroke_samples(lines, page)
+        if strokes_out.lower().endswith(".inkml"):
+            data = S.inkml_text(samples)
+        else:
+            data = "".join(json.dumps({"text": ln, "strokes": st}) + "\n" for ln, st in samples)
+        if strokes_out == "-":
+            sys.stdout.write(data)
+        else:
+            write_payload(strokes_out, data.encode(), what="pen strokes")
+    return n, sum(map(len, strokes)), read_back
+
+
+def stroke_samples(lines: list[str], page: list) -> list[tuple[str, list]]:
+    """Each line's (text, strokes), the points rounded to 0.01: what ``--strokes`` writes."""
+    return [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
+
+
+def write_page(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: str | int | None = None,
+               random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
+               reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr)):
+    """:func:`write`'s drawing, from a loaded model (its checkpoint and network; ``lstm serve``
+    keeps them), nothing written: -> (the lines of text, each line's strokes, the first line's
+    window, what the reader read on each line or None). ``style``: see :func:`_style`."""
     alphabet = net.cfg.alphabet
     unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
     if unknown and oov == "error":
@@ -345,7 +386,7 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     if not 1 <= best_of <= MAX_BEST_OF:
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
-    prime = _style(ckpt, _hand(ckpt, hand) if hand else style)
+    prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
     page = []
     for k, ln in enumerate(lines):
@@ -358,27 +399,4 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
         page.append(d.strokes)
         prime = (ln, d.strokes)
     read_back = [r[0][0] for r in judge.read([("", st) for st in page])] if judge else None
-    strokes = draw.stack(page)
-    n = len(lines)
-    if output is None:
-        pass  # the strokes alone (--strokes)
-    elif output.lower().endswith(".svg"):
-        with atomic_open(output, "wb") as f:
-            f.write(draw.svg_text(strokes, width, lines=n).encode())
-    else:
-        write_payload(output, draw.png_bytes(strokes, width, lines=n), what="a PNG picture")
-    if animate is not None:
-        write_payload(animate, draw.gif_bytes(strokes, width, lines=n), what="a GIF")
-    if attention is not None:
-        write_payload(attention, draw.window_png_bytes(first_phi, lines[0]), what="a PNG picture")
-    if strokes_out is not None:
-        samples = [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
-        if strokes_out.lower().endswith(".inkml"):
-            data = S.inkml_text(samples)
-        else:
-            data = "".join(json.dumps({"text": ln, "strokes": st}) + "\n" for ln, st in samples)
-        if strokes_out == "-":
-            sys.stdout.write(data)
-        else:
-            write_payload(strokes_out, data.encode(), what="pen strokes")
-    return n, sum(map(len, strokes)), read_back
+    return lines, page, first_phi, read_back
