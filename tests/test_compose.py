@@ -538,3 +538,32 @@ def test_clashes_and_the_longest_hold():
     assert np.flatnonzero(g.allowed() == 0.0).tolist() == [ev.NOTE_OFF + 48]
     g.track(ev.NOTE_OFF + 48)
     assert g.allowed() is g.mask and g.mask[ev.SHIFT] == 0.0
+
+
+def test_a_model_from_before_phrase_ends_scores_and_tunes_on_marked_music(scale_model, tmp_path):
+    """A 288-event checkpoint (before PHRASE) meets MIDI with phrase markers: eval leaves the
+    markers out (it used to crash on the unknown event), and so does a fine-tune from it."""
+    import json
+
+    from lstm_cli.core import checkpoint
+
+    old = checkpoint.load(scale_model)
+    sd = dict(old["state_dict"])
+    for k in ("embed.weight", "head.weight", "head.bias"):
+        sd[k] = sd[k][: ev.PHRASE].clone()
+    old = {**old, "state_dict": sd, "config": {**old["config"], "vocab_size": ev.PHRASE},
+           "vocab": {k: v for k, v in old["vocab"].items() if k != "phrase_ends"}}
+    checkpoint.save(old, tmp_path / "old.pt")
+    music = tmp_path / "music"
+    music.mkdir()
+    for key in range(3):
+        (music / f"s{key}.mid").write_bytes(ev.write_midi(scale_notes(key, rounds=4), phrases=[7.0, 14.0, 21.0]))
+    r = run_lstm("eval", "-m", tmp_path / "old.pt", "--data", music, "--json")
+    assert r.returncode == 0, r.stderr
+    from lstm_cli.tasks import compose as task
+
+    plain = sum(len(task.SEPARATOR) + len(ev.encode(scale_notes(key, rounds=4))) for key in range(3))
+    assert json.loads(r.stdout)["events"] == plain  # the notes' events, no PHRASE
+    r = run_lstm("train", "compose", "--data", music, "-o", tmp_path / "tuned.pt", "--init", tmp_path / "old.pt",
+                 "--max-steps", 2, "--batch-size", 2, "--seq-len", 16, "--val-fraction", 0, "--eval-every", 1)
+    assert r.returncode == 0 and "predates phrase ends" in r.stderr, r.stderr

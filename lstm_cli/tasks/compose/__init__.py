@@ -97,6 +97,11 @@ def read_pieces(paths: list[str], drums: bool = False, log=print, what: str = "-
     return pieces
 
 
+def without_phrases(pieces: list[list[int]]) -> list[list[int]]:
+    """``pieces`` without their PHRASE events: for a model that predates them (288 events)."""
+    return [[e for e in p if e != ev.PHRASE] for p in pieces]
+
+
 def join(pieces: list[list[int]]) -> torch.Tensor:
     return torch.tensor([e for p in pieces for e in SEPARATOR + p], dtype=torch.long)
 
@@ -159,12 +164,16 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         + f", {sum(map(len, train_pieces)):,} events; validating on {len(val):,} pieces")
 
     def make(start: dict | None, data_cfg: TextData, cfg) -> ComposeJob:
+        nonlocal pieces, train_pieces, val
         lo, hi = pitch_range(train_pieces)
         if start is not None:  # fine-tuned on other music, the model may play the pitches of both
             model = build_model(start["config"])
             checkpoint.weights_into(model, start)
             start_lo, start_hi = start["vocab"]["pitch_range"]
             lo, hi = min(lo, start_lo), max(hi, start_hi)
+            if model.head.out_features <= ev.PHRASE and any(ev.PHRASE in p for p in pieces):
+                log("lstm: warning: the --init model predates phrase ends: the data's phrase markers are left out")
+                pieces, train_pieces, val = map(without_phrases, (pieces, train_pieces, val))
         else:
             model = CharLSTM(TextConfig(vocab_size=ev.VOCAB_SIZE, **model_cfg))
         phrase_ends = sum(e == ev.PHRASE for p in pieces for e in p)
@@ -193,6 +202,8 @@ def evaluate(model: str | None, data: str, device: str = "auto", drums: bool = F
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
     pieces = read_pieces([data], drums, log=lambda m: print(m, file=sys.stderr), what="--data")
+    if net.head.out_features <= ev.PHRASE:  # a model from before phrase ends: scored on the notes alone
+        pieces = without_phrases(pieces)
     ids = join(pieces)
     nats = loss_on(net.eval().to(pick_device(device)), ids, streams=min(16, len(pieces)))
     quarters = sum(ev.beats(p) for p in pieces)
