@@ -7,6 +7,7 @@
 #   make tune-dynamic  dynamic evaluation's learning rate for it, on plays it lacks
 #   make audio-tools   install fluidsynth and a GM soundfont (Debian) for lstm compose --wav
 #   make bench-write-ocr   lstm write's legibility, read back by Tesseract (make ocr-tools installs it)
+#   make browser-tools headless Chromium and its driver (Debian) for the web page's tests (tests/test_browser.py)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -21,7 +22,7 @@ BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1
 
-.PHONY: setup demo test checkpoints docs-write docs-read bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools bench-write-ocr sequences-everyday-score clean
+.PHONY: setup demo test checkpoints docs-write docs-read bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools browser-tools bench-write-ocr sequences-everyday-score clean
 
 setup: $(VENV)/.installed
 
@@ -54,6 +55,14 @@ ocr-tools:
 	@command -v tesseract >/dev/null && echo "tesseract is installed" || \
 	  { command -v apt-get >/dev/null || { echo "ocr-tools: install tesseract-ocr (English) with your package manager"; exit 1; }; \
 	    $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng; }
+
+# The web page's tests (tests/test_browser.py) drive this Chromium through its own chromedriver (one
+# build); without them the tests skip, except under CI (CI=true), where a skip fails. .ci/run calls it.
+browser-tools:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && echo "chromium and chromedriver are installed" || \
+	  { command -v apt-get >/dev/null || { echo "browser-tools: install chromium and its chromedriver with your package manager"; exit 1; }; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver || \
+	    { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver; }; }
 
 # The handwriting pictures in README.md and docs/usage.md (redraw after rebuilding the hershey model).
 WRITE_EXAMPLE ?= the magic of long short-term memory

@@ -62,6 +62,7 @@ def test_wheel_carries_checkpoints(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "lstm_cli/checkpoints/manifest.json" in names
     assert "lstm_cli/checkpoints/obama.pt" in names and "lstm_cli/core/registry.py" in names
+    assert {f"lstm_cli/serve/static/{f}" for f in ("index.html", "app.js", "style.css")} <= set(names)  # lstm serve's page
     # and the registry finds them there: unpack the wheel and ask it
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     code = "from lstm_cli.core import registry; print(registry.checkpoints_dir())"

@@ -77,6 +77,19 @@ def error_of(r, status: int) -> str:
     return body["error"]
 
 
+# ---------------------------------------------------------------- the page (in a browser: tests/test_browser.py)
+
+
+def test_the_page_and_its_files_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for path, kind in (("/static/app.js", "javascript"), ("/static/style.css", "text/css")):
+        assert f'"{path}"' in page.text
+        r = client.get(path)
+        assert r.status_code == 200 and kind in r.headers["content-type"] and r.text
+    assert "http" not in page.text.replace('href="/docs"', "")  # nothing from elsewhere: it works offline
+
+
 # ---------------------------------------------------------------- each tool
 
 

@@ -20,7 +20,7 @@ def serve(
     workers: Annotated[int, o.num("--workers", kind=int, lo=1, hi=64, help="Requests worked on at once (each on one torch thread).")] = 2,
     queue: Annotated[int, o.num("--queue", kind=int, lo=0, hi=1000, help="Requests that may wait beyond those; past it the server answers 503 (busy).")] = 8,
 ):
-    """Serve the tools as a JSON API on a local web server, documented at /docs; Ctrl-C stops it."""
+    """Serve the tools as a web page and a JSON API (documented at /docs) on a local web server; Ctrl-C stops it."""
     from lstm_cli.core.errors import MissingToolError, UsageError
 
     try:
@@ -39,7 +39,8 @@ def serve(
     config = uvicorn.Config(create_app(workers, queue), log_config=_log_config(uvicorn), timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     print(url, flush=True)
-    print(f"lstm: serving the API (documented at {url}docs); Ctrl-C stops", file=sys.stderr, flush=True)
+    print(f"lstm: serving the page at {url} and the API (documented at {url}docs); Ctrl-C stops", file=sys.stderr,
+          flush=True)
     if open_page:
         _open_when_started(server, url)
     server.run(sockets=[sock])  # Ctrl-C: uvicorn shuts down, then raises it again: exit 130 (cli/app.py)

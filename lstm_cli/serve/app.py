@@ -1,4 +1,5 @@
-"""The app: one JSON endpoint per tool, the errors every endpoint shares, and the guard around it.
+"""The app: one JSON endpoint per tool, the errors every endpoint shares, and the guard around it;
+the web page over them (static/: HTML, CSS and plain JavaScript, no build step) at ``/``.
 
 Every answer that is not a success is JSON, ``{"error": MESSAGE, "hint": HINT}``: our errors
 (core/errors.py) keep the CLI's message and hint, with a status by kind (an unknown model 404, bad
@@ -13,10 +14,12 @@ import sys
 import traceback
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from lstm_cli.core.errors import InputError, LstmError, UnknownModelError, UsageError
@@ -27,6 +30,7 @@ from lstm_cli.serve.pool import Busy, Jobs, Models
 WORKERS = 2  # model work at once (`lstm serve --workers`)
 QUEUE = 8  # jobs waiting beyond those (`lstm serve --queue`); past it: 503
 STATUS = ((UnknownModelError, 404), (UsageError, 422), (InputError, 422))  # others: the server's fault, 500
+STATIC = Path(__file__).with_name("static")  # the page: index.html, app.js, style.css (in the wheel as package data)
 ENDPOINTS = {"text": ["generate", "predict", "inspect"], "translate": ["translate"], "compose": ["compose"],
              "caption": ["caption"], "write": ["write"], "read": ["read"]}
 
@@ -131,8 +135,10 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
                      hint=f"try again in {Jobs.RETRY_AFTER} s", headers={"Retry-After": str(Jobs.RETRY_AFTER)})
 
     @app.get("/", include_in_schema=False)
-    async def _root():
-        return RedirectResponse("/docs")  # until the page is built
+    async def _page():
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/models", response_model=api.ModelsResponse)
     async def models_list():
