@@ -295,8 +295,8 @@ $(RUNS)/bach.done: $(DATA)/bach/.done
 	touch $@
 
 checkpoints/bach.pt: $(RUNS)/bach.done
-	LSTM_THREADS=$(BACH_THREADS) $(LSTM) export $(RUNS)/bach.pt -o $@ --name bach --eval-data $(DATA)/bach/test \
-	  --description "Bach chorales, event-level 2x256 LSTM (Performance RNN events in beats); 282 chorales in 12 keys, 35 held out for validation and 35 for test" \
+	LSTM_THREADS=$(BACH_THREADS) $(LSTM) export $(RUNS)/bach.pt -o $@ --name bach --storage float16 --eval-data $(DATA)/bach/test \
+	  --description "Bach chorales, event-level 2x256 LSTM (Performance RNN events in beats, and phrase ends: the fermatas); 282 chorales in 12 keys, 35 held out for validation and 35 for test" \
 	  --data-source "PyPI music21==10.5.1 (corpus/bach, converted to MIDI at build time)" \
 	  --licence "music public domain; encodings distributed with music21 with the encoders' permission (BSD)" \
 	  --recipe "make checkpoints/bach.pt"

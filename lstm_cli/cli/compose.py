@@ -23,7 +23,7 @@ def command(
     model: o.Model = None,
     length: Annotated[float, o.num("--length", lo=0, lo_open=True, hi=3600, help="Seconds of new music to aim for: the piece goes on to the first phrase end after it (at most 8 beats more), else to the next barline, and holds its last chord.")] = 30.0,
     cut: Annotated[bool, typer.Option("--cut", help="Stop at exactly --length instead, wherever the music is.")] = False,
-    search: Annotated[int, o.num("--search", kind=int, lo=0, hi=256, help="Sample a chord again, up to this many times, when it makes parallel fifths or octaves or drops one of four voices (0: off).")] = 16,
+    search: Annotated[int, o.num("--search", kind=int, lo=0, hi=256, help="Sample a chord again, up to this many times, when it makes parallel fifths or octaves or drops one of four voices (0: off).")] = 8,
     primer: Annotated[Optional[str], typer.Option("--primer", help="A MIDI file to continue (- for stdin); the output holds it, then its continuation.")] = None,
     temperature: Annotated[float, o.num("--temperature", "-t", lo=0, help="Below 1: safer; above 1: wilder; 0: greedy.")] = 1.0,
     top_k: Annotated[int, o.num("--top-k", kind=int, lo=0, help="Sample only among the k likeliest events (0: off).")] = 0,

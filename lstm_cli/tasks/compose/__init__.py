@@ -307,7 +307,7 @@ FINAL_HOLD = 3.0
 BAR = 4.0
 # Voice leading (issue 43), at sampling time: a chord with parallel fifths or octaves, or with a
 # voice dropped, is sampled again up to SEARCH times; no note is held longer than MAX_HOLD beats.
-SEARCH = 16
+SEARCH = 8
 MAX_HOLD = 8.0
 ENDINGS = 8  # tries at the stretch past --length, for an ending on the tonic
 STUCK = 48  # events at one instant: a model that strikes and ends notes without moving on is stuck
@@ -455,8 +455,8 @@ def _on_tonic(events: list[int]) -> bool:
 
 def _finish(events: list[int], at: float, hold: float) -> list:
     """The notes of ``events`` up to ``at`` beats, and a final chord: the notes sounding there
-    (begun at ``at`` too), or if none, those that ended there, held ``hold`` more, but no note
-    longer than :data:`MAX_HOLD` beats unless it already was; with ``hold`` 0, cut at ``at``."""
+    (begun at ``at`` too), or if none, those that ended there, held ``hold`` more, but none past
+    :data:`MAX_HOLD` beats in all; with ``hold`` 0, cut at ``at``."""
     sounding = _sounding(events)
     notes = [n for n in ev.decode(events) if n.start < at or (hold and n.pitch in sounding and n.start <= at)]
     final = {id(n) for n in notes if n.pitch in sounding and n.end >= at} if hold else set()
@@ -465,7 +465,7 @@ def _finish(events: list[int], at: float, hold: float) -> list:
     out = []
     for n in notes:
         if id(n) in final:
-            end = max(min(at + hold, n.start + MAX_HOLD), at + min(hold, 1.0))
+            end = max(min(at + hold, n.start + MAX_HOLD), at)
             out.append(ev.Note(n.pitch, n.velocity, n.start, end))
         else:
             out.append(ev.Note(n.pitch, n.velocity, n.start, min(n.end, at)))
