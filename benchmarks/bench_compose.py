@@ -134,6 +134,9 @@ def leading(gen: dict, held: dict, train: dict) -> None:
     ok = gen["tonic_ends"] / gen["pieces"] >= held["tonic_ends"] / held["pieces"] - 0.1
     row("pieces ending on the tonic", lambda s: f"{s['tonic_ends']}/{s['pieces']}",
         f"as held-out's (-10 points): {'ok' if ok else 'FAR'}")
+    for name, st in (("generated", gen), ("held-out", held), ("training", train)):
+        shares = " ".join(f"{k}{'+' if k == 6 else ''}: {100 * x:.1f}%" for k, x in enumerate(st["sounding"]))
+        print(f"   time by notes sounding, {name:9s}  {shares}")
 
 
 def primed_keys(net, vocab, pieces, tries: int, temperature: float) -> None:
