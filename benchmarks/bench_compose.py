@@ -4,7 +4,9 @@
    held-out pieces against the training pieces as the yardstick: pitch-class histogram (counted
    from each piece's key, major and minor apart: the model learnt every chorale in all 12 keys,
    so absolute pitch classes would only measure which keys it picks), melodic
-   intervals of the top voice, note durations, polyphony (notes sounding on each beat), and the
+   intervals of the top voice (the highest note struck at each onset, whichever voice strikes it)
+   and of the soprano (the notes ranked highest among those sounding when they start), note
+   durations, polyphony (notes sounding on each beat), and the
    share of note time outside the key (Krumhansl-Schmuckler key profiles; in minor, the raised 6th
    and 7th count as in key). Histograms are compared by total-variation distance (half the L1
    distance of the pooled, normalised histograms: 0 = the same, 1 = disjoint), the out-of-key share
@@ -50,8 +52,8 @@ def stats(pieces) -> dict:
     pieces (lists of notes)."""
     import numpy as np
 
-    h = {"pitch class": np.zeros(24), "top-voice interval": np.zeros(25), "duration": np.zeros(len(DURATIONS) + 1),
-         "polyphony": np.zeros(8)}
+    h = {"pitch class": np.zeros(24), "top-voice interval": np.zeros(25), "soprano interval": np.zeros(25),
+         "duration": np.zeros(len(DURATIONS) + 1), "polyphony": np.zeros(8)}
     out_of_key, majors = [], []
     lead, with_parallels, tonic_ends, longest = voices.Leading(), 0, 0, []
     sounding = np.zeros(7)
@@ -72,6 +74,9 @@ def stats(pieces) -> dict:
         top = [max(n.pitch for n in notes if n.start == t) for t in onsets]
         for a, b in zip(top, top[1:]):
             h["top-voice interval"][min(max(b - a, -12), 12) + 12] += 1
+        soprano = [n.pitch for n, v in zip(notes, voices.voice_of(notes)) if v == 0]  # notes come sorted by onset
+        for a, b in zip(soprano, soprano[1:]):
+            h["soprano interval"][min(max(b - a, -12), 12) + 12] += 1
         end = max(n.end for n in notes)
         for beat in np.arange(0, end, 1.0):
             h["polyphony"][min(sum(n.start <= beat < n.end for n in notes), 7)] += 1
