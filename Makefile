@@ -324,7 +324,7 @@ checkpoints/palestrina.pt: $(RUNS)/palestrina.done
 # random ones of 48-512 px ("unseen-any"); "nothing": 1,000 scenes without any; "calib": 8,000 held-out
 # scenes like training's, for the encoder's statistics per picture shape and the unsure threshold
 # (lstm export --calibrate) (tasks/caption/shapes.py).
-SHAPES_STEPS ?= 10000
+SHAPES_STEPS ?= 16000
 SHAPES_THREADS ?= 2
 $(DATA)/shapes/.done: lstm_cli/tasks/caption/shapes.py | setup
 	$(BIN)/python scripts/corpora.py shapes - $(DATA)/shapes
@@ -337,7 +337,7 @@ $(RUNS)/shapes.done: $(DATA)/shapes/.done
 	touch $@
 
 checkpoints/shapes.pt: $(RUNS)/shapes.done
-	LSTM_THREADS=$(SHAPES_THREADS) $(LSTM) export $(RUNS)/shapes.pt -o $@ --name shapes --eval-data $(DATA)/shapes/unseen-any \
+	LSTM_THREADS=$(SHAPES_THREADS) $(LSTM) export $(RUNS)/shapes.pt -o $@ --name shapes --storage float16 --eval-data $(DATA)/shapes/unseen-any \
 	  --calibrate $(DATA)/shapes/calib \
 	  --description "Captions generated scenes of 1-3 shapes on canvases of any size and shape, or says it sees nothing it knows: CNN encoder (8 cells on the shorter side) + attending LSTM decoder (Show, Attend and Tell); scored on colour-shape pairs and relations it never saw" \
 	  --data-source "generated: lstm_cli/tasks/caption/shapes.py (pillow), 40,000 training scenes" \
