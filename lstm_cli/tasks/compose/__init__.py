@@ -4,11 +4,12 @@ counted in beats: see :mod:`.events`).
 A piece is its event ids; pieces are joined by two bars' worth of silence (the document start the
 sampler primes with, as text joins documents with a newline) and cut into parallel streams for
 truncated BPTT exactly as text is: the model and the job are the text task's (an embedding, a
-stack of fused ``nn.LSTM`` layers, a head over the 288 events), so training, validation, exact
+stack of fused ``nn.LSTM`` layers, a head over the 289 events), so training, validation, exact
 resume and the fast batch-1 sampler (``core.sampling.LSTMStream``) are shared, not copied. What
-is special here: reading MIDI folders (bad files skipped with a warning), transposition
-augmentation, scores per event and per quarter note, the sample as a MIDI file, and composing:
-priming with a piece, sampling until the length in beats is reached, writing a valid MIDI file.
+is special here: reading MIDI folders (bad files skipped with a warning, phrase markers kept),
+transposition augmentation, scores per event and per quarter note, the sample as a MIDI file,
+and composing: priming with a piece, sampling under a grammar with a voice-leading search
+(:class:`_Player`) to the length in beats and on to an ending, writing a valid MIDI file.
 """
 
 from __future__ import annotations
@@ -299,9 +300,10 @@ class _Grammar:
 
 
 # How a composed piece ends (issue 43): past --length it plays on to the first phrase end whose
-# lowest note is the tonic of the piece so far, else to the first phrase end, within OVERSHOOT
-# beats; a model that ends none there (or knows no phrases) stops at the first barline (every 4
-# beats from the piece's start) after --length. Either way the last chord is held FINAL_HOLD beats.
+# lowest note is the tonic of the piece so far (or to where the model falls silent on the tonic),
+# trying that stretch up to ENDINGS times; else to the first try's first phrase end, within
+# OVERSHOOT beats; a model that ends none there (or knows no phrases) stops at the first barline
+# (every 4 beats from the piece's start) after --length. The last chord is held FINAL_HOLD beats.
 OVERSHOOT = 8.0
 FINAL_HOLD = 3.0
 BAR = 4.0
