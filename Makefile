@@ -410,6 +410,7 @@ bench: setup $(DATA)/bach/.done
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_caption.py
 	$(BIN)/python benchmarks/bench_predict.py
+	$(BIN)/python benchmarks/bench_serve.py
 	@if [ -f checkpoints/bach.pt ]; then $(BIN)/python benchmarks/bench_compose.py --train $(DATA)/bach/train --held-out $(DATA)/bach/test; \
 	else echo "bench_compose: no shipped bach model yet (make checkpoints/bach.pt)"; fi
 
