@@ -268,9 +268,9 @@ def test_the_grammar_ends_a_rest_at_the_cap():
     """Past the cap, time may not move until a note sounds; below it, only as far as the cap."""
     import numpy as np
 
-    from lstm_cli.tasks.compose import _Grammar
+    from lstm_cli.tasks.compose.sampler import Grammar
 
-    g = _Grammar(60, 72, rest=12)
+    g = Grammar(60, 72, rest=12)
     shifts = lambda: np.isfinite(g.mask[ev.SHIFT: ev.VELOCITY])  # noqa: E731
     assert not shifts().any()  # nothing has sounded yet
     g.track(ev.NOTE_ON + 64)
@@ -387,7 +387,7 @@ def play(events, beats, end=True, endings=1, seed=0):
     from lstm_cli.tasks import compose as task
 
     script = Script(events)
-    return task._play(script, script.logits(), task._Grammar(0, 127), beats, 1.0, 0, 1.0,
+    return task.sampler.play(script, script.logits(), task.sampler.Grammar(0, 127), beats, 1.0, 0, 1.0,
                       np.random.default_rng(seed), end=end, endings=endings)
 
 
@@ -396,7 +396,7 @@ def test_a_piece_ends_on_the_first_tonic_phrase_end_after_the_length():
 
     events, ending = play(scale_events(5), 10.0)
     assert (ending.how, ending.beats) == ("phrase", 14.0)  # rounds start at 0, 7, 14: 7 is before the length
-    notes = task._finish(events, ending.beats, task.FINAL_HOLD)
+    notes = task.sampler.finish(events, ending.beats, task.FINAL_HOLD)
     last = max(notes, key=lambda n: n.start)
     assert (last.pitch, last.start, last.end) == (60, 14.0, 14.0 + task.FINAL_HOLD)  # the tonic, held
     assert max(n.end for n in notes) == last.end
@@ -429,11 +429,11 @@ def test_without_a_phrase_end_the_piece_stops_at_the_next_barline_with_a_held_ch
 
     events, ending = play(scale_events(5, phrase_after=()), 10.0)
     assert (ending.how, ending.beats) == ("barline", 12.0)  # the first multiple of 4 beats after 10
-    notes = task._finish(events, ending.beats, task.FINAL_HOLD)
+    notes = task.sampler.finish(events, ending.beats, task.FINAL_HOLD)
     held = [n for n in notes if n.end > 12.0]
     assert len(held) == 1 and held[0].end == 15.0 and max(n.start for n in notes) < 12.0
     events, ending = play(scale_events(5, phrase_after=()), 10.0, end=False)  # --cut
-    assert ending.how == "cut" and max(n.end for n in task._finish(events, ending.beats, 0.0)) == 10.0
+    assert ending.how == "cut" and max(n.end for n in task.sampler.finish(events, ending.beats, 0.0)) == 10.0
 
 
 def test_the_grammar_allows_a_phrase_end_only_right_after_a_note_starts():
@@ -441,7 +441,7 @@ def test_the_grammar_allows_a_phrase_end_only_right_after_a_note_starts():
 
     from lstm_cli.tasks import compose as task
 
-    g = task._Grammar(0, 127)
+    g = task.sampler.Grammar(0, 127)
     assert g.mask[ev.PHRASE] == -np.inf
     g.track(ev.NOTE_ON + 60)
     assert g.mask[ev.PHRASE] == 0.0
@@ -449,8 +449,8 @@ def test_the_grammar_allows_a_phrase_end_only_right_after_a_note_starts():
     assert g.mask[ev.PHRASE] == -np.inf  # not twice
     g.track(ev.SHIFT + 3)
     assert g.mask[ev.PHRASE] == -np.inf
-    assert task._Grammar(0, 127, phrases=False).mask[ev.PHRASE] == -np.inf
-    g = task._Grammar(0, 127, phrases=False)
+    assert task.sampler.Grammar(0, 127, phrases=False).mask[ev.PHRASE] == -np.inf
+    g = task.sampler.Grammar(0, 127, phrases=False)
     g.track(ev.NOTE_ON + 60)
     assert g.mask[ev.PHRASE] == -np.inf  # a model whose music marked none never ends a phrase
 
@@ -506,13 +506,13 @@ def test_the_search_takes_back_chords_with_parallels_or_a_dropped_voice():
     from lstm_cli.tasks.compose import voices
 
     def clashes(search):
-        g = task._Grammar(0, 127)
-        events, _ = task._play(Uniform(), Uniform().logits(), g, 200.0, 1.0, 0, 1.0, np.random.default_rng(1),
+        g = task.sampler.Grammar(0, 127)
+        events, _ = task.sampler.play(Uniform(), Uniform().logits(), g, 200.0, 1.0, 0, 1.0, np.random.default_rng(1),
                                search=search)
         # notes begun and ended at one instant (decoded a step long) were never part of a chord
         notes = [n for n in ev.decode(events) if n.end - n.start > 1.5 / ev.STEPS_PER_BEAT]
         cs = [c for _, c in voices.chords(notes)]
-        return sum(task._clashes(a, b) for a, b in zip(cs, cs[1:])), len(cs)
+        return sum(task.sampler.clashes(a, b) for a, b in zip(cs, cs[1:])), len(cs)
 
     without, n = clashes(0)
     with_search, m = clashes(task.SEARCH)
@@ -525,11 +525,11 @@ def test_clashes_and_the_longest_hold():
 
     from lstm_cli.tasks import compose as task
 
-    assert task._clashes((67, 48), (69, 50))  # a parallel fifth
-    assert task._clashes((72, 64, 55, 48), (72, 64, 48))  # the tenor drops out
-    assert not task._clashes((72, 64, 55, 48), (71, 62, 55, 43))  # I -> V, clean
-    assert not task._clashes((72, 64, 55, 48), ())  # everyone rests together
-    g = task._Grammar(0, 127, hold=8 * ev.STEPS_PER_BEAT)
+    assert task.sampler.clashes((67, 48), (69, 50))  # a parallel fifth
+    assert task.sampler.clashes((72, 64, 55, 48), (72, 64, 48))  # the tenor drops out
+    assert not task.sampler.clashes((72, 64, 55, 48), (71, 62, 55, 43))  # I -> V, clean
+    assert not task.sampler.clashes((72, 64, 55, 48), ())  # everyone rests together
+    g = task.sampler.Grammar(0, 127, hold=8 * ev.STEPS_PER_BEAT)
     g.track(ev.NOTE_ON + 48)
     for _ in range(7):
         g.track(ev.SHIFT + ev.STEPS_PER_BEAT - 1)

@@ -39,7 +39,7 @@ def command(
     from lstm_cli.core.errors import InputError, UsageError
     from lstm_cli.core.fileio import check_output, write_payload
     from lstm_cli.tasks import compose as task
-    from lstm_cli.tasks.compose import keys
+    from lstm_cli.tasks.compose import keys, sampler
 
     asked = keys.parse(key) if key is not None else None
     if asked is not None and primer is not None and asked != (None, None):
@@ -65,7 +65,7 @@ def command(
         model, length, data, name or "primer", temperature, top_k, top_p, tempo, program, random_seed,
         command=shlex.join(["lstm", *sys.argv[1:]]), key=asked, cut=cut, search=search)
     if ending.how == "barline":
-        why = (f"no phrase ended within {task.OVERSHOOT:g} beats after --length" if phrased
+        why = (f"no phrase ended within {sampler.OVERSHOOT:g} beats after --length" if phrased
                else "this model knows no phrase ends (its training music marked none)")
         print(f"lstm: {why}: stopped at the first barline after it, the last chord held", file=sys.stderr)
     found = keys.key_of(notes)
