@@ -191,14 +191,13 @@ class LSTMStream:
         return logits
 
     def stream_ids(self, logits, n: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                   random_seed: int | None = None, mask=None):
-        """Yield ``n`` sampled token ids one by one, continuing from ``logits``. ``mask`` (V,), if
-        given, is added to the logits before each choice (-inf rules a token out)."""
+                   random_seed: int | None = None):
+        """Yield ``n`` sampled token ids one by one, continuing from ``logits``."""
         import numpy as np
 
         rng = np.random.default_rng(random_seed)
         for k in range(n):
-            idx = pick(logits if mask is None else logits + mask, temperature, top_k, top_p, rng)
+            idx = pick(logits, temperature, top_k, top_p, rng)
             yield idx
             if k + 1 < n:
                 logits = self.step(idx)

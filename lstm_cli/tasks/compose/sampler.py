@@ -137,7 +137,7 @@ class Player:
         from lstm_cli.core.sampling import pick
 
         grammar, events, others, barline = self.grammar, [], [], None
-        snapshot, tries, began = None, 0, 0
+        snapshot, tries, began, onset = None, 0, 0, False  # onset: a note started at this instant
         past = beats is not None and self.now >= beats
         while len(events) < limit:
             if self.search and snapshot is None:  # where this instant began: a rejected chord goes back here
@@ -145,13 +145,12 @@ class Player:
             e = pick(logits + grammar.allowed(), *self.sampling)
             if self.search and (ev.SHIFT <= e < ev.VELOCITY or e == ev.PHRASE) and tries < self.search:
                 new = tuple(sorted(grammar.sounding, reverse=True))
-                onset = any(x < ev.NOTE_OFF for x in events[began:])
                 if clashes(self.chord, new, self.struck if onset else None):
                     n, saved, logits = snapshot[0], snapshot[1], snapshot[2].copy()
                     del events[n:]
                     others = [p for p in others if p.events <= n]
                     self.restore(saved)
-                    tries += 1
+                    tries, onset = tries + 1, False
                     continue
             if past and ev.SHIFT <= e < ev.VELOCITY and not grammar.sounding and self.chord:
                 # the model falls silent: it ends its piece, as in training
@@ -162,11 +161,12 @@ class Player:
                 return events, logits, ending
             events.append(e)
             grammar.track(e)
+            onset = onset or e < ev.NOTE_OFF
             if ev.SHIFT <= e < ev.VELOCITY:
                 new = tuple(sorted(grammar.sounding, reverse=True))
-                if any(x < ev.NOTE_OFF for x in events[began:]):
+                if onset:
                     self.struck = new
-                self.chord, snapshot, tries, began = new, None, 0, len(events)
+                self.chord, snapshot, tries, began, onset = new, None, 0, len(events), False
                 self.now += (e - ev.SHIFT + 1) / ev.STEPS_PER_BEAT
                 past = beats is not None and self.now >= beats
                 if bar is not None and barline is None and self.now >= bar:
