@@ -63,7 +63,6 @@ def server():
     """The app on a free loopback port, served by uvicorn on a thread; its URL."""
     import uvicorn
 
-    from lstm_cli.core import registry
     from lstm_cli.serve import create_app
 
     sock = socket.socket()
@@ -80,7 +79,6 @@ def server():
     srv.should_exit = True
     thread.join(10)
     sock.close()
-    registry.keep_loaded(False)  # create_app keeps the models it loads; the rest of the suite does not
 
 
 @pytest.fixture(scope="module")

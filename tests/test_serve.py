@@ -29,15 +29,6 @@ def _client(**kwargs):
     return TestClient(create_app(**kwargs))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _forget_models():
-    """create_app keeps the shipped models it loads (core/registry.py); the rest of the suite does not."""
-    yield
-    from lstm_cli.core import registry
-
-    registry.keep_loaded(False)
-
-
 @pytest.fixture(scope="module")
 def client():
     with _client(workers=2, queue=8) as c:

@@ -15,7 +15,6 @@ import hashlib
 import importlib
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,37 +125,14 @@ def resolve(model: str, task_name: str | None = None) -> Path:
                             hint="see: lstm models")
 
 
-# Shipped checkpoints kept in memory once loaded, while keep_loaded() is on (`lstm serve`: a request
-# then neither reads nor verifies the file again): (checkpoints folder, name, task) -> checkpoint.
-_kept: dict | None = None
-_keeping = threading.Lock()
-
-
-def keep_loaded(on: bool = True) -> None:
-    """Keep (or, with ``on`` False, stop keeping and forget) every shipped model :func:`load` loads.
-    Only shipped names are kept, never a checkpoint given by path (its file may change)."""
-    global _kept
-    with _keeping:
-        _kept = (_kept if _kept is not None else {}) if on else None
-
-
 def load(model: str | None, task_name: str) -> dict:
-    """Resolve and load a checkpoint of ``task_name`` (its default model when ``model`` is None).
-    While :func:`keep_loaded` is on, a shipped model is loaded once and handed out as a shallow copy
-    (callers read it; none changes its tensors)."""
+    """Resolve and load a checkpoint of ``task_name`` (its default model when ``model`` is None)."""
     from lstm_cli.core import checkpoint
 
     name = model or task(task_name).default_model
     if name is None:
         raise UsageError(f"task '{task_name}' has no shipped model yet", hint="pass --model PATH")
-    kept = _kept
-    if kept is None or name not in manifest():
-        return checkpoint.load(resolve(name, task_name), task=task_name)
-    key = (str(checkpoints_dir()), name, task_name)
-    with _keeping:  # loads are rare (once a model), so one lock for all of them
-        if key not in kept:
-            kept[key] = checkpoint.load(resolve(name, task_name), task=task_name)
-        return dict(kept[key])
+    return checkpoint.load(resolve(name, task_name), task=task_name)
 
 
 def task_of(model: str | None, default: str = "text") -> str:

@@ -90,12 +90,11 @@ class Guard:
 
 def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
     """The server: ``workers`` threads for the models and at most ``queue`` jobs waiting. Shipped
-    models load on first use and stay loaded (core/registry.py keep_loaded, pool.Models)."""
+    models load on first use and stay loaded (pool.Models)."""
     from lstm_cli import __version__
     from lstm_cli.cli.predict import DEFAULT_MODEL as PREDICT_MODEL
     from lstm_cli.core import registry
 
-    registry.keep_loaded()
     models = Models()
     jobs = Jobs(workers, queue, initializer=_one_thread)
 

@@ -102,14 +102,24 @@ def read(models: Models, name: str, lm: str | None, req: api.ReadRequest) -> api
 
 
 def compose(models: Models, name: str, req: api.ComposeRequest) -> api.ComposeResponse:
-    """cli/compose.py: tasks.compose.compose (which loads its model by name: the registry keeps
-    it), and the piano roll."""
+    """cli/compose.py: tasks.compose.compose_bytes on the kept network, and the piano roll."""
     from lstm_cli.render import pianoroll
     from lstm_cli.tasks import compose as task
     from lstm_cli.tasks.compose import keys
 
+    def load():
+        from lstm_cli.core import checkpoint, registry
+
+        ckpt = registry.load(name, "compose")
+        net = task.build_model(ckpt["config"])
+        checkpoint.weights_into(net, ckpt)
+        return net.eval(), ckpt["vocab"]
+
+    net, vocab = models.get(("compose", name), load)  # read only: each piece samples with its own stream
     key = keys.parse(req.key) if req.key is not None else None
-    midi, notes, primer_beats, ending, _ = task.compose(name, req.length, random_seed=req.random_seed, key=key)
+    midi, notes, ending = task.compose_bytes(net, vocab, req.length, random_seed=req.random_seed, key=key,
+                                             texts=(f"lstm serve: compose --model {name} --random-seed {req.random_seed}",))
+    primer_beats = 0.0
     tempo = task.TEMPO
     return api.ComposeResponse(
         midi=b64(midi), notes=[api.Note(pitch=n.pitch, velocity=n.velocity, start=n.start, end=n.end) for n in notes],
