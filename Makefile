@@ -402,7 +402,7 @@ checkpoints/hershey-reader.pt: $(RUNS)/hershey-reader.done
 docs-serve: setup
 	rm -rf $(BUILD)/screenshots && mkdir -p $(BUILD)/screenshots
 	LSTM_SCREENSHOTS=$(BUILD)/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_browser.py -k "write_draws"
-	cp $(BUILD)/screenshots/test_write_draws_strokes_and_offers_png_and_svg.png docs/serve-write.png
+	cp $(BUILD)/screenshots/test_write_draws_the_pen_as_it_moves_and_offers_png_and_svg.png docs/serve-write.png
 
 # The reader's pictures in README.md (after rebuilding hershey-reader).
 docs-read: setup

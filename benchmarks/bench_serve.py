@@ -8,8 +8,8 @@ the clients measure waiting, not refusals), warmed by one request per endpoint. 
    generated scene), then (a) again. Requests/s, p50/p95/p99 latency, errors (any answer but
    200), the server's resident memory before and after each phase (goal: flat).
 2. Warm, one request at a time: time to the first generated character of `generate` (goal:
-   < 100 ms), and to the whole answer of `write` for a 40-character line (the page draws once it
-   has the strokes; goal: < 300 ms).
+   < 100 ms), and to the first pen point of a 40-character line of handwriting streamed by
+   `write/stream` (the page draws each point as it arrives; goal: < 300 ms) and to its end.
 3. Baseline: the same requests through one `lstm` process each, one after another.
 
     python benchmarks/bench_serve.py [--clients 32] [--seconds 30] [--cli 4]
@@ -106,23 +106,26 @@ def load(url: str, names: list[str], clients: int, seconds: float) -> dict:
             "errors": len(errors), "kinds": sorted(set(map(str, errors)))}
 
 
-def first_char_ms(url: str, tries: int = 20) -> float:
+def first_ms(url: str, path: str, body: dict, tries: int) -> tuple[float, float]:
+    """Median ms to the first piece of a streamed answer (for write/stream, the first pen point,
+    past the line that names the lines) and to its end."""
     import httpx
 
-    times = []
+    firsts, wholes = [], []
     with httpx.Client(base_url=url, timeout=60) as c:
         for s in range(tries):
             t = time.perf_counter()
-            with c.stream("POST", "/api/generate", json={"seed": "War on terror", "n": 50, "echo": False,
-                                                         "random_seed": s}) as r:
-                chunks = r.iter_text()
-                for chunk in chunks:
-                    if chunk:
-                        times.append((time.perf_counter() - t) * 1000)
+            with c.stream("POST", path, json={**body, "random_seed": s}) as r:
+                r.raise_for_status()
+                lines = r.iter_lines() if path.endswith("/stream") else r.iter_text()
+                for piece in lines:
+                    if piece and not piece.startswith('{"lines"'):
+                        firsts.append((time.perf_counter() - t) * 1000)
                         break
-                for _ in chunks:  # the rest of the answer
+                for _ in lines:  # the rest of the answer
                     pass
-    return statistics.median(times)
+            wholes.append((time.perf_counter() - t) * 1000)
+    return statistics.median(firsts), statistics.median(wholes)
 
 
 def whole_ms(url: str, path: str, body: dict, tries: int = 5) -> float:
@@ -162,9 +165,12 @@ def main() -> None:
             print(f"1. {name:28s} {r['rate']:6.1f} requests/s  p50 {r['p50']:6.0f} ms  p95 {r['p95']:6.0f} ms  "
                   f"p99 {r['p99']:6.0f} ms  ({r['done']} done, {r['errors']} errors{' ' + str(r['kinds']) if r['errors'] else ''})")
         print(f"   server memory (MB) before the load and after each phase: {', '.join(f'{m:.0f}' for m in memory)}")
-        print(f"2. warm, one at a time: first character of generate {first_char_ms(url):.0f} ms (median of 20); "
-              f"write a 40-character line {whole_ms(url, '/api/write', {'text': 'The magic of long short-term memory nets', 'hand': 'print'}):.0f} ms "
-              f"(median of 5; the page draws once the strokes are in)")
+        char, _ = first_ms(url, "/api/generate", {"seed": "War on terror", "n": 50, "echo": False}, 20)
+        line = {"text": "The magic of long short-term memory nets", "hand": "print"}
+        point, whole = first_ms(url, "/api/write/stream", line, 10)
+        print(f"2. warm, one at a time: first character of generate {char:.0f} ms (median of 20); "
+              f"a 40-character line of handwriting: first pen point {point:.0f} ms, all of it {whole:.0f} ms "
+              f"(write/stream; /api/write whole {whole_ms(url, '/api/write', line):.0f} ms; medians of 10, 10, 5)")
     finally:
         proc.terminate()
         proc.wait(10)

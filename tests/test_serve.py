@@ -124,6 +124,32 @@ def test_write_returns_strokes_and_an_svg_with_paths(client, written):
     assert "styles 0 to" in error_of(client.post("/api/write", json={"text": "hi", "style": 999}), 422)
 
 
+def test_write_stream_sends_each_pen_point_then_the_page_write_answers(client):
+    """The points streamed, summed line by line, are the page's strokes (up to where each line
+    sits on the page); the page is /api/write's answer for the same request."""
+    import json
+
+    from lstm_cli.tasks.write.strokes import to_strokes
+
+    body = {"text": "hello there, this line is long enough to be wrapped onto two", "hand": "print", "random_seed": 3}
+    with client.stream("POST", "/api/write/stream", json=body) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in r.iter_lines() if line]
+    head, points, page = events[0], events[1:-1], events[-1]["page"]
+    assert head["lines"] == page["lines"] and len(page["lines"]) == 2 and head["em"] > 0
+    assert page == client.post("/api/write", json=body).json()
+    assert [p["line"] for p in points] == sorted(p["line"] for p in points) and len(points) == page["points"]
+    for k, sample in enumerate(page["strokes"]):
+        drawn = to_strokes([p["point"] for p in points if p["line"] == k])
+        assert [len(s) for s in drawn] == [len(s) for s in sample["strokes"]]
+        dx, dy = (sample["strokes"][0][0][i] - drawn[0][0][i] for i in (0, 1))  # the line's place on the page
+        for got, want in zip((p for s in drawn for p in s), (p for s in sample["strokes"] for p in s)):
+            assert got[0] + dx == pytest.approx(want[0], abs=0.05) and got[1] + dy == pytest.approx(want[1], abs=0.05)
+    # checked before anything streams: a plain JSON error
+    assert "cannot write" in error_of(client.post("/api/write/stream", json={"text": "na\u00efve"}), 422)
+    assert "styles 0 to" in error_of(client.post("/api/write/stream", json={"text": "hi", "style": 999}), 422)
+
+
 def test_read_reads_what_write_wrote(client, written):
     from rapidfuzz.distance import Levenshtein
 

@@ -246,6 +246,28 @@ def test_what_the_pen_draws_on_the_primers_text_is_left_out():
     assert len(never[0]) == 30
 
 
+def test_the_points_yielded_as_drawn_are_those_kept():
+    """pen.drawing yields each step's points and which rows keep them (``lstm serve`` streams
+    them): gathered row by row, they are what it returns, rows of one batch stopping and
+    reaching their text at their own steps."""
+    import numpy as np
+
+    from lstm_cli.tasks.write.pen import drawing
+
+    steps = drawing(_ScriptedPen([10, 6, 10 ** 6], [{10}, {3, 8}, set()], U=3, begin=4), (2.0, 3.0), 2, 0.0,
+                    np.random.default_rng(0), 40, skip=1)
+    streamed = [[], [], []]
+    while True:
+        try:
+            points, kept = next(steps)
+        except StopIteration as done:
+            drawn = done.value[0]
+            break
+        for b in np.flatnonzero(kept):
+            streamed[b].append(points[b].tolist())
+    assert [len(p) for p in drawn] == [7, 5, 36] and streamed == drawn
+
+
 def test_write_strokes_default_cap():
     """Without ``max_points``: 40 points a letter + 100."""
     import torch

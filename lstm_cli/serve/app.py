@@ -32,7 +32,7 @@ QUEUE = 8  # jobs waiting beyond those (`lstm serve --queue`); past it: 503
 STATUS = ((UnknownModelError, 404), (UsageError, 422), (InputError, 422))  # others: the server's fault, 500
 STATIC = Path(__file__).with_name("static")  # the page: index.html, app.js, style.css (in the wheel as package data)
 ENDPOINTS = {"text": ["generate", "predict", "inspect"], "translate": ["translate"], "compose": ["compose"],
-             "caption": ["caption"], "write": ["write"], "read": ["read"]}
+             "caption": ["caption"], "write": ["write", "write/stream"], "read": ["read"]}
 
 
 def error(status: int, message: str, hint: str | None = None, id: str | None = None, headers=None) -> JSONResponse:
@@ -161,6 +161,14 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
         """Write text by hand (default model: hershey): the pen strokes (as `lstm write --strokes`
         writes them, a sample per line) and the page as SVG."""
         return await jobs.run(work.write, models, Models.name("write", req.model), req)
+
+    @app.post("/api/write/stream", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}, **fails})
+    async def write_stream(req: api.WriteRequest):
+        """/api/write as the pen moves, one JSON object a line: `{"lines": [...], "em": width per character}`, then
+        `{"line": k, "point": [dx, dy, up]}` for each pen point as it is sampled (offsets, each line
+        from its own origin; up: the pen lifts after it), then `{"page": ...}`, /api/write's answer."""
+        pieces = await jobs.stream(work.write_stream, models, Models.name("write", req.model), req)
+        return StreamingResponse(pieces, media_type="application/x-ndjson")
 
     @app.post("/api/read", response_model=api.ReadResponse, responses=fails)
     async def read(req: api.ReadRequest):

@@ -54,7 +54,45 @@ def _after(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def write(models: Models, name: str, req: api.WriteRequest) -> api.WriteResponse:
     """cli/write.py: tasks.write.write_page (the page, primed line by line), drawn as SVG."""
-    from lstm_cli.render import strokes as draw
+    from lstm_cli.tasks import write as task
+
+    ckpt, net = _writer(models, name, req)
+    said: list[str] = []
+    lines, page, _, _ = task.write_page(ckpt, net, req.text, req.bias, req.style, req.random_seed, req.oov,
+                                        hand=req.hand, log=said.append)
+    return _page(lines, page, said, req.width)
+
+
+def write_stream(models: Models, name: str, req: api.WriteRequest) -> Iterator[str]:
+    """:func:`write` as the pen moves, JSON lines: ``{"lines": [...], "em": ...}`` once the text is
+    checked (an error answers before anything streams; em: the style's width per character, to
+    size the page before it is drawn; null without a style), then ``{"line": k, "point": [dx,
+    dy, up]}`` for each pen point as it is sampled (offsets from the last point, each line from
+    its own origin), then ``{"page": ...}``, :func:`write`'s whole answer."""
+    from lstm_cli.tasks import write as task
+
+    ckpt, net = _writer(models, name, req)
+    said: list[str] = []
+    steps = task.page_steps(ckpt, net, req.text, req.bias, req.style, req.random_seed, req.oov, hand=req.hand,
+                            log=said.append)
+    _, lines, em = next(steps)
+    return _points(lines, em, steps, said, req.width)
+
+
+def _points(lines: list[str], em: float | None, steps, said: list[str], width: int) -> Iterator[str]:
+    yield json.dumps({"lines": lines, "em": em}) + "\n"
+    while True:
+        try:
+            _, k, (dx, dy, up) = next(steps)
+        except StopIteration as done:
+            lines, page, _, _ = done.value
+            break
+        yield f'{{"line": {k}, "point": [{dx:.3f}, {dy:.3f}, {int(up)}]}}\n'
+    yield json.dumps({"page": _page(lines, page, said, width).model_dump()}) + "\n"
+
+
+def _writer(models: Models, name: str, req: api.WriteRequest):
+    """The kept (checkpoint, network) of the writer ``name``, once the text is checked to fit."""
     from lstm_cli.tasks import write as task
 
     def load():
@@ -67,14 +105,17 @@ def write(models: Models, name: str, req: api.WriteRequest) -> api.WriteResponse
     if n > api.MAX_WRITE_LINES:
         raise InputError(f"the text fills {n} lines of {task.LINE_CHARS} characters; at most {api.MAX_WRITE_LINES} are "
                          "written here", hint="write it in parts, or with lstm write")
-    ckpt, net = models.get(("write", name), load)
-    said: list[str] = []
-    lines, page, _, _ = task.write_page(ckpt, net, req.text, req.bias, req.style, req.random_seed, req.oov,
-                                        hand=req.hand, log=said.append)
+    return models.get(("write", name), load)
+
+
+def _page(lines: list[str], page: list, said: list[str], width: int) -> api.WriteResponse:
+    from lstm_cli.render import strokes as draw
+    from lstm_cli.tasks import write as task
+
     strokes = draw.stack(page)
     return api.WriteResponse(lines=lines, points=sum(map(len, strokes)),
                              strokes=[{"text": ln, "strokes": st} for ln, st in task.stroke_samples(lines, page)],
-                             svg=draw.svg_text(strokes, req.width, lines=len(lines)),
+                             svg=draw.svg_text(strokes, width, lines=len(lines)),
                              warnings=[m.removeprefix("lstm: warning: ") for m in said])
 
 

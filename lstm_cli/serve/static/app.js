@@ -111,55 +111,110 @@ panel("generate", async (form, section) => {
   }
 });
 
-// ---------------------------------------------------------------- write: the page drawn stroke by stroke
+// ---------------------------------------------------------------- write: the pen drawn as it moves
 
-let writing = 0;  // the drawing under way; a new one stops the last
-
-panel("write", async (form) => {
+panel("write", async (form, section) => {
   const out = $("#write-out");
   const width = Math.max(100, Math.min(2000, Math.round(out.clientWidth || 800)));
-  const r = await postJSON("/api/write", {...fields(form), width});
-  // The server lays the lines out as SVG, a <path> per stroke in the order the pen drew them.
-  const svg = new DOMParser().parseFromString(r.svg, "image/svg+xml").documentElement;
+  $("#write .downloads").hidden = true;
+  // The server sends each pen point as it is sampled (JSON lines), then the page it laid out.
+  const r = await post("/api/write/stream", {...fields(form), width});
+  let pen = null, page = null;
+  for await (const events of jsonLines(r)) {
+    for (const e of events) {
+      if (e.lines) {
+        pen = new LivePen(e.lines, e.em, width);
+        out.replaceChildren(pen.svg);
+      } else if (e.point) pen.add(e.line, e.point);
+      else if (e.page) page = e.page;
+    }
+    pen?.show();
+  }
+  if (!page) throw new Error("the answer stopped before the page was done");
+  // Done: the page as the server drew it (the same strokes, laid out as lstm write lays them out).
+  const svg = new DOMParser().parseFromString(page.svg, "image/svg+xml").documentElement;
   out.replaceChildren(document.importNode(svg, true));
-  const drawn = drawStrokes(out.querySelector("svg"), ++writing);
-  $(".error", out.parentNode).textContent = r.warnings.join("; ");
-  download($("#write-svg"), new Blob([r.svg], {type: "image/svg+xml"}));
-  download($("#write-png"), await pngOf(r.svg));
+  $(".error", section).textContent = page.warnings.join("; ");
+  download($("#write-svg"), new Blob([page.svg], {type: "image/svg+xml"}));
+  download($("#write-png"), await pngOf(page.svg));
   $("#write .downloads").hidden = false;
-  await drawn;
 });
 
-// Reveal the paths one after another, each from its start (a dash as long as the path, slid in),
-// at a pen's pace: about 2.5 s for the page, however many strokes it has.
-function drawStrokes(svg, mine) {
-  const paths = [...svg.querySelectorAll("path")];
-  const lengths = paths.map((p) => p.getTotalLength());
-  const total = lengths.reduce((a, b) => a + b, 0);
-  paths.forEach((p, k) => {
-    p.style.strokeDasharray = `${lengths[k]} ${lengths[k] + 1}`;
-    p.style.strokeDashoffset = lengths[k];
-    p.style.visibility = "hidden";  // a dot (a path of length 0) shows only when the pen gets there
-  });
-  const speed = Math.max(total / 2500, 0.2);  // user units per millisecond
-  return new Promise((resolve) => {
-    let start = null;
-    const frame = (now) => {
-      if (mine !== writing) return resolve();
-      start ??= now;
-      let left = (now - start) * speed;
-      for (let k = 0; k < paths.length; k++) {
-        const shown = Math.min(left, lengths[k]);
-        if (shown < 0) break;
-        paths[k].style.visibility = "visible";
-        paths[k].style.strokeDashoffset = lengths[k] - shown;
-        left -= lengths[k];
-      }
-      if (left < 0) requestAnimationFrame(frame);
-      else resolve();
-    };
-    requestAnimationFrame(frame);
-  });
+// A streamed answer of JSON lines -> arrays of the objects that have arrived, as they arrive.
+async function* jsonLines(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let rest = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    const parts = (rest + value).split("\n");
+    rest = parts.pop();
+    yield parts.filter((p) => p).map((p) => JSON.parse(p));
+  }
+  if (rest.trim()) yield [JSON.parse(rest)];
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// The lines drawn point by point as they arrive, a <path> per stroke. Each line starts at x = 0
+// below the one before; the picture is sized for the longest line at the style's width per
+// character (em; else as wide as what is drawn so far) and grows where the pen goes past it.
+class LivePen {
+  constructor(lines, em, width) {
+    this.svg = document.createElementNS(SVG, "svg");
+    this.svg.setAttribute("width", width);
+    this.svg.innerHTML = '<rect width="100%" height="100%" fill="white"/>' +
+      '<g fill="none" stroke="black" stroke-linecap="round" stroke-linejoin="round"></g>';
+    this.g = this.svg.lastChild;
+    this.width = width;
+    this.wide = em ? 1.05 * em * Math.max(...lines.map((l) => l.length)) : 0;
+    this.line = -1;
+    this.box = null;  // [x0, y0, x1, y1] of what is drawn
+    this.lineBox = null;  // of the line being drawn
+  }
+
+  add(k, [dx, dy, up]) {
+    if (k !== this.line) {  // a new line, below the last: as far above its origin as that one was
+      const [, y0, , y1] = this.lineBox || [0, 0, 0, 0];
+      this.y = this.lineBox ? y1 + 0.6 * (y1 - y0) + (this.y0 - y0) : 0;
+      this.y0 = this.y;
+      this.x = 0;
+      this.line = k;
+      this.lineBox = null;
+      this.path = null;
+    }
+    this.x += dx;
+    this.y += dy;
+    const x = this.x, y = this.y;
+    if (!this.path) {
+      this.path = document.createElementNS(SVG, "path");
+      this.path.setAttribute("vector-effect", "non-scaling-stroke");
+      this.path.setAttribute("stroke-width", "2.5");
+      this.g.append(this.path);
+      this.d = `M${x.toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${y.toFixed(1)}`;
+    } else this.d += ` L${x.toFixed(1)},${y.toFixed(1)}`;
+    this.path.dataset.d = this.d;
+    for (const name of ["box", "lineBox"]) {
+      const b = this[name];
+      this[name] = b ? [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)] : [x, y, x, y];
+    }
+    if (up > 0) this.path = null;  // the pen lifts
+  }
+
+  // Bring the picture up to date (once per batch of points that arrived together).
+  show() {
+    if (!this.box) return;
+    for (const p of this.g.querySelectorAll("path[data-d]")) {
+      p.setAttribute("d", p.dataset.d);
+      delete p.dataset.d;
+    }
+    const [x0, y0, x1, y1] = this.box, margin = 0.1 * Math.max(y1 - y0, 1);
+    const w = Math.max(x1 - x0, this.wide) + 2 * margin, h = y1 - y0 + 2 * margin;
+    this.svg.setAttribute("viewBox", `${x0 - margin} ${y0 - margin} ${w} ${h}`);
+    this.svg.setAttribute("height", Math.round(this.width * h / w));
+    this.svg.firstChild.setAttribute("x", x0 - margin);
+    this.svg.firstChild.setAttribute("y", y0 - margin);
+  }
 }
 
 // The SVG drawn on a canvas at twice its size, as PNG.

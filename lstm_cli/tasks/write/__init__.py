@@ -200,21 +200,28 @@ class Drawing(NamedTuple):
     log_density: float  # of its points under the writer, as drawn (nats)
 
 
-@torch.no_grad()
 def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
                      style: tuple[str, list] | None = None, max_points: int | None = None):
     """``n`` drawings of ``text`` at once (one batch of the numpy pen, :mod:`.pen`), after priming
     with ``style`` = (its text, its strokes) if given: the network reads the style's strokes with
     its text first, so it goes on in that hand. Each stops on its own by Graves' rule (pen.draw),
     or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
+    return pen.finish(candidates(model, text, n, bias, random_seed, style, max_points, stream=False))
+
+
+def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
+               style: tuple[str, list] | None = None, max_points: int | None = None, stream: bool = True):
+    """:func:`write_candidates` as a generator: with ``stream`` it yields each step's points as
+    pen.drawing does."""
     model.eval()
     cfg = model.cfg
     g = np.random.default_rng(random_seed)
     prefix = style[0] + " " if style else ""
     primer = tensors([style], cfg)[0][1] if style else None
-    p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer)
-    points, phis, logp = pen.draw(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100, x0,
-                                  len(prefix))
+    with torch.no_grad():
+        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer)
+    points, phis, logp = yield from pen.drawing(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100,
+                                                x0, len(prefix), stream)
     return [Drawing(S.to_strokes(pts), ph, lp) for pts, ph, lp in zip(points, phis, logp)]
 
 
@@ -358,6 +365,23 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     return n, sum(map(len, strokes)), read_back
 
 
+def _width(strokes: list) -> float:
+    xs = [p[0] for s in strokes for p in s] or [0.0]
+    return max(xs) - min(xs)
+
+
+def _points(k: int, steps):
+    """One drawing's steps (:func:`candidates` with n = 1) -> ("point", k, its point) for each it
+    keeps; returns what ``steps`` returns."""
+    while True:
+        try:
+            points, kept = next(steps)
+        except StopIteration as done:
+            return done.value
+        if kept[0]:
+            yield "point", k, points[0]
+
+
 def stroke_samples(lines: list[str], page: list) -> list[tuple[str, list]]:
     """Each line's (text, strokes), the points rounded to 0.01: what ``--strokes`` writes."""
     return [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
@@ -369,6 +393,19 @@ def write_page(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     """:func:`write`'s drawing, from a loaded model (its checkpoint and network; ``lstm serve``
     keeps them), nothing written: -> (the lines of text, each line's strokes, the first line's
     window, what the reader read on each line or None). ``style``: see :func:`_style`."""
+    return pen.finish(page_steps(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of, reader, hand, log,
+                                 stream=False))
+
+
+def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: str | int | None = None,
+               random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
+               reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr),
+               stream: bool = True):
+    """:func:`write_page` as a generator, for showing the pen as it moves (``lstm serve``): once
+    the input is checked it yields ``("lines", the lines of text, the style's width per character
+    in the data's units or None without one)``, then with ``stream`` and ``best_of`` 1
+    ``("point", line number, (dx, dy, up))`` for each pen point as it is drawn (in the data's
+    units; each line's offsets start from its own origin); it returns what write_page does."""
     alphabet = net.cfg.alphabet
     unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
     if unknown and oov == "error":
@@ -388,10 +425,13 @@ def write_page(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     judge = load_judge(reader, log) if best_of > 1 else None
     prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
+    yield "lines", lines, None if prime is None else _width(prime[1]) / max(len(prime[0]), 1)
     page = []
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
-        drawings = write_candidates(net, ln, best_of, bias, seed, prime)
+        each = stream and best_of == 1
+        steps = candidates(net, ln, best_of, bias, seed, prime, stream=each)
+        drawings = (yield from _points(k, steps)) if each else pen.finish(steps)
         d = drawings[choose(drawings, ln, judge, printed)] if best_of > 1 else drawings[0]
         if printed is None:
             printed = lifts_per_letter(d.strokes, ln) >= PRINT_LIFTS

@@ -133,8 +133,22 @@ def sample(y: np.ndarray, M: int, bias: float, u: np.ndarray, z: np.ndarray) -> 
     return out
 
 
-def draw(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_points: int,
-         x0: np.ndarray | None = None, skip: int = 0):
+def draw(*args, **kwargs):
+    """:func:`drawing` run to its end, nothing yielded on the way: -> what it returns."""
+    return finish(drawing(*args, **kwargs, stream=False))
+
+
+def finish(steps):
+    """Run a generator to its end, dropping what it yields: -> what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def drawing(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_points: int,
+            x0: np.ndarray | None = None, skip: int = 0, stream: bool = True):
     """Sample every row of ``pen`` (:class:`Pen`, or anything with ``B``, ``U`` and ``step``) until
     it stops: when the window has passed the last character (phi just past the text exceeds phi
     on every character: Graves' rule) and the pen has lifted, at most :data:`FINISH_POINTS`
@@ -142,7 +156,11 @@ def draw(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_p
     their own; ``x0`` (B, 3): the last point of the primer (None: zeros). Points drawn while the
     window is still on the primer's text (its first ``skip`` characters, the space after it
     included) are left out: a stroke the primer left unfinished, not a mark of this text (a
-    stray mark at the start of continuation lines). -> per row, its pen
+    stray mark at the start of continuation lines). A generator: with ``stream``, each step it
+    yields the points just drawn (B, 3) in the data's units and which rows keep theirs (B,) (a
+    row keeps its points from where the window reached its text to where it stopped; one whose
+    window never leaves the primer keeps all its points in the end, none of them yielded as
+    kept), so a caller can show them as they come (``lstm serve``). It returns, per row, its pen
     offsets [(dx, dy, up)] in the data's units, its window rows without the first ``skip``
     characters (the primer's text), and the log-density of its points as drawn (nats, in the
     normalised units).
@@ -157,6 +175,7 @@ def draw(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_p
     finishing = np.full(B, -1)  # steps left to end the stroke after the window passed the text
     first = np.full(B, -1 if skip else 0)  # the step where the window reached the text (after the primer's)
     finishing_any = False
+    scale3 = np.array([scale[0], scale[1], 1.0])
     for t in range(max_points):
         if t % CHUNK == 0:
             us, zs = rng.random((CHUNK, B, 2)), rng.standard_normal((CHUNK, B, 2))
@@ -168,6 +187,8 @@ def draw(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_p
         x = point.astype(np.float32)
         if skip:
             first[(first < 0) & (phi.argmax(1) >= skip)] = t
+        if stream:
+            yield point * scale3, live & (first >= 0)
         past = phi[:, U] > phi[:, :U].max(1)
         if not (finishing_any or past.any()):
             continue  # the common case: every row still on its text
