@@ -213,6 +213,7 @@ def test_read_canvas_reads_drawn_ink(browser, page, tmp_path):
     submit(section)
     finished(browser, section)
     assert browser.find_element(By.ID, "read-out").text == sample["text"] == "and on the 31st of October,"
+    assert browser.execute_script("return document.getElementById('read-view').naturalWidth") > 200  # the four rows
     browser.save_screenshot(str(tmp_path / "drawn.png"))
     section.find_element(By.CSS_SELECTOR, "button.clear").click()
     assert browser.execute_script("return ink.length") == 0
@@ -258,6 +259,8 @@ def test_caption_of_an_upload_and_of_a_drawn_scene(browser, page, tmp_path):
     shown = browser.find_element(By.ID, "caption-image")
     assert browser.execute_script("return arguments[0].naturalWidth", shown) == picture.width
     assert browser.find_element(By.ID, "caption-text").text == truth
+    looked = browser.find_element(By.ID, "caption-attention")  # the picture once per word, lit where it looked
+    assert browser.execute_script("return arguments[0].naturalWidth", looked) > 2 * 128
     section.find_element(By.CSS_SELECTOR, "button.scene").click()
     finished(browser, section)
     assert len(browser.find_element(By.ID, "caption-text").text.split()) >= 3

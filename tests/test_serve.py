@@ -159,6 +159,21 @@ def test_read_reads_what_write_wrote(client, written):
         got = r.json()
         assert len(got["texts"]) == 1 and Levenshtein.distance(got["texts"][0], "hello") <= 2, got
         assert (got["lm"], got["beam"]) == (("none", 1) if lm else ("wikipedia", 8))
+        assert got["view"] is None
+
+
+def _png_size(data: str) -> tuple[int, int]:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(data))).size
+
+
+def test_read_draws_the_reading_when_asked(client, written):
+    """view: lstm read --view's four rows (outputs, cells, ink, gradient) of the last sample."""
+    r = client.post("/api/read", json={"samples": written["strokes"] * 2, "lm": "none", "view": True})
+    assert r.status_code == 200, r.text
+    w, h = _png_size(r.json()["view"])
+    assert w > 200 and h > 200 and len(r.json()["texts"]) == 2
 
 
 def test_compose_returns_midi_its_notes_and_a_piano_roll(client):
@@ -190,6 +205,16 @@ def test_caption_of_a_drawn_scene_and_of_its_upload(client, scene):
     assert scene["scene"]["caption"]  # the generator's own words, to compare with
     r = client.post("/api/caption", json={"image": "data:image/png;base64," + scene["scene"]["png"]})
     assert r.status_code == 200 and r.json()["caption"] == scene["caption"] and r.json()["scene"] is None
+    assert r.json()["attention"] is None and scene["attention"] is None
+
+
+def test_caption_draws_where_it_looked_when_asked(client, scene):
+    """attention: lstm caption --attention's grid, the picture once per word (and once as it is)."""
+    r = client.post("/api/caption", json={"scene": 3, "attention": True})
+    assert r.status_code == 200 and r.json()["caption"] == scene["caption"]
+    w, h = _png_size(r.json()["attention"])
+    cells = len(scene["caption"].split()) + 2  # the picture, each word, </s>
+    assert w * h >= cells * 128 * 128
 
 
 def test_predict_the_articles_example_and_its_explanation(client):

@@ -41,14 +41,19 @@ def heatmap_picture(src: list[str], tgt: list[str], att: list[list[float]]):
     return img
 
 
-
 def image_grid(image, words: list[str], maps: list[list[float]], path: str, cell: int = 128,
                grid: tuple[int, int] | None = None) -> None:
+    """:func:`image_grid_picture`, written atomically as PNG."""
+    render.save_png(image_grid_picture(image, words, maps, cell, grid), path)
+
+
+def image_grid_picture(image, words: list[str], maps: list[list[float]], cell: int = 128,
+                       grid: tuple[int, int] | None = None):
     """Where a captioner looked (Xu et al. 2015, fig. 2): the image once per generated word, lit
     where that word's attention weights (``grid`` = (rows, columns) of them, row by row; default
     a square grid; weights past the grid, padding of a batch, are ignored) are high and dimmed
     elsewhere, the word underneath. ``image``: uint8 tensor (3, H, W), shown with its shorter
-    side ``cell`` pixels. Written atomically as PNG."""
+    side ``cell`` pixels. -> a pillow image."""
     from PIL import Image, ImageDraw
 
     font = render.font(14)
@@ -74,4 +79,4 @@ def image_grid(image, words: list[str], maps: list[list[float]], path: str, cell
         img.paste(shown, (x, y))
         text = render.printable(word, font)
         d.text((x + (tw - d.textlength(text, font=font)) / 2, y + th + 3), text, fill="black", font=font)
-    render.save_png(img, path)
+    return img

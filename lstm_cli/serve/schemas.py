@@ -96,12 +96,14 @@ class ReadRequest(Request):
     samples: Annotated[list[InkSample], Field(min_length=1, max_length=MAX_INK_SAMPLES)]
     beam: Annotated[Optional[int], Field(ge=1, le=MAX_BEAM, description="Prefix beam search; 1: best path. Default: 8 with a language model, else 1.")] = None
     lm: Annotated[Optional[str], Field(max_length=MODEL_NAME, description="A shipped text model as the language model, or none. Default: the one the reader was tuned with.")] = None
+    view: bool = Field(False, description="Also the reading of the last sample as `lstm read --view` draws it (PNG, base64): the outputs, the cell states, the ink, the gradient.")
 
 
 class ReadResponse(BaseModel):
     texts: list[str]
     beam: int
     lm: str
+    view: Optional[str] = None  # PNG, base64
 
 
 class ComposeRequest(Request):
@@ -146,6 +148,7 @@ class CaptionRequest(Request):
     image: Annotated[Optional[str], Field(max_length=MAX_CAPTION_BODY, description="An image (PNG, JPEG, GIF, BMP, WebP) as base64, or a data: URL.")] = None
     scene: Annotated[Optional[int], Field(ge=0, le=SEED_MAX, description="Instead: caption the scene the shapes generator draws from this seed.")] = None
     beam: Annotated[int, Field(ge=1, le=MAX_BEAM)] = 3
+    attention: bool = Field(False, description="Also where the model looked for each word, as `lstm caption --attention` draws it (PNG, base64).")
 
     @model_validator(mode="after")
     def _one_picture(self):
@@ -163,6 +166,7 @@ class CaptionResponse(BaseModel):
     caption: str
     unsure: Optional[str] = None
     scene: Optional[Scene] = None
+    attention: Optional[str] = None  # PNG, base64
 
 
 class PredictRequest(Request):

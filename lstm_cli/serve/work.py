@@ -135,11 +135,13 @@ def read(models: Models, name: str, lm: str | None, req: api.ReadRequest) -> api
     lines = "".join(json.dumps(s.model_dump(exclude_none=True)) + "\n" for s in req.samples)
     samples = read_ink("the ink", lines.encode())
     reader, lock = models.get(("read", name, lm),
-                              lambda: (task.load_reader(name, "auto", lm), threading.Lock()))
+                              lambda: (task.load_reader(name, "cpu", lm), threading.Lock()))
     beam = req.beam or reader.default_beam()
     with lock:
         found = reader.read(samples, beam=beam)
-    return api.ReadResponse(texts=[f[0][0] for f in found], beam=beam, lm="none" if reader.lm is None else reader.lm.name)
+    view = b64(task.view_png(reader, "the ink", samples[-1][1])) if req.view else None  # the network only: no lock
+    return api.ReadResponse(texts=[f[0][0] for f in found], beam=beam, lm="none" if reader.lm is None else reader.lm.name,
+                            view=view)
 
 
 def compose(models: Models, name: str, req: api.ComposeRequest) -> api.ComposeResponse:
@@ -248,8 +250,14 @@ def caption(models: Models, name: str, req: api.CaptionRequest) -> api.CaptionRe
     cap = models.get(("caption", name), lambda: task.load_captioner(name))
     image = D.load_image(io.BytesIO(raw), cap.model.cfg.image_size, name="the image", max_aspect=cap.model.cfg.max_aspect,
                          formats=api.IMAGE_FORMATS)
-    best = cap.caption([image], beam=req.beam)[0][0]
-    return api.CaptionResponse(caption=best.text, unsure=cap.unsure(best), scene=scene)
+    best = cap.caption([image], beam=req.beam, attention=req.attention)[0][0]
+    attention = None
+    if req.attention:
+        from lstm_cli import render
+        from lstm_cli.render.attention import image_grid_picture
+
+        attention = b64(render.png_bytes(image_grid_picture(image, best.words, best.attention, grid=cap.grid(image))))
+    return api.CaptionResponse(caption=best.text, unsure=cap.unsure(best), scene=scene, attention=attention)
 
 
 def predict(models: Models, name: str, req: api.PredictRequest) -> api.PredictResponse:

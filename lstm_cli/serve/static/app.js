@@ -288,14 +288,18 @@ for (const type of ["pointerup", "pointercancel"]) {
 $("#read .clear").addEventListener("click", () => {
   ink = [];
   $("#read-out").textContent = "";
+  $("#read-view").hidden = true;
   redraw();
 });
 addEventListener("resize", () => { ink = []; fitCanvas(); });  // the old ink would be out of place
 
 panel("read", async (form) => {
   if (!ink.length) throw new Error("write something on the canvas first");
-  const r = await postJSON("/api/read", {...fields(form), samples: [{strokes: ink}]});
+  const r = await postJSON("/api/read", {...fields(form), samples: [{strokes: ink}], view: true});
   $("#read-out").textContent = r.texts[0] || "(nothing read)";
+  // lstm read --view's four rows: what each output said, the cells, the ink, what the output looked at
+  $("#read-view").src = "data:image/png;base64," + r.view;
+  $("#read-view").hidden = false;
 });
 
 // ---------------------------------------------------------------- compose: piano roll, a synthesiser, MIDI
@@ -372,6 +376,7 @@ function showCaption(r, picture) {
   $("#caption-text").textContent = r.caption;
   $("#caption-unsure").textContent = r.unsure ? `unsure: ${r.unsure}` : "";
   $("#caption-truth").textContent = r.scene ? `the generator drew: ${r.scene.caption}` : "";
+  $("#caption-attention").src = "data:image/png;base64," + r.attention;  // where it looked for each word
   $("#caption-out").hidden = false;
 }
 
@@ -386,14 +391,15 @@ const captioning = panel("caption", async (form) => {
   const file = form.elements.image.files[0];
   if (!file) throw new Error("choose an image first");
   const image = await readFile(file);  // a data: URL, as the API takes it
-  showCaption(await postJSON("/api/caption", {model: form.elements.model.value || undefined, image}), image);
+  showCaption(await postJSON("/api/caption", {model: form.elements.model.value || undefined, image, attention: true}),
+              image);
 });
 
 $("#caption .scene").addEventListener("click", () => captioning(async () => {
   const form = $("#caption form");
   form.elements.scene.value = Math.floor(Math.random() * 100000);
   const r = await postJSON("/api/caption", {model: form.elements.model.value || undefined,
-                                            scene: Number(form.elements.scene.value)});
+                                            scene: Number(form.elements.scene.value), attention: true});
   showCaption(r, "data:image/png;base64," + r.scene.png);
 }));
 

@@ -341,6 +341,18 @@ def evaluate(model: str | None, data: str, device: str = "auto", beam: int = 1, 
     return out
 
 
+def view_png(reader: Reader, name: str, strokes: list) -> bytes:
+    """``--view``'s picture of the reading of ``strokes`` (a sample called ``name``), as PNG: the
+    four rows at the middle character's peak (the middle point if it read nothing)."""
+    from lstm_cli.render import reading
+
+    tr = reader.trace(strokes)
+    if not tr["moments"]:
+        tr = reader.trace(strokes, [len(tr["points"]) // 2])
+    title = f"{name}: read {tr['text']!r}; gradient of the output at the marked point"
+    return reading.png_bytes(tr, len(tr["moments"]) // 2, title=title)
+
+
 def draw(reader: Reader, name: str, strokes: list, view: str | None, animate: str | None) -> None:
     """``--view``: the four rows at the middle character's peak; ``--animate``: the reading as a GIF."""
     from lstm_cli.core.fileio import write_payload
@@ -348,12 +360,7 @@ def draw(reader: Reader, name: str, strokes: list, view: str | None, animate: st
 
     reader.model.cpu()
     if view is not None:
-        tr = reader.trace(strokes)
-        if not tr["moments"]:  # it read nothing: the middle point
-            tr = reader.trace(strokes, [len(tr["points"]) // 2])
-        k = len(tr["moments"]) // 2
-        title = f"{name}: read {tr['text']!r}; gradient of the output at the marked point"
-        write_payload(view, reading.png_bytes(tr, k, title=title), what="a PNG picture")
+        write_payload(view, view_png(reader, name, strokes), what="a PNG picture")
         print(f"lstm: picture drawn to {view}", file=sys.stderr)
     if animate is not None:
         T = len(points_of(strokes, reader.model.cfg.step))
