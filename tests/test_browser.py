@@ -139,6 +139,16 @@ def submit(section):
 # ---------------------------------------------------------------- the page
 
 
+def test_api_docs_render_offline(browser, server):
+    """/docs in the browser: every endpoint listed, nothing fetched from elsewhere."""
+    browser.get(server + "docs")
+    WebDriverWait(browser, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= 10)
+    names = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(n.startswith(server) for n in names), names
+    paths = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")]
+    assert "/api/write/stream" in paths and "/api/generate" in paths, paths
+
+
 def test_page_is_served_whole_and_offline(browser, server, page):
     section = page("generate")
     names = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")

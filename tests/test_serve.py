@@ -81,6 +81,19 @@ def test_the_page_and_its_files_are_served_from_the_package(client):
     assert "http" not in page.text.replace('href="/docs"', "")  # nothing from elsewhere: it works offline
 
 
+def test_the_api_docs_are_served_from_the_package_too(client):
+    """/docs: Swagger UI from its package (FastAPI's default page fetches it from a CDN)."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "openapi.json" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) >= 3 and all(a.startswith("/docs-static/") for a in assets), assets
+    for a in assets:
+        assert client.get(a).status_code == 200
+    assert client.get("/redoc").status_code == 404  # its page would fetch from a CDN too
+
+
 # ---------------------------------------------------------------- each tool
 
 

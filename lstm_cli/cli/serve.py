@@ -25,9 +25,10 @@ def serve(
 
     try:
         import fastapi  # noqa: F401
+        import swagger_ui_bundle  # noqa: F401 (/docs, offline)
         import uvicorn
     except ImportError as e:
-        raise MissingToolError(f"lstm serve needs FastAPI and uvicorn, the serve extra ({e.name} is not installed)",
+        raise MissingToolError(f"lstm serve needs FastAPI, uvicorn and Swagger UI, the serve extra ({e.name} is not installed)",
                                hint=INSTALL) from None
     from lstm_cli.serve import create_app
 

@@ -16,8 +16,10 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -103,7 +105,7 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
         yield
         jobs.close()
 
-    app = FastAPI(title="lstm serve", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="lstm serve", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The lstm tools as a JSON API: one endpoint per tool, models by their registry "
                               "names (GET /api/models). Errors: {\"error\": ..., \"hint\": ...}.")
     app.state.models, app.state.jobs = models, jobs
@@ -138,6 +140,15 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # /docs: FastAPI's own page fetches Swagger UI from a CDN; this one serves it from its package
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="lstm serve: the API",
+                                   swagger_js_url="/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/docs-static/favicon-32x32.png")
 
     @app.get("/api/models", response_model=api.ModelsResponse)
     async def models_list():
