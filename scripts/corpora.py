@@ -55,6 +55,8 @@ Held-out data is whole works, never trained on:
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
 - sequences-everyday: EVERYDAY_COUNTS lines from the everyday ranges (starts up to 5 digits,
   elements up to 9; test.tsv: held-out ranges, every family equally often).
+- sequences-everyday-lowest-first: the same lines with each number's digits lowest first (the
+  .tsv files as usual).
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
   drawn with GEOMETRIC_WEIGHTS (geometric ~45%) from the training ranges.
 - sequences-thinned [KEEP]: SEQUENCES_THINNED_COUNT lines of the same mix for the third stage, keeping
@@ -604,17 +606,20 @@ def sequences_geometric(dl: Path, out: Path, wide: bool = False, seed: int = 41)
 EVERYDAY_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 14_000}
 
 
-def sequences_everyday(dl: Path, out: Path) -> None:
+def sequences_everyday(dl: Path, out: Path, lowest_first: bool = False) -> None:
     """Lines from the everyday ranges (``draw_everyday`` in lstm_cli/tasks/sequences.py): train
     and val from the training ranges, test (and test.tsv, with each line's family) from the
-    held-out ones with every family equally often (2,000 each)."""
+    held-out ones with every family equally often (2,000 each). ``lowest_first``: the same lines,
+    train.txt, val.txt and test.txt with each number's digits lowest first (for ``lstm train
+    text --digits lowest-first``); the .tsv files, which ``lstm predict --score`` reads, as usual."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from lstm_cli.tasks.sequences import FAMILIES, corpus
+    from lstm_cli.tasks.sequences import FAMILIES, corpus, flip
 
     for seed, (split, n) in enumerate(EVERYDAY_COUNTS.items(), start=51):
         weights = (1,) * len(FAMILIES) if split == "test" else None
         rows = corpus(n, held_out=split == "test", seed=seed, weights=weights, everyday=True)
-        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
+        written = [" ".join(map(flip, ln.split())) for _, ln in rows] if lowest_first else [ln for _, ln in rows]
+        (out / f"{split}.txt").write_text("".join(ln + "\n" for ln in written))
         if split != "train":
             (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
         print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
@@ -662,4 +667,5 @@ if __name__ == "__main__":
          "shapes": shapes, "hershey": hershey, "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
          "sequences-thinned": sequences_thinned, "sequences-everyday": sequences_everyday,
+         "sequences-everyday-lowest-first": lambda dl, out: sequences_everyday(dl, out, lowest_first=True),
          "palestrina": palestrina}[what](dl, out)

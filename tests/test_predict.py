@@ -406,3 +406,43 @@ def test_numbers_longer_than_the_training_data_held_are_refused(context_model):
     r = run_lstm("predict", "-m", context_model, input="4 5 6\n-1000 -2000 -3000\n")
     assert r.returncode == ExitCode.BAD_INPUT and r.stdout.splitlines()[1] == "" and r.stdout.splitlines()[0]
     assert "line 2: '-1000' has 4 digits, too long for this model" in r.stderr
+
+
+def test_digits_written_lowest_first():
+    """Each number's digits lowest first, and back; letters as they are."""
+    assert [S.flip(x) for x in ("120", "-35", "7", "x")] == ["021", "-53", "7", "x"]
+    assert [S.flip(x) for x in ("021", "-53", "7", "x")] == ["120", "-35", "7", "x"]
+
+
+def test_a_lowest_first_model_is_given_and_answers_numbers_in_the_usual_order(random_net):
+    """With lowest_first the predictor flips what it reads and what it answers, so it ranks (and
+    scores) a sequence exactly as the plain predictor ranks the flipped sequence, any network."""
+    net, vocab = random_net
+    plain, low = S.Predictor(net, vocab, beam=6), S.Predictor(net, vocab, beam=6, lowest_first=True)
+    seqs = [["12", "34", "56"], ["-5", "10", "-20", "40"], ["7", "8", "9", "10"]]
+    flipped = [[S.flip(x) for x in s] for s in seqs]
+    assert low.encode(seqs[1]) == plain.encode(flipped[1])
+    for got, want in zip(low.ranked_many(seqs, 4), plain.ranked_many(flipped, 4)):
+        back = list(dict.fromkeys(str(int(S.flip(c))) for c, _ in want))
+        assert [c for c, _ in got] == back and got[0][1] == pytest.approx(want[0][1], rel=1e-9)
+    answers = ["78", "-80", "11"]
+    assert low.probability_many(seqs, answers) == pytest.approx(
+        plain.probability_many(flipped, [S.flip(a) for a in answers]), rel=1e-9)
+
+
+def test_the_digits_order_is_recorded_and_kept_by_a_fine_tune(tmp_path):
+    """lstm train text --digits lowest-first goes into the model's data facts (Predictor.of reads
+    it); a fine-tune from it keeps it unless told otherwise."""
+    data = tmp_path / "low.txt"
+    data.write_text("".join(" ".join(S.flip(str(a + i)) for i in range(5)) + "\n" for a in range(10, 60)))
+    train_in_process(train_args(data, tmp_path / "low.pt", steps=4, digits="lowest-first"))
+    train_in_process(train_args(data, tmp_path / "again.pt", steps=4, init=tmp_path / "low.pt"))
+    for name in ("low.pt", "again.pt"):
+        meta = torch.load(tmp_path / name, weights_only=False)["meta"]
+        assert meta["data_facts"] == {"longest_number": 2, "digits": "lowest-first"}
+        net, vocab = text.from_checkpoint(torch.load(tmp_path / name, weights_only=False))
+        assert S.Predictor.of(net, vocab, meta).lowest_first
+    train_in_process(train_args(data, tmp_path / "plain.pt", steps=4, init=tmp_path / "low.pt", digits="highest-first"))
+    assert "digits" not in torch.load(tmp_path / "plain.pt", weights_only=False)["meta"]["data_facts"]
+    r = run_lstm(*train_args(data, tmp_path / "x.pt", steps=4, digits="backwards"))
+    assert r.returncode == ExitCode.USAGE and "--digits" in r.stderr

@@ -65,6 +65,7 @@ def train(
     batch_size: o.BatchSize = 64,
     seq_len: o.SeqLen = 128,
     input_noise: Annotated[float, o.num("--input-noise", lo=0, hi=1, help="Share of input characters replaced by random draws from the corpus while training.")] = 0.0,
+    digits: Annotated[Optional[str], o.pick("--digits", values=("highest-first", "lowest-first"), help="How the text writes numbers, recorded in the model for lstm predict: lowest-first (1234 as 4321) makes predict flip the numbers it reads and answers. Default: as the --init model's, else highest-first.")] = None,
     **start,
 ):
     """``lstm train text``: a character-level language model (char-rnn) on any UTF-8 text."""
@@ -73,6 +74,6 @@ def train(
     model = task.preset(preset, embed=embed, hidden=hidden, layers=layers, dropout=dropout,
                         weight_drop=weight_drop)
     data_cfg = task.TextData(batch_size=batch_size, seq_len=seq_len, val_fraction=val_fraction,
-                             input_noise=input_noise)
+                             input_noise=input_noise, digits=digits)
     typed = o.typed_flags(start, model, vars(data_cfg), preset=preset)
     task.train(data, val_data, output, cfg, data_cfg, model, given=typed, **start)

@@ -38,7 +38,7 @@ def predict(
 
     ckpt = registry.load(model or DEFAULT_MODEL, "text")
     net, vocab = text.from_checkpoint(ckpt)
-    predictor = sequences.Predictor(net, vocab, longest=ckpt["meta"].get("data_facts", {}).get("longest_number"))
+    predictor = sequences.Predictor.of(net, vocab, ckpt["meta"])
     if score is not None:
         return _score(predictor, read_text(score), score, json_out, given)
     args = elements or ["-"]

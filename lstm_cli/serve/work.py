@@ -267,7 +267,7 @@ def predict(models: Models, name: str, req: api.PredictRequest) -> api.PredictRe
 
     def load():
         net, vocab, meta = _text_model(models, name)
-        return sequences.Predictor(net, vocab, longest=meta.get("data_facts", {}).get("longest_number"))
+        return sequences.Predictor.of(net, vocab, meta)
 
     predictor = models.get(("predict", name), load)
     items = sequences.parse([req.sequence], "the sequence")

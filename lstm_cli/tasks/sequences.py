@@ -184,6 +184,17 @@ def line(xs: list) -> str:
     return " ".join(str(x) for x in xs)
 
 
+def flip(item: str) -> str:
+    """A number's digits in the other order, its sign first (120 <-> 021); a letter as it is.
+    Lines written so, lowest digit first, let a carry run the way the text is read
+    (``scripts/corpora.py sequences-everyday-lowest-first``, ``lstm train text --digits``). Read
+    back from a model, ``str(int(flip(x)))`` drops what would be leading zeros."""
+    if item.isalpha():
+        return item
+    sign, digits = ("-", item[1:]) if item.startswith("-") else ("", item)
+    return sign + digits[::-1]
+
+
 # ---------------------------------------------------------------- everyday ranges
 
 # What a person types (issue 42): arithmetic from starts up to +-99,999 by steps up to +-9,999,
@@ -341,16 +352,41 @@ class Predictor:
     CHUNK = 128  # sequences read together: a few thousand rows of state at most
 
     def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS,
-                 longest: int | None = None):
+                 longest: int | None = None, lowest_first: bool = False):
         """``start_digits``: the longest first element of the model's training lines (the powers'
         aside); ``longest``: the most digits of a number in its training text, if known (the
-        checkpoint's ``data_facts``): longer elements are refused."""
+        checkpoint's ``data_facts``): longer elements are refused; ``lowest_first``: the model
+        writes each number's digits lowest first (:func:`line`), so the sequences it is given are
+        flipped before it reads them, and its answers after (everything outside this class is in
+        the usual order)."""
         from lstm_cli.tasks.text import Sampler
 
         self.sampler, self.vocab = Sampler(net, vocab), vocab
         self.beam, self.max_chars, self.start_digits = beam, max_chars, start_digits
-        self.longest = longest
+        self.longest, self.lowest_first = longest, lowest_first
         self.ends = [vocab.index[c] for c in self.END if c in vocab.index]
+
+    @classmethod
+    def of(cls, net, vocab, meta: dict, **kwargs) -> "Predictor":
+        """The predictor for a checkpoint's model, as its ``data_facts`` describe its training text
+        (the longest number; the digits' order, which ``lstm train text --digits`` records)."""
+        facts = meta.get("data_facts", {})
+        return cls(net, vocab, longest=facts.get("longest_number"), lowest_first=facts.get("digits") == "lowest-first",
+                   **kwargs)
+
+    def _model(self, item: str) -> str:
+        """An element as the model writes it."""
+        return flip(item) if self.lowest_first else item
+
+    def _users(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Answers the model wrote, in the usual order (of two that read the same, the likelier)."""
+        if not self.lowest_first:
+            return ranked
+        out: dict[str, float] = {}
+        for c, p in ranked:
+            c = str(int(flip(c))) if c.lstrip("-").isdigit() else c
+            out.setdefault(c, p)
+        return list(out.items())
 
     def encode(self, items: list[str], what: str = "the sequence") -> list[int]:
         """The ids of a newline, the sequence and a space; InputError for a character the model
@@ -362,7 +398,7 @@ class Predictor:
             raise InputError(f"{what}: {excerpt(long[0])} has {len(long[0].lstrip('-'))} digits, too long for "
                              f"this model (it learnt numbers of at most {self.longest})")
         known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
-        ids = self.vocab.encode(line(items) + " ", what=what, hint=f"this model knows: {known}").tolist()
+        ids = self.vocab.encode(" ".join(map(self._model, items)) + " ", what=what, hint=f"this model knows: {known}").tolist()
         return [self.vocab.index["\n"]] + ids
 
     def _read(self, views: list[list[str]]):
@@ -459,7 +495,7 @@ class Predictor:
         the sequence from its first element only."""
         import math
 
-        return [(c, math.exp(lp)) for c, lp in self._search(self._read([items]), [k])[0]]
+        return self._users([(c, math.exp(lp)) for c, lp in self._search(self._read([items]), [k])[0]])
 
     def ranked_many(self, batch: list[list[str]], k: int = 5) -> list[list[tuple[str, float]]]:
         """For each sequence, the ``k`` likeliest next elements, likeliest first, reading it from
@@ -494,11 +530,11 @@ class Predictor:
         out = []
         for s, pool in zip(spans, pools):
             if len(s) == 1:
-                out.append([(c, float(np.exp(lp))) for c, lp in found[s[0]]])
+                out.append(self._users([(c, float(np.exp(lp))) for c, lp in found[s[0]]]))
                 continue
             mean = np.mean([[known[r][c] if c in known[r] else next(scores) for c in pool] for r in s], axis=0)
             order = np.argsort(-mean, kind="stable")[:k]
-            out.append([(pool[i], float(np.exp(mean[i]))) for i in order])
+            out.append(self._users([(pool[i], float(np.exp(mean[i]))) for i in order]))
         return out
 
     def probability_many(self, batch: list[list[str]], answers: list[str]) -> list[float]:
@@ -509,7 +545,7 @@ class Predictor:
         if not batch:
             return []
         views, spans = self._all_views(batch)
-        lp = self._log_probs(self._read(views), [(r, a) for s, a in zip(spans, answers) for r in s])
+        lp = self._log_probs(self._read(views), [(r, self._model(a)) for s, a in zip(spans, answers) for r in s])
         return [float(np.exp(lp[s.start: s.stop].mean())) for s in spans]
 
     def answer_many(self, batch: list[list[str]], n: int = 1, k: int = 1, explain: bool = False) -> list:

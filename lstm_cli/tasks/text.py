@@ -68,6 +68,7 @@ class TextData:
     seq_len: int = 128
     val_fraction: float = 0.1  # used when no --val-data is given: the corpus' last 10%
     input_noise: float = 0.0  # share of input characters replaced by draws from the corpus (Xie et al. 2017)
+    digits: str | None = None  # how the corpus writes numbers, recorded for lstm predict (None: as --init's, else highest-first)
 
 
 class CharLSTM(nn.Module):
@@ -316,6 +317,9 @@ def make_job(texts: list[str], val_texts: list[str] | None, data: TextData, mode
     job = TextJob(model, vocab, train, val, data, note)
     before = (base or {}).get("meta", {}).get("data_facts", {})  # a fine-tune has seen both
     job.data_facts = {k: max(v, before.get(k, 0)) for k, v in number_facts(corpus).items()}
+    digits = data.digits or before.get("digits")
+    if digits and digits != "highest-first":
+        job.data_facts["digits"] = digits
     return job
 
 
