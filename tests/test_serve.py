@@ -158,6 +158,8 @@ def test_write_stream_sends_each_pen_point_then_the_page_write_answers(client):
         dx, dy = (sample["strokes"][0][0][i] - drawn[0][0][i] for i in (0, 1))  # the line's place on the page
         for got, want in zip((p for s in drawn for p in s), (p for s in sample["strokes"] for p in s)):
             assert got[0] + dx == pytest.approx(want[0], abs=0.05) and got[1] + dy == pytest.approx(want[1], abs=0.05)
+    with client.stream("POST", "/api/write/stream", json={"text": "hi", "random_seed": 1}) as r:  # no hand given
+        assert json.loads(next(r.iter_lines()))["em"] > 0  # the model's styles' width per character
     # checked before anything streams: a plain JSON error
     assert "cannot write" in error_of(client.post("/api/write/stream", json={"text": "na\u00efve"}), 422)
     assert "styles 0 to" in error_of(client.post("/api/write/stream", json={"text": "hi", "style": 999}), 422)

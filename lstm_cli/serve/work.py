@@ -66,7 +66,7 @@ def write(models: Models, name: str, req: api.WriteRequest) -> api.WriteResponse
 def write_stream(models: Models, name: str, req: api.WriteRequest) -> Iterator[str]:
     """:func:`write` as the pen moves, JSON lines: ``{"lines": [...], "em": ...}`` once the text is
     checked (an error answers before anything streams; em: the style's width per character, to
-    size the page before it is drawn; null without a style), then ``{"line": k, "point": [dx,
+    size the page before it is drawn), then ``{"line": k, "point": [dx,
     dy, up]}`` for each pen point as it is sampled (offsets from the last point, each line from
     its own origin), then ``{"page": ...}``, :func:`write`'s whole answer."""
     from lstm_cli.tasks import write as task

@@ -403,7 +403,8 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
                stream: bool = True):
     """:func:`write_page` as a generator, for showing the pen as it moves (``lstm serve``): once
     the input is checked it yields ``("lines", the lines of text, the style's width per character
-    in the data's units or None without one)``, then with ``stream`` and ``best_of`` 1
+    in the data's units (without one, the mean of the model's styles'; None if it keeps none))``,
+    then with ``stream`` and ``best_of`` 1
     ``("point", line number, (dx, dy, up))`` for each pen point as it is drawn (in the data's
     units; each line's offsets start from its own origin); it returns what write_page does."""
     alphabet = net.cfg.alphabet
@@ -425,7 +426,8 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     judge = load_judge(reader, log) if best_of > 1 else None
     prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
-    yield "lines", lines, None if prime is None else _width(prime[1]) / max(len(prime[0]), 1)
+    sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
+    yield "lines", lines, (sum(_width(st) / max(len(t), 1) for t, st in sized) / len(sized)) if sized else None
     page = []
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
