@@ -94,7 +94,7 @@ def main() -> None:
 
     from lstm_cli.core import checkpoint
     from lstm_cli.render import strokes as draw
-    from lstm_cli.tasks.write import PRINT_LIFTS, build_model, choose, hershey, lifts_per_letter, write_candidates
+    from lstm_cli.tasks.write import build_model, choose, hershey, lifts_per_letter, print_lifts, write_candidates
 
     reader = None
     if a.reader != "none":
@@ -126,14 +126,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, name, style in primers:
             rng = random.Random(0)  # the same ceiling drawings for every primer of a font
-            printed = lifts_per_letter(style[1], style[0]) >= PRINT_LIFTS
+            printed = lifts_per_letter(style[1], style[0]) >= print_lifts(ck)
             kinds = ["ceiling"] + [f"best of {n}" if n > 1 else "generated" for n in a.best_of]
             err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in kinds
                    if (who == "tesseract" and tesseract) or (who == "reader" and reader)}
             for k, text in enumerate(phrases):
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
                 drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style)
-                picked = [drawings[choose(drawings[:n], text, reader, printed) if n > 1 else 0].strokes for n in a.best_of]
+                picked = [drawings[choose(drawings[:n], text, reader, printed, print_lifts(ck)) if n > 1 else 0].strokes
+                          for n in a.best_of]
                 for kind, st in zip(kinds, [clean] + picked):
                     img = draw.picture(st, 800)
                     got = {}
@@ -172,13 +173,17 @@ def main() -> None:
 
 def pages(a) -> None:
     """One hand per page: ``a.pages`` pages of 10 lines in each labelled hand, as ``lstm write
-    --hand H`` writes them; a line is print when it has at least PRINT_LIFTS pen lifts a letter."""
-    from lstm_cli.tasks.write import PRINT_LIFTS, lifts_per_letter, write
+    --hand H`` writes them; a line is print when it has at least the model's ``print_lifts`` pen
+    lifts a letter (a rough judge: a quarter of the cursive lines count as print; docs/usage.md)."""
+    from lstm_cli.core import registry
+    from lstm_cli.tasks.write import lifts_per_letter, print_lifts, write
     from lstm_cli.tasks.write.strokes import read_jsonl
 
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
-    print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, default settings")
+    threshold = print_lifts(registry.load(a.model, "write"))
+    print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, default settings; "
+          f"print from {threshold:.2f} pen lifts a letter")
     with tempfile.TemporaryDirectory() as tmp:
         for hand in ("print", "cursive"):
             other, bad_pages, lines = 0, 0, 0
@@ -188,7 +193,7 @@ def pages(a) -> None:
                 path = Path(tmp) / "page.jsonl"
                 write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None)
                 rows = read_jsonl(path)[:10]
-                wrong = sum((lifts_per_letter(st, t) >= PRINT_LIFTS) != (hand == "print") for t, st in rows)
+                wrong = sum((lifts_per_letter(st, t) >= threshold) != (hand == "print") for t, st in rows)
                 other, lines, bad_pages = other + wrong, lines + len(rows), bad_pages + bool(wrong)
             print(f"  {hand:8s} {other} of {lines} lines in the other hand; {bad_pages} of {a.pages} pages with one")
 

@@ -476,6 +476,24 @@ def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
     assert choose(drawings, text) == 0  # no reader: the likeliest under the writer (log density -1)
 
 
+def test_the_print_threshold_lies_between_the_models_own_hands():
+    """print_lifts: halfway between the pen lifts a letter of the model's print and cursive styles
+    (both hands of the Hershey fonts lift at every letter); without both hands labelled, the
+    default; choose holds drawings to the page's hand by it."""
+    from lstm_cli.tasks.write import PRINT_LIFTS, choose, print_lifts
+
+    def style(hand, strokes, text="abcd"):
+        return {"hand": hand, "text": text, "strokes": [[[k, 0.0], [k + 0.5, 1.0]] for k in range(strokes)]}
+
+    ckpt = {"vocab": {"styles": [style("cursive", 4), style("print", 8), style("cursive", 6)]}}
+    assert print_lifts(ckpt) == pytest.approx((2.0 + 1.25) / 2)
+    assert print_lifts({"vocab": {"styles": [style("cursive", 4), style(None, 8)]}}) == PRINT_LIFTS
+    assert print_lifts({"vocab": {}}) == PRINT_LIFTS
+    drawings = [_drawing(n, -n) for n in (5, 7)]  # 1.25 and 1.75 lifts a letter of "abcd"
+    assert choose(drawings, "abcd", printed=True, threshold=print_lifts(ckpt)) == 1
+    assert choose(drawings, "abcd", printed=True) == 0  # by the default, both look printed
+
+
 def test_the_pen_draws_from_the_mixture_it_is_given():
     """pen.sample (numpy random numbers, not the torch sampler's draw order) against the mixture
     at a bias, computed directly: the first two moments of dx and dy, their covariance, and the

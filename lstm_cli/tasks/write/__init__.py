@@ -276,7 +276,7 @@ def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
     return [ln for para in text.splitlines() for ln in textwrap.wrap(para, line_chars)]
 
 
-PRINT_LIFTS = 0.7  # pen lifts per letter: the fonts' print about 1, their cursive 0.25-0.5
+PRINT_LIFTS = 0.7  # pen lifts per letter: joined handwriting's print about 1, its cursive 0.25-0.5
 MAX_BEST_OF = 64
 
 
@@ -284,13 +284,28 @@ def lifts_per_letter(strokes: list, text: str) -> float:
     return len(strokes) / max(sum(not c.isspace() for c in text), 1)
 
 
-def choose(drawings: list[Drawing], text: str, judge=None, printed: bool | None = None) -> int:
+def print_lifts(ckpt: dict) -> float:
+    """Pen lifts per letter from which a line counts as print, for this model: halfway between
+    the means of its kept styles of each hand when it keeps both (``hershey``: 1.67 print, 1.17
+    cursive, so 1.42; its fonts lift the pen at every letter in both hands), else
+    :data:`PRINT_LIFTS`."""
+    by: dict[str, list[float]] = {}
+    for st in ckpt["vocab"].get("styles", []):
+        by.setdefault(st.get("hand"), []).append(lifts_per_letter(st["strokes"], st["text"]))
+    if not (by.get("print") and by.get("cursive")):
+        return PRINT_LIFTS
+    return (sum(by["print"]) / len(by["print"]) + sum(by["cursive"]) / len(by["cursive"])) / 2
+
+
+def choose(drawings: list[Drawing], text: str, judge=None, printed: bool | None = None,
+           threshold: float = PRINT_LIFTS) -> int:
     """Which drawing of ``text`` to keep: the one ``judge`` (a reader: ``likelihood(text,
     strokes)``) reads likeliest as ``text``, else the one likeliest under the writer itself; among
-    those in the page's hand (``printed``: True print, False cursive, None either), if any is."""
+    those in the page's hand (``printed``: True print, False cursive, None either; print from
+    ``threshold`` pen lifts a letter, :func:`print_lifts`), if any is."""
     scores = judge.likelihood(text, [d.strokes for d in drawings]) if judge else [d.log_density for d in drawings]
     same = [i for i, d in enumerate(drawings)
-            if printed is None or (lifts_per_letter(d.strokes, text) >= PRINT_LIFTS) == printed]
+            if printed is None or (lifts_per_letter(d.strokes, text) >= threshold) == printed]
     return max(same or range(len(drawings)), key=lambda i: scores[i])
 
 
@@ -425,7 +440,8 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
     prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
-    printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= PRINT_LIFTS
+    threshold = print_lifts(ckpt)
+    printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= threshold
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
     yield "lines", lines, (sum(_width(st) / max(len(t), 1) for t, st in sized) / len(sized)) if sized else None
     page = []
@@ -434,9 +450,9 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         each = stream and best_of == 1
         steps = candidates(net, ln, best_of, bias, seed, prime, stream=each)
         drawings = (yield from _points(k, steps)) if each else pen.finish(steps)
-        d = drawings[choose(drawings, ln, judge, printed)] if best_of > 1 else drawings[0]
+        d = drawings[choose(drawings, ln, judge, printed, threshold)] if best_of > 1 else drawings[0]
         if printed is None:
-            printed = lifts_per_letter(d.strokes, ln) >= PRINT_LIFTS
+            printed = lifts_per_letter(d.strokes, ln) >= threshold
         first_phi = d.phis if k == 0 else first_phi
         page.append(d.strokes)
         prime = (ln, d.strokes)
