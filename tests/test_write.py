@@ -476,6 +476,29 @@ def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
     assert choose(drawings, text) == 0  # no reader: the likeliest under the writer (log density -1)
 
 
+def test_a_page_in_a_chosen_hand_primes_every_line_with_it(write_model, monkeypatch):
+    """With --style or --hand, each line is primed with that sample (a line that drifted into the
+    other hand does not hand its drift on); without, with the line before it."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import write as W
+
+    ckpt = checkpoint.load(write_model)
+    net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+    primers, real = [], W.candidates
+
+    def recording(model, text, n, bias, seed, style, *rest, **kw):
+        primers.append(style[0] if style else None)
+        return real(model, text, n, bias, seed, style, *rest, **kw)
+
+    monkeypatch.setattr(W, "candidates", recording)
+    for style, hand in ((None, None), (1, None), (None, "print")):
+        primers.clear()
+        lines = W.write_page(ckpt, net, "lo vo ol lov", style=style, hand=hand, random_seed=1, line_chars=5)[0]
+        sample = ckpt["vocab"]["styles"][style if style is not None else int(W._hand(ckpt, hand or "print"))]["text"]
+        assert lines == ["lo vo", "ol", "lov"]
+        assert primers == ([None, "lo vo", "ol"] if style is None and hand is None else [sample] * 3)
+
+
 def test_the_print_threshold_lies_between_the_models_own_hands():
     """print_lifts: halfway between the pen lifts a letter of the model's print and cursive styles
     (both hands of the Hershey fonts lift at every letter); without both hands labelled, the

@@ -53,7 +53,7 @@ def _after(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 def write(models: Models, name: str, req: api.WriteRequest) -> api.WriteResponse:
-    """cli/write.py: tasks.write.write_page (the page, primed line by line), drawn as SVG."""
+    """cli/write.py: tasks.write.write_page (the page, line by line), drawn as SVG."""
     from lstm_cli.tasks import write as task
 
     ckpt, net = _writer(models, name, req)

@@ -334,9 +334,10 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
           line_chars: int = LINE_CHARS, best_of: int = 1, reader: str | None = None, hand: str | None = None,
           log=lambda m: print(m, file=sys.stderr)) -> tuple[int, int, list[str] | None]:
     """``lstm write``: ``text`` as handwriting on a page, drawn to ``output`` (.png or .svg; ``-``:
-    PNG to stdout; None: not drawn). Long text is word-wrapped; every line after the first is primed with the line
-    before it (its text and its strokes), so the whole page keeps one hand, the one of ``style``
-    if given. Also: the strokes as JSON lines (one per line of text) to ``strokes_out``, the pen
+    PNG to stdout; None: not drawn). Long text is word-wrapped; every line is primed with
+    ``style`` (or ``hand``'s first style) if given, so a line that drifts into the other hand
+    does not pass it on, else every line after the first with the line before it (its text and
+    its strokes), so the page keeps the hand the model began in. Also: the strokes as JSON lines (one per line of text) to ``strokes_out``, the pen
     writing as an animated GIF to ``animate``, the first line's window to ``attention``. The
     strokes go out as InkML when ``strokes_out`` ends in .inkml (a trace group per line).
     ``best_of`` N > 1: N drawings of each line in one batch, and the one ``reader`` reads
@@ -439,7 +440,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     if not 1 <= best_of <= MAX_BEST_OF:
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
-    prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
+    prime = style_prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
     threshold = print_lifts(ckpt)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= threshold
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
@@ -455,6 +456,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             printed = lifts_per_letter(d.strokes, ln) >= threshold
         first_phi = d.phis if k == 0 else first_phi
         page.append(d.strokes)
-        prime = (ln, d.strokes)
+        if style_prime is None:  # no hand asked for: the next line goes on in this line's
+            prime = (ln, d.strokes)
     read_back = [r[0][0] for r in judge.read([("", st) for st in page])] if judge else None
     return lines, page, first_phi, read_back
