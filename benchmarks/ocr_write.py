@@ -79,8 +79,9 @@ def main() -> None:
                     help="also as lstm write --best-of N picks: N drawings (the first N of one batch of the "
                          "largest N), the one our reader reads likeliest as the text kept, in the primer's hand")
     ap.add_argument("--pages", type=int, default=0,
-                    help="instead: write this many 10-line pages per hand (lstm write --hand, the default otherwise) "
-                         "of held-out phrases and count the lines that come out in the other hand (pen lifts per letter)")
+                    help="instead: write this many 10-line pages per hand (lstm write --hand, at the largest "
+                         "--best-of) of held-out phrases and count the lines that come out in the other hand "
+                         "(pen lifts per letter)")
     a = ap.parse_args()
     if a.pages:
         return pages(a)
@@ -182,7 +183,7 @@ def pages(a) -> None:
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
     threshold = print_lifts(registry.load(a.model, "write"))
-    print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, default settings; "
+    print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
           f"print from {threshold:.2f} pen lifts a letter")
     with tempfile.TemporaryDirectory() as tmp:
         for hand in ("print", "cursive"):
@@ -191,7 +192,8 @@ def pages(a) -> None:
                 start = (k * 60) % max(len(words) - 80, 1)
                 text = " ".join(words[start: start + 80])
                 path = Path(tmp) / "page.jsonl"
-                write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None)
+                write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
+                      best_of=max(a.best_of), reader=None if a.reader == "hershey-reader" else a.reader)
                 rows = read_jsonl(path)[:10]
                 wrong = sum((lifts_per_letter(st, t) >= threshold) != (hand == "print") for t, st in rows)
                 other, lines, bad_pages = other + wrong, lines + len(rows), bad_pages + bool(wrong)
