@@ -127,14 +127,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, name, style in primers:
             rng = random.Random(0)  # the same ceiling drawings for every primer of a font
-            printed = lifts_per_letter(style[1], style[0]) >= print_lifts(ck)
+            threshold = print_lifts(ck)
+            printed = lifts_per_letter(style[1], style[0]) >= threshold
             kinds = ["ceiling"] + [f"best of {n}" if n > 1 else "generated" for n in a.best_of]
             err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in kinds
                    if (who == "tesseract" and tesseract) or (who == "reader" and reader)}
             for k, text in enumerate(phrases):
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
                 drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style)
-                picked = [drawings[choose(drawings[:n], text, reader, printed, print_lifts(ck)) if n > 1 else 0].strokes
+                picked = [drawings[choose(drawings[:n], text, reader, printed, threshold) if n > 1 else 0].strokes
                           for n in a.best_of]
                 for kind, st in zip(kinds, [clean] + picked):
                     img = draw.picture(st, 800)

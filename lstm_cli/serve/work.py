@@ -80,15 +80,16 @@ def write_stream(models: Models, name: str, req: api.WriteRequest) -> Iterator[s
 
 
 def _points(lines: list[str], em: float | None, steps, said: list[str], width: int) -> Iterator[str]:
+    from lstm_cli.tasks.write.pen import relay
+
     yield json.dumps({"lines": lines, "em": em}) + "\n"
-    while True:
-        try:
-            _, k, (dx, dy, up) = next(steps)
-        except StopIteration as done:
-            lines, page, _, _ = done.value
-            break
-        yield f'{{"line": {k}, "point": [{dx:.3f}, {dy:.3f}, {int(up)}]}}\n'
+    lines, page, _, _ = yield from relay(steps, _point)
     yield json.dumps({"page": _page(lines, page, said, width).model_dump()}) + "\n"
+
+
+def _point(event) -> str:
+    _, k, (dx, dy, up) = event
+    return f'{{"line": {k}, "point": [{dx:.3f}, {dy:.3f}, {int(up)}]}}\n'
 
 
 def _writer(models: Models, name: str, req: api.WriteRequest):

@@ -386,18 +386,6 @@ def _width(strokes: list) -> float:
     return max(xs) - min(xs)
 
 
-def _points(k: int, steps):
-    """One drawing's steps (:func:`candidates` with n = 1) -> ("point", k, its point) for each it
-    keeps; returns what ``steps`` returns."""
-    while True:
-        try:
-            points, kept = next(steps)
-        except StopIteration as done:
-            return done.value
-        if kept[0]:
-            yield "point", k, points[0]
-
-
 def stroke_samples(lines: list[str], page: list) -> list[tuple[str, list]]:
     """Each line's (text, strokes), the points rounded to 0.01: what ``--strokes`` writes."""
     return [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
@@ -450,7 +438,10 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         seed = None if random_seed is None else random_seed + k
         each = stream and best_of == 1
         steps = candidates(net, ln, best_of, bias, seed, prime, stream=each)
-        drawings = (yield from _points(k, steps)) if each else pen.finish(steps)
+        if each:  # one drawing: ("point", k, its point) for each point it keeps
+            drawings = yield from pen.relay(steps, lambda step: ("point", k, step[0][0]) if step[1][0] else None)
+        else:
+            drawings = pen.finish(steps)
         d = drawings[choose(drawings, ln, judge, printed, threshold)] if best_of > 1 else drawings[0]
         if printed is None:
             printed = lifts_per_letter(d.strokes, ln) >= threshold

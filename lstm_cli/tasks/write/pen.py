@@ -140,11 +140,23 @@ def draw(*args, **kwargs):
 
 def finish(steps):
     """Run a generator to its end, dropping what it yields: -> what it returns."""
+    try:
+        next(relay(steps, lambda _: None))  # relays nothing: its first next() runs ``steps`` out
+    except StopIteration as done:
+        return done.value
+
+
+def relay(steps, fn):
+    """A generator that yields ``fn(item)`` for each item ``steps`` yields (none where that is
+    None) and returns what ``steps`` returns (use it with ``yield from``)."""
     while True:
         try:
-            next(steps)
+            item = next(steps)
         except StopIteration as done:
             return done.value
+        out = fn(item)
+        if out is not None:
+            yield out
 
 
 def drawing(pen, scale: tuple, M: int, bias: float, rng: np.random.Generator, max_points: int,
