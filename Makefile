@@ -269,6 +269,16 @@ sequences-everyday-score: $(RUNS)/sequences4.done
 	for n in 3 4 5; do LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) predict --model $(RUNS)/sequences4.pt \
 	  --score $(DATA)/sequences-everyday/test.tsv --given $$n; done
 
+# lstm predict's column model (lstm_cli/tasks/columns.py): the everyday lines again, read as digit
+# columns; windows of 2-6 elements drawn afresh every step (issue 42).
+SEQUENCES_COLUMNS_STEPS ?= 30000
+$(RUNS)/sequences-columns.done: $(DATA)/sequences-everyday/.done
+	LSTM_THREADS=$(SEQUENCES_THREADS) $(LSTM) train sequences --data $(DATA)/sequences-everyday/train.txt \
+	  --val-data $(DATA)/sequences-everyday/val.tsv -o $(RUNS)/sequences-columns.pt --hidden 256 \
+	  --max-steps $(SEQUENCES_COLUMNS_STEPS) --eval-every 1000 --sample-every 1000 --log-every 200 --save-every 500 \
+	  $(call resume,sequences-columns)
+	touch $@
+
 # English -> French on Bible verses: ~27k training pairs, whole chapters held out (scripts/corpora.py).
 $(RUNS)/en-fr.done: $(DATA)/bible/train.tsv
 	LSTM_THREADS=$(EN_FR_THREADS) $(LSTM) train translate --data $(DATA)/bible/train.tsv --val-data $(DATA)/bible/val.tsv \

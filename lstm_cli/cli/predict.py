@@ -28,17 +28,14 @@ def predict(
     a longer one it also reads from each later element of at most three digits, as the training
     lines start (keeping three elements or more), and answers what is likeliest under all of them.
     Negative numbers work as they are: lstm predict -3 -1 1."""
-    from lstm_cli.core import registry
     from lstm_cli.core.errors import InputError, UsageError
     from lstm_cli.core.fileio import read_text, stdout_pipe
-    from lstm_cli.tasks import sequences, text
+    from lstm_cli.tasks import sequences
 
     if given is not None and score is None:
         raise UsageError("--given goes with --score FILE", hint="lstm predict --score held.tsv --given 3")
 
-    ckpt = registry.load(model or DEFAULT_MODEL, "text")
-    net, vocab = text.from_checkpoint(ckpt)
-    predictor = sequences.Predictor.of(net, vocab, ckpt["meta"])
+    predictor = sequences.load_predictor(model or DEFAULT_MODEL)
     if score is not None:
         return _score(predictor, read_text(score), score, json_out, given)
     args = elements or ["-"]
@@ -135,3 +132,27 @@ def _score(predictor, content: str, path: str, json_out: bool, given: int | None
     width = max(map(len, result))
     for fam, r in result.items():
         print(f"{fam:<{width}}  {r['accuracy']:6.2f}%  ({r['correct']} of {r['total']})")
+
+
+def train(
+    data: Annotated[list[str], typer.Option("--data", "-d", help="Text files of sequences, one per line (whole numbers or letters; FAMILY<TAB> before a line is ignored).")],
+    output: o.Output,
+    cfg,
+    val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="Held-out sequences in the same form (default: the last --val-fraction of the lines).")] = None,
+    val_fraction: o.ValFraction = 0.02,
+    digits: Annotated[int, o.num("--digits", kind=int, lo=1, hi=15, help="The longest number the model reads, in digits (its answers may have one more).")] = 9,
+    terms: Annotated[int, o.num("--terms", kind=int, lo=2, hi=16, help="How many of a sequence's last elements the model reads.")] = 6,
+    hidden: Annotated[int, o.num("--hidden", kind=int, lo=1, hi=4096, help="Encoder LSTM units per direction and layer.")] = 192,
+    layers: Annotated[int, o.num("--layers", kind=int, lo=1, hi=8, help="Bidirectional encoder layers.")] = 2,
+    decoder: Annotated[int, o.num("--decoder", kind=int, lo=1, hi=4096, help="Decoder LSTM units.")] = 256,
+    dropout: Annotated[float, o.num("--dropout", lo=0, hi=1, hi_open=True, help="Dropout between the encoder layers and before the decoder.")] = 0.0,
+    batch_size: Annotated[int, o.num("--batch-size", kind=int, lo=1, help="Windows (a line, an element, the 2-TERMS before it) per step.")] = 256,
+    **start,
+):
+    """``lstm train sequences``: the model lstm predict reads, on your own sequences."""
+    from lstm_cli.tasks import columns as task
+
+    model = dict(digits=digits, terms=terms, hidden=hidden, layers=layers, decoder=decoder, dropout=dropout)
+    data_cfg = task.SequencesData(batch_size=batch_size, val_fraction=val_fraction)
+    typed = o.typed_flags(start, model, vars(data_cfg))
+    task.train(data, val_data, output, cfg, data_cfg, model, given=typed, **start)

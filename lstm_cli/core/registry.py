@@ -44,6 +44,8 @@ TASKS: dict[str, Task] = {
                   "Handwriting synthesis (Graves 2013): pen strokes from text, through a soft window over the letters."),
     "read": Task("lstm_cli.tasks.read", "lstm_cli.cli.read", "hershey-reader",
                  "Handwriting recognition (Graves 2009): text from pen strokes, a bidirectional LSTM trained with CTC."),
+    "sequences": Task("lstm_cli.tasks.columns", "lstm_cli.cli.predict", "sequences",
+                      "The next element of number or letter sequences (lstm predict): an LSTM over aligned digit columns."),
 }
 PLUGINS_ENV = "LSTM_CLI_PLUGINS"  # comma-separated modules that call register() when imported
 

@@ -33,7 +33,8 @@ WORKERS = 2  # model work at once (`lstm serve --workers`)
 QUEUE = 8  # jobs waiting beyond those (`lstm serve --queue`); past it: 503
 STATUS = ((UnknownModelError, 404), (UsageError, 422), (InputError, 422))  # others: the server's fault, 500
 STATIC = Path(__file__).with_name("static")  # the page: index.html, app.js, style.css (in the wheel as package data)
-ENDPOINTS = {"text": ["generate", "predict", "inspect"], "translate": ["translate"], "compose": ["compose"],
+ENDPOINTS = {"text": ["generate", "predict", "inspect"], "sequences": ["predict"], "translate": ["translate"],
+             "compose": ["compose"],
              "caption": ["caption"], "write": ["write", "write/stream"], "read": ["read"]}
 
 
@@ -208,7 +209,7 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
     async def predict(req: api.PredictRequest):
         """The next element(s) of a sequence (default model: sequences); with explain, the
         likeliest alternatives and whether the answer is a guess."""
-        return await jobs.run(work.predict, models, Models.name("text", req.model or PREDICT_MODEL), req)
+        return await jobs.run(work.predict, models, Models.name(("sequences", "text"), req.model or PREDICT_MODEL), req)
 
     @app.post("/api/inspect", response_model=api.InspectResponse, responses=fails)
     async def inspect(req: api.InspectRequest):

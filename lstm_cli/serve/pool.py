@@ -33,17 +33,19 @@ class Models:
         self._lock = threading.Lock()
 
     @staticmethod
-    def name(task: str, name: str | None) -> str:
-        """``name`` (the task's default when None) if it is a shipped model of ``task``, else
-        :class:`UnknownModelError` (404) listing those that are."""
+    def name(task: str | tuple[str, ...], name: str | None) -> str:
+        """``name`` (the task's default when None) if it is a shipped model of ``task`` (or of one
+        of several tasks), else :class:`UnknownModelError` (404) listing those that are."""
         from lstm_cli.core import registry
 
-        name = name or registry.task(task).default_model
+        tasks = (task,) if isinstance(task, str) else task
+        name = name or registry.task(tasks[0]).default_model
         entries = registry.manifest()
-        if name not in entries or entries[name].get("task") != task:
-            names = [k for k, e in entries.items() if e.get("task") == task]
-            raise UnknownModelError(f"no shipped {task} model named {excerpt(str(name))}",
-                                    hint=f"{task} models: {', '.join(names) or 'none'} (GET /api/models)")
+        if name not in entries or entries[name].get("task") not in tasks:
+            names = [k for k, e in entries.items() if e.get("task") in tasks]
+            kinds = " or ".join(tasks)
+            raise UnknownModelError(f"no shipped {kinds} model named {excerpt(str(name))}",
+                                    hint=f"{kinds} models: {', '.join(names) or 'none'} (GET /api/models)")
         return name
 
     def get(self, key: tuple, load: Callable[[], Any]) -> Any:

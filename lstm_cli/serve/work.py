@@ -262,15 +262,12 @@ def caption(models: Models, name: str, req: api.CaptionRequest) -> api.CaptionRe
 
 
 def predict(models: Models, name: str, req: api.PredictRequest) -> api.PredictResponse:
-    """cli/predict.py: tasks.sequences' Predictor (kept: its searches leave the model's state alone)."""
+    """cli/predict.py: tasks.sequences' predictor for the model (kept: its searches leave the model
+    alone)."""
     from lstm_cli.cli.predict import UNSURE
     from lstm_cli.tasks import sequences
 
-    def load():
-        net, vocab, meta = _text_model(models, name)
-        return sequences.Predictor.of(net, vocab, meta)
-
-    predictor = models.get(("predict", name), load)
+    predictor = models.get(("predict", name), lambda: sequences.load_predictor(name))
     items = sequences.parse([req.sequence], "the sequence")
     predictor.encode(items, "the sequence")
     found = predictor.answer_many([items], req.n, req.top if req.explain else 1, req.explain)[0]

@@ -339,7 +339,53 @@ def could_start(item: str, digits: int = START_DIGITS) -> bool:
     return item.isalpha() or len(item.lstrip("-")) <= digits
 
 
-class Predictor:
+class Reading:
+    """What ``lstm predict`` asks of a model's predictor, whichever the model (a char model:
+    :class:`Predictor`; a column model: tasks/columns.py): ``ranked_many`` (each sequence's
+    likeliest next elements with their probabilities), ``probability_many`` (of given answers),
+    ``encode`` (checks a sequence, InputError if the model cannot read it) and ``CHUNK`` (sequences
+    read together); the rest is built on them here."""
+
+    CHUNK = 128
+
+    def encode(self, items: list[str], what: str = "the sequence"):
+        raise NotImplementedError
+
+    def ranked_many(self, batch: list[list[str]], k: int = 5) -> list[list[tuple[str, float]]]:
+        raise NotImplementedError
+
+    def probability_many(self, batch: list[list[str]], answers: list[str]) -> list[float]:
+        raise NotImplementedError
+
+    def answer_many(self, batch: list[list[str]], n: int = 1, k: int = 1, explain: bool = False) -> list:
+        """``lstm predict``'s answers: for each sequence, None if the model finds no next element,
+        else (its next ``n`` elements, each read back with the ones before it before the next is
+        asked for; the ``k`` likeliest next elements with their probabilities; with ``explain``
+        and four elements or more, the probability of its last element after the ones before it
+        (:func:`guess` reads it), else None)."""
+        answers = self.ranked_many(batch, k)
+        nexts = {j: [c[0][0]] for j, c in enumerate(answers) if c}
+        for _ in range(n - 1):
+            more = self.ranked_many([batch[j] + nexts[j] for j in nexts], 1)
+            nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
+        fit = {}
+        if explain:
+            asked = [j for j in nexts if len(batch[j]) >= 4]
+            fit = dict(zip(asked, self.probability_many([batch[j][:-1] for j in asked], [batch[j][-1] for j in asked])))
+        return [(nexts[j], answers[j], fit.get(j)) if j in nexts else None for j in range(len(batch))]
+
+    def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
+        """:meth:`ranked_many` for one sequence."""
+        return self.ranked_many([items], k)[0]
+
+    def next(self, items: list[str]) -> str:
+        cands = self.ranked(items, k=1)
+        if not cands:
+            raise InputError("the model found no next element for this sequence")
+        return cands[0][0]
+
+
+class Predictor(Reading):
     """The next element of sequences under a text model, by beam search over its characters.
 
     Work is batched: every start (:meth:`views`) of every sequence in one call is read together,
@@ -548,32 +594,25 @@ class Predictor:
         lp = self._log_probs(self._read(views), [(r, self._model(a)) for s, a in zip(spans, answers) for r in s])
         return [float(np.exp(lp[s.start: s.stop].mean())) for s in spans]
 
-    def answer_many(self, batch: list[list[str]], n: int = 1, k: int = 1, explain: bool = False) -> list:
-        """``lstm predict``'s answers: for each sequence, None if the model finds no next element,
-        else (its next ``n`` elements, each read back with the ones before it before the next is
-        asked for; the ``k`` likeliest next elements with their probabilities; with ``explain``
-        and four elements or more, the probability of its last element after the ones before it
-        (:func:`guess` reads it), else None)."""
-        answers = self.ranked_many(batch, k)
-        nexts = {j: [c[0][0]] for j, c in enumerate(answers) if c}
-        for _ in range(n - 1):
-            more = self.ranked_many([batch[j] + nexts[j] for j in nexts], 1)
-            nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
-        fit = {}
-        if explain:
-            asked = [j for j in nexts if len(batch[j]) >= 4]
-            fit = dict(zip(asked, self.probability_many([batch[j][:-1] for j in asked], [batch[j][-1] for j in asked])))
-        return [(nexts[j], answers[j], fit.get(j)) if j in nexts else None for j in range(len(batch))]
 
-    def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
-        """:meth:`ranked_many` for one sequence."""
-        return self.ranked_many([items], k)[0]
+def load_predictor(model: str) -> Reading:
+    """The predictor for a shipped model's name or a checkpoint file: a column model's (task
+    ``sequences``, tasks/columns.py) or a char model's (task ``text``, :class:`Predictor`)."""
+    from lstm_cli.core import checkpoint, registry
+    from lstm_cli.core.errors import CheckpointError
 
-    def next(self, items: list[str]) -> str:
-        cands = self.ranked(items, k=1)
-        if not cands:
-            raise InputError("the model found no next element for this sequence")
-        return cands[0][0]
+    ckpt = checkpoint.load(registry.resolve(model))
+    if ckpt["task"] == "sequences":
+        from lstm_cli.tasks.columns import ColumnPredictor
+
+        return ColumnPredictor.of(ckpt)
+    if ckpt["task"] == "text":
+        from lstm_cli.tasks import text
+
+        net, vocab = text.from_checkpoint(ckpt)
+        return Predictor.of(net, vocab, ckpt["meta"])
+    raise CheckpointError(f"'{model}' is a '{ckpt['task']}' model; lstm predict reads 'sequences' or 'text' models",
+                          hint="see: lstm models")
 
 
 def guess(items: list[str], cands: list[tuple[str, float]], fit: float | None, unsure: float) -> str | None:
