@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, run_lstm
 from lstm_cli.core.errors import ExitCode
 
-COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["train", "compose"], ["generate"], ["translate"],
+COMMANDS = [[], ["train"], ["train", "text"], ["train", "translate"], ["train", "compose"], ["train", "sequences"], ["generate"], ["translate"],
             ["compose"], ["eval"],
             ["info"], ["models"], ["export"], ["serve"]]
 

@@ -277,8 +277,9 @@ class SequencesJob(Job):
             return ""
         model.eval()
         x, y = self.val.last(self.model.cfg)
+        x = x[:2000]
         with torch.no_grad():
-            got = np.concatenate([_greedy(model, torch.from_numpy(x[at: at + 1024]))[0] for at in range(0, min(len(x), 2000), 1024)])
+            got = np.concatenate([_greedy(model, torch.from_numpy(x[at: at + 1000]))[0] for at in range(0, len(x), 1000)])
         model.train()
         right = (got == y[: len(got)]).all(1).mean()
         return f"last elements of the first {len(got):,} held-out lines: {100 * right:.1f}% right"
@@ -292,8 +293,10 @@ def _greedy(model: ColumnNet, x: torch.Tensor):
 
 @torch.no_grad()
 def _beam(model: ColumnNet, x: torch.Tensor, width: int):
-    """A beam over columns: (digits (N, W, C) int64, log-probabilities (N, W)), likeliest first."""
-    n, c = x.shape[0], x.shape[1]
+    """A beam over columns: (digits (N, W, C) int64, log-probabilities (N, W)), likeliest first.
+    Only numbers of at most ``digits + 1`` digits are searched (above them every column is 0, or
+    every one 9)."""
+    n, c, top = x.shape[0], x.shape[1], model.cfg.digits + 1
     e = model.enc(x)[0]  # (N, C, 2H)
     e = e.repeat_interleave(width, 0)
     score = torch.full((n, width), -math.inf)
@@ -304,6 +307,10 @@ def _beam(model: ColumnNet, x: torch.Tensor, width: int):
     for i in range(c):
         d, state = model.dec(torch.cat([e[:, i: i + 1], prev[:, None]], -1), state)
         logp = torch.log_softmax(model.out(d[:, 0]).float(), -1).view(n, width, 10)
+        if i == top:  # the sign: the columns above the answer's digits are all 0 or all 9
+            logp[:, :, 1:9] = -math.inf
+        elif i > top:
+            logp = logp.masked_fill(nn.functional.one_hot(digit, 10) == 0, -math.inf)
         total = (score[:, :, None] + logp).view(n, width * 10)
         score, pick = total.topk(width, dim=1)
         parent, digit = pick // 10, pick % 10
