@@ -2,17 +2,16 @@
 beside a busy process, and the whole process for one sequence and for many.
 
 1. Sequences/s after the model is loaded for draws of 3-5 given elements from every family
-   (``sequences.corpus``, training ranges and held-out ones): one sequence per call of
-   ``Predictor.ranked_many`` (the baseline: how ``lstm predict`` read its input until batching),
-   and all of them in one call (read in chunks of ``Predictor.CHUNK``, every start of every
-   sequence together); idle, then beside one busy process (a Python loop on one core), the
-   baseline and the batch in turns. Both give the same answers (checked).
+   (``sequences.corpus``, the everyday ranges: training ones and, a fifth, held-out ones): one sequence per call of the
+   predictor's ``ranked_many`` (the baseline: how ``lstm predict`` read its input until batching),
+   and all of them in one call (read in chunks of its ``CHUNK``); idle, then beside one busy
+   process (a Python loop on one core), the baseline and the batch in turns. Both give the same
+   answers (checked). With ``--against MODEL`` (a char model, say the one shipped before), that
+   model's predictor is timed the same way in the same run.
 2. The whole process: ``lstm predict 2 4 8`` against ``python -c "import torch"``, and the same
    sequences piped to ``lstm predict -`` in one call.
 
-Uses the shipped ``sequences`` model (a text checkpoint).
-
-    python benchmarks/bench_predict.py [--sequences 500] [--rounds 2]
+    python benchmarks/bench_predict.py [--model sequences] [--against OLD.pt] [--sequences 500] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -34,18 +33,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sequences", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--model", default="sequences")
+    ap.add_argument("--against", help="another model timed the same way in the same run (e.g. a char model)")
     a = ap.parse_args()
 
-    from lstm_cli.core import registry
     from lstm_cli.tasks import sequences as S
-    from lstm_cli.tasks import text
 
-    net, vocab = text.from_checkpoint(registry.load("sequences", "text"))
-    p = S.Predictor(net, vocab)
     rng = random.Random(0)
-    rows = S.corpus(a.sequences * 4 // 5, False, 11) + S.corpus(a.sequences - a.sequences * 4 // 5, True, 12)
+    n_held = a.sequences // 5
+    rows = S.corpus(a.sequences - n_held, False, 11, everyday=True) + S.corpus(n_held, True, 12, everyday=True)
     seqs = [ln.split()[: rng.randint(3, 5)] for _, ln in rows]
-    print(f"the shipped sequences model; {len(seqs)} sequences of 3-5 elements; sequences/s, best of {a.rounds}")
+    for model in [a.model] + ([a.against] if a.against else []):
+        timings(S.load_predictor(model), model, seqs, a.rounds)
+    whole_process(seqs)
+
+
+def timings(p, model: str, seqs: list, rounds: int) -> None:
+    print(f"{model} ({type(p).__name__}); {len(seqs)} sequences of 3-5 elements; sequences/s, best of {rounds}")
 
     def timed(fn):
         t0 = time.perf_counter()
@@ -57,7 +61,7 @@ def main() -> None:
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
         try:
             one = many = 0.0
-            for _ in range(a.rounds):
+            for _ in range(rounds):
                 r1, o1 = timed(lambda: [p.ranked_many([s], 1)[0] for s in seqs])
                 r2, o2 = timed(lambda: p.ranked_many(seqs, 1))
                 one, many = max(one, r1), max(many, r2)
@@ -68,6 +72,8 @@ def main() -> None:
             if hog:
                 hog.kill()
 
+
+def whole_process(seqs: list) -> None:
     def whole(args, stdin: str | None = None) -> float:
         best = float("inf")
         for _ in range(3):

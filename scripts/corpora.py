@@ -54,7 +54,8 @@ Held-out data is whole works, never trained on:
   SEQUENCES_COUNTS of them; train.txt and val.txt (other draws) from the training parameter
   ranges, test.txt (test.tsv: the same lines with their family) from the held-out ranges.
 - sequences-everyday: EVERYDAY_COUNTS lines from the everyday ranges (starts up to 5 digits,
-  elements up to 9; test.tsv: held-out ranges, every family equally often).
+  elements up to 9; test.tsv: held-out ranges, every family equally often; seen.tsv: the same
+  from the training ranges).
 - sequences-everyday-lowest-first: the same lines with each number's digits lowest first (the
   .tsv files as usual).
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
@@ -603,20 +604,21 @@ def sequences_geometric(dl: Path, out: Path, wide: bool = False, seed: int = 41)
     print(f"{out}/train.txt: {len(rows):,} sequences", file=sys.stderr)
 
 
-EVERYDAY_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 14_000}
+EVERYDAY_COUNTS = {"train": 3_000_000, "val": 5_000, "test": 14_000, "seen": 14_000}
 
 
 def sequences_everyday(dl: Path, out: Path, lowest_first: bool = False) -> None:
     """Lines from the everyday ranges (``draw_everyday`` in lstm_cli/tasks/sequences.py): train
     and val from the training ranges, test (and test.tsv, with each line's family) from the
-    held-out ones with every family equally often (2,000 each). ``lowest_first``: the same lines,
+    held-out ones with every family equally often (2,000 each), and seen (.tsv) as test but from
+    the training ranges, to compare held-out parameters with those trained on. ``lowest_first``: the same lines,
     train.txt, val.txt and test.txt with each number's digits lowest first (for ``lstm train
     text --digits lowest-first``); the .tsv files, which ``lstm predict --score`` reads, as usual."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from lstm_cli.tasks.sequences import FAMILIES, corpus, flip
 
     for seed, (split, n) in enumerate(EVERYDAY_COUNTS.items(), start=51):
-        weights = (1,) * len(FAMILIES) if split == "test" else None
+        weights = (1,) * len(FAMILIES) if split in ("test", "seen") else None
         rows = corpus(n, held_out=split == "test", seed=seed, weights=weights, everyday=True)
         written = [" ".join(map(flip, ln.split())) for _, ln in rows] if lowest_first else [ln for _, ln in rows]
         (out / f"{split}.txt").write_text("".join(ln + "\n" for ln in written))

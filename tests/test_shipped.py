@@ -251,6 +251,9 @@ def test_held_out_metrics_recorded():
         elif e["task"] == "caption":
             assert e["metric"]["name"] == "exact_match" and 0 <= e["metric"]["value"] <= 100, (name, e["metric"])
             assert {"bleu4", "colour_accuracy", "relation_accuracy"} <= set(e["metric"]["details"])
+        elif e["task"] == "sequences":
+            assert e["metric"]["name"] == "accuracy" and 0 <= e["metric"]["value"] <= 100, (name, e["metric"])
+            assert len(e["metric"]["details"]["per_family"]) == 7
         elif e["task"] == "read":
             assert e["metric"]["name"] == "cer" and 0 <= e["metric"]["value"] < 0.2, (name, e["metric"])
             assert len(e["metric"]["details"]["cer_per_file"]) == 12  # every hand, the 3 unseen ones too

@@ -17,17 +17,18 @@ def predict(
     elements: Annotated[Optional[list[str]], typer.Argument(help="The sequence: whole numbers or letters (6 7 8). None, or -: one sequence per line from stdin, one answer per line.", show_default=False)] = None,
     model: o.Model = None,
     n: Annotated[int, o.num("-n", "--count", kind=int, lo=1, hi=50, help="How many next elements to predict (each read back before the next).")] = 1,
-    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities (a sequence read from several starts: the geometric mean of each reading's), and say when the answer is a guess: below 0.5, or (four elements or more) the last given element below 0.5 from the ones before it.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show the likeliest alternatives for the next element, with their probabilities, and say when the answer is a guess: below 0.5, or (four elements or more) the last given element below 0.5 from the ones before it.")] = False,
     top: Annotated[int, o.num("--top", kind=int, lo=1, hi=20, help="With --explain: how many alternatives.")] = 5,
     score: Annotated[Optional[str], typer.Option("--score", help="Instead: score the model on a file of sequences, one per line (FAMILY<TAB> before it groups them): how often it predicts each line's last element exactly.")] = None,
     given: Annotated[Optional[int], o.num("--given", kind=int, lo=2, hi=50, help="With --score: predict the element after the first N of each line, not its last (lines too short, and periodic lines whose period N does not show, are left out).")] = None,
     json_out: o.Json = False,
 ):
     """Predict what comes next: 6 7 8 -> 9, but 2 4 8 -> 16 (default model: sequences).
-    The model reads the whole sequence, so the same last element can lead to different answers;
-    a longer one it also reads from each later element of at most three digits, as the training
-    lines start (keeping three elements or more), and answers what is likeliest under all of them.
-    Negative numbers work as they are: lstm predict -3 -1 1."""
+    The model reads the whole sequence (its last six elements), so the same last element can lead
+    to different answers. It writes the numbers one above the other, aligned at their lowest digit,
+    and reads them column by column, as a person adds on paper; it reads numbers of up to nine
+    digits, negative ones too (lstm predict -3 -1 1), and letters (z y x). A char model (--model of
+    task text) reads the line character by character, from several starts."""
     from lstm_cli.core.errors import InputError, UsageError
     from lstm_cli.core.fileio import read_text, stdout_pipe
     from lstm_cli.tasks import sequences

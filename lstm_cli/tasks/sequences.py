@@ -1,15 +1,14 @@
-"""``lstm predict``: the next element of a sequence, from a char model trained on generated ones.
+"""``lstm predict``: the next element of a sequence. The families of generated sequences (and
+their held-out parameters), parsing, scoring, and the predictor of a char model.
 
 The article's opening example: after 6 7 8 comes 9, after 2 4 8 comes 16. The last input is 8 both
 times; only the context tells them apart. An LSTM that reads the whole sequence can tell.
 
-Representation. A sequence is one line of text, its elements in decimal (or letters) separated by
-spaces, ``6 7 8 9 10``, and the model is the text task's char-rnn as it is, trained on lines
-drawn from the families below. So nothing new is trained or sampled: ``lstm train text`` learns
-it, ``lstm generate --model sequences`` writes sequences of its own, and a user can teach it new
-families with a file of lines. Reading digits one by one lets it handle any number of any size it
-has learnt to compute, with no fixed number vocabulary (a token per number could never say a
-number it had not seen).
+Two kinds of model predict (:func:`load_predictor`). The shipped one reads the numbers as aligned
+digit columns (tasks/columns.py, task ``sequences``). A char model (task ``text``, shipped until
+issue 42) reads a sequence as one line of text, its elements in decimal (or letters) separated by
+spaces, ``6 7 8 9 10``: the text task's char-rnn as it is, trained on lines drawn from the families
+below (``lstm train text``), with no fixed number vocabulary. Its predictor (:class:`Predictor`):
 
 Prediction reads a newline (a line's start), the given elements and a space, then searches for
 the likeliest *whole next element*: a beam over characters, ended by a space or a newline; its
@@ -36,7 +35,7 @@ from lstm_cli.core.errors import InputError
 
 FAMILIES = ("arithmetic", "geometric", "squares", "cubes", "fibonacci", "periodic", "alphabet")
 WEIGHTS = (0.30, 0.20, 0.08, 0.05, 0.15, 0.10, 0.12)
-# The shipped model's last stage fine-tunes on this mix: geometric is the family it got wrong most
+# The char model's last stage (shipped until issue 42) fine-tunes on this mix: geometric is the family it got wrong most
 # (87% on the held-out starts after two stages on WEIGHTS), so it gets almost half the lines.
 GEOMETRIC_WEIGHTS = (0.22, 0.45, 0.05, 0.03, 0.08, 0.08, 0.09)
 CAP = 10**6  # every element of a generated sequence has |x| < CAP
