@@ -35,8 +35,9 @@ from lstm_cli.core.errors import InputError
 
 FAMILIES = ("arithmetic", "geometric", "squares", "cubes", "fibonacci", "periodic", "alphabet")
 WEIGHTS = (0.30, 0.20, 0.08, 0.05, 0.15, 0.10, 0.12)
-# The char model's last stage (shipped until issue 42) fine-tunes on this mix: geometric is the family it got wrong most
-# (87% on the held-out starts after two stages on WEIGHTS), so it gets almost half the lines.
+# The char model's last stage (shipped until issue 42) fine-tunes on this mix: geometric is the
+# family it got wrong most (87% on the held-out starts after two stages on WEIGHTS), so it gets
+# almost half the lines.
 GEOMETRIC_WEIGHTS = (0.22, 0.45, 0.05, 0.03, 0.08, 0.08, 0.09)
 CAP = 10**6  # every element of a generated sequence has |x| < CAP
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
