@@ -6,8 +6,10 @@ beside a busy process, and the whole process for one sequence and for many.
    predictor's ``ranked_many`` (the baseline: how ``lstm predict`` read its input until batching),
    and all of them in one call (read in chunks of its ``CHUNK``); idle, then beside one busy
    process (a Python loop on one core), the baseline and the batch in turns. Both give the same
-   answers (checked). With ``--against MODEL`` (a char model, say the one shipped before), that
-   model's predictor is timed the same way in the same run.
+   answers (checked; a sequence with none, such as ``v w x y z``, counts when it has none either
+   way). With ``--against MODEL`` (a char model, say the one shipped before), that
+   model's predictor is timed the same way in the same run. Torch runs on one thread, as in
+   ``lstm predict`` (unless LSTM_THREADS says otherwise).
 2. The whole process: ``lstm predict 2 4 8`` against ``python -c "import torch"``, and the same
    sequences piped to ``lstm predict -`` in one call.
 
@@ -37,8 +39,10 @@ def main() -> None:
     ap.add_argument("--against", help="another model timed the same way in the same run (e.g. a char model)")
     a = ap.parse_args()
 
+    from lstm_cli.core.runtime import set_threads
     from lstm_cli.tasks import sequences as S
 
+    set_threads(0, default=1)  # as lstm predict does
     rng = random.Random(0)
     n_held = a.sequences // 5
     rows = S.corpus(a.sequences - n_held, False, 11, everyday=True) + S.corpus(n_held, True, 12, everyday=True)
@@ -65,7 +69,7 @@ def timings(p, model: str, seqs: list, rounds: int) -> None:
                 r1, o1 = timed(lambda: [p.ranked_many([s], 1)[0] for s in seqs])
                 r2, o2 = timed(lambda: p.ranked_many(seqs, 1))
                 one, many = max(one, r1), max(many, r2)
-            same = sum(x[:1] and y[:1] and x[0][0] == y[0][0] for x, y in zip(o1, o2))
+            same = sum(x[:1] == y[:1] or bool(x and y and x[0][0] == y[0][0]) for x, y in zip(o1, o2))
             print(f"1. {'beside one busy process' if busy else 'idle':<24} one per call {one:6.1f}   "
                   f"batched {many:6.1f} ({many / one:.1f}x); same answers: {same} of {len(seqs)}")
         finally:
@@ -78,7 +82,7 @@ def whole_process(seqs: list) -> None:
         best = float("inf")
         for _ in range(3):
             t0 = time.perf_counter()
-            subprocess.run(args, check=True, capture_output=True, input=stdin, text=True)
+            subprocess.run(args, capture_output=True, input=stdin, text=True)  # exit 3: a line with no answer (x y z)
             best = min(best, time.perf_counter() - t0)
         return best
 

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ROOT, run_lstm
 from lstm_cli.core import registry
+from lstm_cli.core.errors import ExitCode
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {"obama": "War on terror", "shakespeare": "JULIET.\n", "wikipedia": "The Eiffel Tower"}
@@ -230,12 +231,19 @@ def test_shapes_keeps_aspect_and_knows_what_it_does_not_know(tmp_path):
 
 
 def test_the_articles_sequences():
-    """The shipped sequences model on the article's examples: the same last element, two answers."""
-    r = run_lstm("predict", input="6 7 8\n2 4 8\na b c\n")
+    """The shipped sequences model on the article's examples (the same last element, two answers),
+    and on a user's first tries beyond the ranges the model shipped before could read: round
+    numbers, a negative ratio, seven digits, a countdown of letters, steps across zero."""
+    r = run_lstm("predict", input="6 7 8\n2 4 8\na b c\n100 200 300\n50 80 110\n-44 88 -176\n"
+                                  "1188100 1190281 1192464 1194649 1196836\nz y x\n-3 -1 1\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "9\n16\nd\n"
+    assert r.stdout.split() == ["9", "16", "d", "400", "140", "352", "1199025", "w", "3"]
     accuracy = registry.manifest()["sequences"]["metric"]["details"]["accuracy"]
     assert set(accuracy) == {"arithmetic", "geometric", "squares", "cubes", "fibonacci", "periodic", "alphabet"}
+    r = run_lstm("predict", "2", "3", "5", "7", "11", "--explain")  # primes: no family it knows
+    assert r.returncode == 0 and "the answer is a guess" in r.stdout, r.stdout
+    r = run_lstm("predict", "1234567890", "1234567891")
+    assert r.returncode == ExitCode.BAD_INPUT and "too long for this model" in r.stderr
 
 
 def test_held_out_metrics_recorded():

@@ -36,6 +36,12 @@ def predict(
     if given is not None and score is None:
         raise UsageError("--given goes with --score FILE", hint="lstm predict --score held.tsv --given 3")
 
+    from lstm_cli.core.runtime import set_threads
+
+    # one torch thread unless LSTM_THREADS says otherwise: beside one busy process two threads read
+    # 7 single sequences/s against 112 with one, and 300 together 305/s against 2,344 (idle, two
+    # are 1.3-2x faster; docs/benchmarks.md#predict)
+    set_threads(0, default=1)
     predictor = sequences.load_predictor(model or DEFAULT_MODEL)
     if score is not None:
         return _score(predictor, read_text(score), score, json_out, given)
