@@ -246,6 +246,17 @@ def test_the_articles_sequences():
     assert r.returncode == ExitCode.BAD_INPUT and "too long for this model" in r.stderr
 
 
+def test_predicting_several_stops_where_the_model_must():
+    """-n asks for more than there are (past z) or than the model reads (past 9 digits): what was
+    found, and a warning that says why the rest is missing."""
+    r = run_lstm("predict", "-n", "5", "v", "w", "x")
+    assert r.returncode == 0 and r.stdout == "y z\n"
+    assert "2 of 5 next elements: the model finds no element after z" in r.stderr
+    r = run_lstm("predict", "-n", "3", "999999990", "999999995")
+    assert r.returncode == 0 and r.stdout == "1000000000\n"
+    assert "1000000000 is longer than the model reads" in r.stderr
+
+
 def test_held_out_metrics_recorded():
     for name, e in registry.manifest().items():
         if e["task"] == "text":

@@ -81,6 +81,10 @@ def predict(
                     failed += 1
                     continue
                 nexts, cands, fit = found[j]
+                if len(nexts) < n:
+                    where = f"line {number}: " if batch else ""
+                    print(f"lstm: warning: {where}{len(nexts)} of {n} next elements: {predictor.why_short(nexts)}",
+                          file=sys.stderr)
                 out.write(" ".join(nexts) + "\n")
                 if explain:
                     _explain(parsed[j], cands, fit, out)

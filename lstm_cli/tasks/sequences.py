@@ -359,20 +359,43 @@ class Reading:
 
     def answer_many(self, batch: list[list[str]], n: int = 1, k: int = 1, explain: bool = False) -> list:
         """``lstm predict``'s answers: for each sequence, None if the model finds no next element,
-        else (its next ``n`` elements, each read back with the ones before it before the next is
-        asked for; the ``k`` likeliest next elements with their probabilities; with ``explain``
-        and four elements or more, the probability of its last element after the ones before it
-        (:func:`guess` reads it), else None)."""
+        else (its next elements, up to ``n``, each read back with the ones before it before the
+        next is asked for; the ``k`` likeliest next elements with their probabilities; with
+        ``explain`` and four elements or more, the probability of its last element after the ones
+        before it (:func:`guess` reads it), else None). A sequence stops short of ``n`` where the
+        model finds no next element (a letter past z) or cannot read the last one found (longer
+        than it reads): :meth:`why_short` says which."""
         answers = self.ranked_many(batch, k)
         nexts = {j: [c[0][0]] for j, c in enumerate(answers) if c}
+        going = list(nexts)
         for _ in range(n - 1):
-            more = self.ranked_many([batch[j] + nexts[j] for j in nexts], 1)
-            nexts = {j: got + [m[0][0]] for (j, got), m in zip(nexts.items(), more) if m}
+            going = [j for j in going if self.readable(nexts[j][-1])]
+            more = self.ranked_many([batch[j] + nexts[j] for j in going], 1)
+            found = [j for j, m in zip(going, more) if m]
+            for j, m in zip(going, more):
+                if m:
+                    nexts[j].append(m[0][0])
+            going = found
         fit = {}
         if explain:
             asked = [j for j in nexts if len(batch[j]) >= 4]
             fit = dict(zip(asked, self.probability_many([batch[j][:-1] for j in asked], [batch[j][-1] for j in asked])))
         return [(nexts[j], answers[j], fit.get(j)) if j in nexts else None for j in range(len(batch))]
+
+    def readable(self, item: str) -> bool:
+        """Whether the model reads this element (:meth:`encode` accepts it)."""
+        try:
+            self.encode([item, item])
+        except InputError:
+            return False
+        return True
+
+    def why_short(self, nexts: list[str]) -> str:
+        """Why :meth:`answer_many` found no element after ``nexts``' last."""
+        last = nexts[-1]
+        if not self.readable(last):
+            return f"{last} is longer than the model reads"
+        return f"the model finds no element after {last}"
 
     def ranked(self, items: list[str], k: int = 5) -> list[tuple[str, float]]:
         """:meth:`ranked_many` for one sequence."""
