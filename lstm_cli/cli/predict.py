@@ -31,12 +31,11 @@ def predict(
     task text) reads the line character by character, from several starts."""
     from lstm_cli.core.errors import InputError, UsageError
     from lstm_cli.core.fileio import read_text, stdout_pipe
+    from lstm_cli.core.runtime import set_threads
     from lstm_cli.tasks import sequences
 
     if given is not None and score is None:
         raise UsageError("--given goes with --score FILE", hint="lstm predict --score held.tsv --given 3")
-
-    from lstm_cli.core.runtime import set_threads
 
     # one torch thread unless LSTM_THREADS says otherwise: beside one busy process two threads read
     # 7 single sequences/s against 112 with one, and 300 together 305/s against 2,344 (idle, two

@@ -262,12 +262,13 @@ class SequencesJob(Job):
         if self.val is None:
             return None
         x, y = self.val.last(self.model.cfg)
+        dev = next(model.parameters()).device
         total = 0.0
         model.eval()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             for at in range(0, len(x), 1024):
-                yy = torch.from_numpy(y[at: at + 1024])
-                logits = model(torch.from_numpy(x[at: at + 1024]), yy)
+                yy = torch.from_numpy(y[at: at + 1024]).to(dev)
+                logits = model(torch.from_numpy(x[at: at + 1024]).to(dev), yy)
                 total += nn.functional.cross_entropy(logits.reshape(-1, 10).float(), yy.reshape(-1), reduction="sum").item()
         model.train()
         return total / y.size
@@ -277,9 +278,10 @@ class SequencesJob(Job):
             return ""
         model.eval()
         x, y = self.val.last(self.model.cfg)
-        x = x[:2000]
+        x, dev = x[:2000], next(model.parameters()).device
         with torch.no_grad():
-            got = np.concatenate([_greedy(model, torch.from_numpy(x[at: at + 1000]))[0] for at in range(0, len(x), 1000)])
+            got = np.concatenate([_greedy(model, torch.from_numpy(x[at: at + 1000]).to(dev))[0]
+                                  for at in range(0, len(x), 1000)])
         model.train()
         right = (got == y[: len(got)]).all(1).mean()
         return f"last elements of the first {len(got):,} held-out lines: {100 * right:.1f}% right"
@@ -299,11 +301,12 @@ def _beam(model: ColumnNet, x: torch.Tensor, width: int):
     n, c, top = x.shape[0], x.shape[1], model.cfg.digits + 1
     e = model.enc(x)[0]  # (N, C, 2H)
     e = e.repeat_interleave(width, 0)
-    score = torch.full((n, width), -math.inf)
+    dev = x.device
+    score = torch.full((n, width), -math.inf, device=dev)
     score[:, 0] = 0.0
-    prev = torch.zeros(n * width, 10)
+    prev = torch.zeros(n * width, 10, device=dev)
     state = None
-    digits = torch.zeros(n, width, 0, dtype=torch.long)
+    digits = torch.zeros(n, width, 0, dtype=torch.long, device=dev)
     for i in range(c):
         d, state = model.dec(torch.cat([e[:, i: i + 1], prev[:, None]], -1), state)
         logp = torch.log_softmax(model.out(d[:, 0]).float(), -1).view(n, width, 10)
@@ -315,10 +318,10 @@ def _beam(model: ColumnNet, x: torch.Tensor, width: int):
         score, pick = total.topk(width, dim=1)
         parent, digit = pick // 10, pick % 10
         digits = torch.cat([digits.gather(1, parent[:, :, None].expand(-1, -1, i)), digit[:, :, None]], 2)
-        rows = (parent + torch.arange(n)[:, None] * width).view(-1)
+        rows = (parent + torch.arange(n, device=dev)[:, None] * width).view(-1)
         state = tuple(s[:, rows] for s in state)
         prev = nn.functional.one_hot(digit.view(-1), 10).float()
-    return digits.numpy(), score.numpy()
+    return digits.cpu().numpy(), score.cpu().numpy()
 
 
 TUNABLE = ("dropout",)

@@ -346,7 +346,7 @@ class Reading:
     ``encode`` (checks a sequence, InputError if the model cannot read it) and ``CHUNK`` (sequences
     read together); the rest is built on them here."""
 
-    CHUNK = 128
+    CHUNK = 128  # sequences read together (a char model: a few thousand rows of state at most)
 
     def encode(self, items: list[str], what: str = "the sequence"):
         raise NotImplementedError
@@ -418,8 +418,6 @@ class Predictor(Reading):
     batch (up to the last bits of float32 sums)."""
 
     END = (" ", "\n")
-    CHUNK = 128  # sequences read together: a few thousand rows of state at most
-
     def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS,
                  longest: int | None = None, lowest_first: bool = False):
         """``start_digits``: the longest first element of the model's training lines (the powers'
