@@ -240,6 +240,8 @@ def test_predict_the_articles_example_and_its_explanation(client):
     assert got["alternatives"][0] == {"element": "9", "probability": got["probability"]}
     assert "a guess" in client.post("/api/predict", json={"sequence": "2 3 5 7 11", "explain": True}).json()["guess"]
     assert "not a whole number" in error_of(client.post("/api/predict", json={"sequence": "1 2 %"}), 422)
+    short = client.post("/api/predict", json={"sequence": "v w x", "n": 5}).json()
+    assert short["next"] == ["y", "z"] and short["warnings"] == ["2 of 5 next elements: the model finds no element after z"]
 
 
 def test_inspect_gives_a_value_per_character(client):

@@ -188,6 +188,7 @@ class PredictResponse(BaseModel):
     probability: float
     alternatives: Optional[list[Alternative]] = None
     guess: Optional[str] = None
+    warnings: list[str] = []  # e.g. fewer than n next elements, and why
 
 
 class InspectRequest(Request):

@@ -274,8 +274,9 @@ def predict(models: Models, name: str, req: api.PredictRequest) -> api.PredictRe
     if found is None:
         raise InputError("the model found no next element for this sequence")
     nexts, cands, fit = found
+    short = [f"{len(nexts)} of {req.n} next elements: {predictor.why_short(nexts)}"] if len(nexts) < req.n else []
     return api.PredictResponse(
-        sequence=items, next=nexts, probability=cands[0][1],
+        sequence=items, next=nexts, probability=cands[0][1], warnings=short,
         alternatives=[api.Alternative(element=c, probability=p) for c, p in cands] if req.explain else None,
         guess=sequences.guess(items, cands, fit, UNSURE) if req.explain else None)
 

@@ -408,7 +408,7 @@ $("#caption .scene").addEventListener("click", () => captioning(async () => {
 panel("predict", async (form) => {
   const r = await postJSON("/api/predict", fields(form));
   $("#predict-out").textContent = `${r.sequence.join(" ")} → ${r.next.join(" ")}  (${(100 * r.probability).toFixed(1)}%)`;
-  $("#predict-guess").textContent = r.guess ? `a guess: ${r.guess}` : "";
+  $("#predict-guess").textContent = [r.guess ? `a guess: ${r.guess}` : "", ...r.warnings].filter(Boolean).join("; ");
   $("#predict-alternatives").replaceChildren(...(r.alternatives || []).map((a) => {
     const row = document.createElement("tr");
     row.innerHTML = "<td></td><td></td>";
