@@ -56,6 +56,8 @@ Held-out data is whole works, never trained on:
 - sequences-everyday: EVERYDAY_COUNTS lines from the everyday ranges (starts up to 5 digits,
   elements up to 9; test.tsv: held-out ranges, every family equally often; seen.tsv: the same
   from the training ranges).
+- sequences-everyday-long: everyday lines, 3 in 10 arithmetic, Fibonacci-like and periodic ones
+  starting with up to 9 digits (test.tsv and seen.tsv: all of them).
 - sequences-everyday-lowest-first: the same lines with each number's digits lowest first (the
   .tsv files as usual).
 - sequences-geometric: SEQUENCES_GEOMETRIC_COUNT more training lines for the model's last stage,
@@ -627,6 +629,28 @@ def sequences_everyday(dl: Path, out: Path, lowest_first: bool = False) -> None:
         print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
 
 
+LONG_COUNTS = {"train": 2_000_000, "val": 5_000, "test": 14_000, "seen": 14_000}
+LONG_SHARE = 0.3  # of the arithmetic, Fibonacci-like and periodic training lines
+
+
+def sequences_everyday_long(dl: Path, out: Path) -> None:
+    """The everyday lines with LONG_SHARE of the arithmetic, Fibonacci-like and periodic ones
+    starting with up to 9 digits (``draw_everyday(long=...)``): train and val; test (held-out
+    parameters) and seen (training ranges) with every family equally often and every line of
+    those three families long, to measure the long lines apart."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from lstm_cli.tasks.sequences import FAMILIES, corpus
+
+    for seed, (split, n) in enumerate(LONG_COUNTS.items(), start=61):
+        measured = split in ("test", "seen")
+        rows = corpus(n, held_out=split == "test", seed=seed, weights=(1,) * len(FAMILIES) if measured else None,
+                      everyday=True, long=1.0 if measured else LONG_SHARE)
+        (out / f"{split}.txt").write_text("".join(ln + "\n" for _, ln in rows))
+        if split != "train":
+            (out / f"{split}.tsv").write_text("".join(f"{fam}\t{ln}\n" for fam, ln in rows))
+        print(f"{out / split}.txt: {n:,} sequences", file=sys.stderr)
+
+
 SEQUENCES_THINNED_COUNT = 1_800_000
 
 
@@ -670,4 +694,5 @@ if __name__ == "__main__":
          "sequences": sequences, "sequences-geometric": sequences_geometric,
          "sequences-thinned": sequences_thinned, "sequences-everyday": sequences_everyday,
          "sequences-everyday-lowest-first": lambda dl, out: sequences_everyday(dl, out, lowest_first=True),
+         "sequences-everyday-long": sequences_everyday_long,
          "palestrina": palestrina}[what](dl, out)

@@ -232,7 +232,10 @@ def _round(rng: random.Random, x: int) -> int:
     return (x // unit) * unit if x > 0 else -((-x) // unit) * unit
 
 
-def _everyday_params(family: str, rng: random.Random, held_out: bool) -> tuple:
+def _everyday_params(family: str, rng: random.Random, held_out: bool, most: int = 5) -> tuple:
+    """A family's parameters in the everyday ranges; ``most``: the most digits of a first element
+    (arithmetic, Fibonacci-like, periodic; 9 for the long lines of :func:`draw_everyday`, whose
+    arithmetic steps then have up to 8)."""
     def first(most: int, salt: int = 0, nonzero: bool = False) -> int:
         while True:  # (no number of one digit is held out)
             x = _digits(rng, max(most, 2), least=2) if held_out else _digits(rng, most)
@@ -240,14 +243,14 @@ def _everyday_params(family: str, rng: random.Random, held_out: bool) -> tuple:
                 return x
 
     if family == "arithmetic":
-        a, d = first(5), 0
+        a, d = first(most), 0
         while not d:
-            d = _digits(rng, 4, negative=0.5)
+            d = _digits(rng, 4 if most <= 5 else 8, negative=0.5)
         if rng.random() < 0.25:  # round numbers: 100 200 300, 1500 3000 4500
             d = _round(rng, d) or d
             a = _round(rng, a) if rng.random() < 0.5 else d * rng.randint(-5, 10)
             if held(a) != held_out:
-                return _everyday_params(family, rng, held_out)
+                return _everyday_params(family, rng, held_out, most)
         return a, d
     if family == "geometric":
         r = rng.choice([x for x in range(-10, 11) if abs(x) > 1] * 4 + [-1, 1])
@@ -255,11 +258,11 @@ def _everyday_params(family: str, rng: random.Random, held_out: bool) -> tuple:
     if family in ("squares", "cubes"):
         return (first(3, salt=1 if family == "squares" else 2),)
     if family == "fibonacci":
-        return first(5), _digits(rng, 5)
+        return first(most), _digits(rng, most)
     if family == "periodic":
         p = rng.choice((2, 3, 4))
         while True:
-            vals = [first(5)] + [_digits(rng, 5) for _ in range(p - 1)]
+            vals = [first(most)] + [_digits(rng, most) for _ in range(p - 1)]
             if len(set(vals)) == p:
                 return tuple(vals)
     if family == "alphabet":
@@ -271,12 +274,16 @@ def _everyday_params(family: str, rng: random.Random, held_out: bool) -> tuple:
     raise ValueError(family)
 
 
-def draw_everyday(rng: random.Random, held_out: bool, weights: tuple = EVERYDAY_WEIGHTS) -> tuple[str, list]:
+def draw_everyday(rng: random.Random, held_out: bool, weights: tuple = EVERYDAY_WEIGHTS,
+                  long: float = 0.0) -> tuple[str, list]:
     """One sequence of the everyday ranges, with 5-10 elements (fewer if they would pass
-    :data:`EVERYDAY_DIGITS` digits or the alphabet's end; never fewer than 4)."""
+    :data:`EVERYDAY_DIGITS` digits or the alphabet's end; never fewer than 4). ``long``: the odds
+    that an arithmetic, Fibonacci-like or periodic line starts with up to 9 digits rather than 5
+    (0: the same draws as before it existed)."""
     while True:
         fam = rng.choices(FAMILIES, weights)[0]
-        xs = _elements(fam, _everyday_params(fam, rng, held_out), rng.randint(5, 10))
+        most = 9 if long and rng.random() < long else 5
+        xs = _elements(fam, _everyday_params(fam, rng, held_out, most), rng.randint(5, 10))
         if fam != "alphabet":
             xs = list(itertools.takewhile(lambda x: abs(x) < 10**EVERYDAY_DIGITS, xs))
         if len(xs) >= 4:
@@ -284,12 +291,12 @@ def draw_everyday(rng: random.Random, held_out: bool, weights: tuple = EVERYDAY_
 
 
 def corpus(n: int, held_out: bool, seed: int, weights: tuple | None = None, wide: bool = False,
-           everyday: bool = False) -> list[tuple[str, str]]:
+           everyday: bool = False, long: float = 0.0) -> list[tuple[str, str]]:
     """``n`` (family, line) pairs; the same for the same arguments on any machine. ``everyday``:
-    from :func:`draw_everyday`'s ranges (``weights`` default to that draw's)."""
+    from :func:`draw_everyday`'s ranges (``weights`` default to that draw's; ``long`` as there)."""
     rng = random.Random(seed)
     if everyday:
-        draws = (draw_everyday(rng, held_out, weights or EVERYDAY_WEIGHTS) for _ in range(n))
+        draws = (draw_everyday(rng, held_out, weights or EVERYDAY_WEIGHTS, long) for _ in range(n))
     else:
         draws = (draw(rng, held_out, weights or WEIGHTS, wide) for _ in range(n))
     return [(fam, line(xs)) for fam, xs in draws]
