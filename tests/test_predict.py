@@ -75,6 +75,39 @@ def test_generated_sequences_follow_their_rule_and_split(held_out):
         assert _held(fam, _params_of(fam, xs)) == held_out, (fam, ln)
 
 
+@pytest.mark.parametrize("held_out", [False, True])
+def test_everyday_and_long_draws_follow_their_rule_and_split(held_out):
+    """The shipped model's lines (draw_everyday) and the long ones: each family's rule, up to 9
+    digits, the split by the hash of the first element (a root for the powers, a letter k-m), and
+    long lines starting with more digits than the everyday ones ever do (5)."""
+    def digits(x):
+        return len(str(abs(x)))
+
+    for long in (0.0, 1.0):
+        rows = S.corpus(2000, held_out, seed=7, everyday=True, long=long)
+        starts = []
+        for fam, ln in rows:
+            xs = [x if x.isalpha() else int(x) for x in ln.split()]
+            assert len(xs) >= 4 and all(isinstance(x, str) or digits(x) <= S.EVERYDAY_DIGITS for x in xs)
+            if fam == "alphabet":
+                step = ord(xs[1]) - ord(xs[0])
+                assert step and all(ord(b) - ord(a) == step for a, b in zip(xs, xs[1:])), ln
+                assert (xs[0].lower() in "klm") == held_out
+            elif fam == "periodic":
+                assert any(all(xs[i] == xs[i % q] for i in range(len(xs))) for q in (2, 3, 4)), ln
+            else:
+                assert _rule_holds(fam, xs), (fam, ln)
+            if fam in ("squares", "cubes"):
+                root = _params_of(fam, xs)["root"]
+                assert S.held(root, 1 if fam == "squares" else 2) == held_out, ln
+            elif fam != "alphabet":
+                assert S.held(xs[0]) == held_out, ln
+            if fam in ("arithmetic", "fibonacci", "periodic"):
+                starts.append(digits(xs[0]))
+        assert (max(starts) > 5) == (long > 0)
+    assert S.corpus(50, held_out, seed=7, everyday=True) == S.corpus(50, held_out, seed=7, everyday=True, long=0.0)
+
+
 def test_geometric_mix_draws_by_its_weights_from_the_training_ranges():
     """The last stage's data: the same rules and split, geometric near its 45% share."""
     rows = S.corpus(3000, False, seed=6, weights=S.GEOMETRIC_WEIGHTS)
