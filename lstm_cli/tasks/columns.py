@@ -98,9 +98,13 @@ class ColumnNet(nn.Module):
         return self.out(self.dec(torch.cat([self.encode(x), prev.to(x.dtype)], -1))[0])
 
 
-def build_model(config: dict) -> ColumnNet:
+def config_of(config: dict) -> SequencesConfig:
     names = {f.name for f in fields(SequencesConfig)}
-    return ColumnNet(SequencesConfig(**{k: v for k, v in config.items() if k in names}))
+    return SequencesConfig(**{k: v for k, v in config.items() if k in names})
+
+
+def build_model(config: dict) -> ColumnNet:
+    return ColumnNet(config_of(config))
 
 
 # ---------------------------------------------------------------- elements as columns
@@ -335,7 +339,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     stored = checkpoint.load(resume, task="sequences") if resume else registry.load(init, "sequences") if init else None
-    mcfg = build_model(stored["config"]).cfg if stored else SequencesConfig(**model_cfg)
+    mcfg = config_of(stored["config"]) if stored else SequencesConfig(**model_cfg)
     lines = read_lines(data, mcfg, log)
     if val_data:
         val = read_lines(val_data, mcfg, log, "--val-data")
