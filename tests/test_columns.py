@@ -103,8 +103,6 @@ def test_the_beam_ranks_answers_by_their_exact_probability(predictor):
         ps = [p for _, p in got]
         assert ps == sorted(ps, reverse=True) and sum(ps) <= 1 + 1e-6
         assert np.allclose(predictor.probability_many([items] * len(got), [a for a, _ in got]), ps, rtol=1e-4)
-        greedy = predictor.ranked_many([items], 1)[0]
-        assert not greedy or greedy[0][1] <= ps[0] * (1 + 1e-5)  # the wider beam finds no worse
     assert predictor.probability_many([["a", "b"], ["1", "2"]], ["7", "c"]) == [0.0, 0.0]  # the other kind
 
 
