@@ -124,13 +124,7 @@ def _score(predictor, content: str, path: str, json_out: bool, given: int | None
     from lstm_cli.core.errors import InputError
     from lstm_cli.tasks import sequences
 
-    rows = []
-    for i, ln in enumerate(content.splitlines()):
-        if not ln.strip():
-            continue
-        fam, _, seq = ln.rpartition("\t")
-        items = sequences.parse([seq], f"{path} line {i + 1}")
-        rows.append((fam or "all", " ".join(items)))
+    rows = sequences.scored_rows(content, path)
     if not rows:
         raise InputError(f"{path} holds no sequence")
     result = sequences.accuracy(predictor, rows, given)

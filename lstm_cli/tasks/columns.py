@@ -207,6 +207,11 @@ class Lines:
 
 
 def read_lines(paths: list[str], cfg: SequencesConfig, log, what: str = "--data") -> Lines:
+    """:func:`read_rows` as :class:`Lines`."""
+    return Lines(read_rows(paths, cfg, log, what))
+
+
+def read_rows(paths: list[str], cfg: SequencesConfig, log, what: str = "--data") -> list[tuple[list[int], bool, bool]]:
     """Sequences from text files, one per line (whole numbers or letters, spaces or commas between;
     FAMILY<TAB> before a line is ignored). Lines shorter than three elements are left out; a line
     with an element longer than ``cfg.digits`` digits is cut before it; a line that is neither
@@ -239,7 +244,7 @@ def read_lines(paths: list[str], cfg: SequencesConfig, log, what: str = "--data"
         log(f"lstm: warning: {what}: {short:,} line(s) of fewer than 3 elements left out")
     if not rows:
         raise InputError(f"{what} holds no sequence of 3 elements or more", hint="one sequence per line, e.g. 6 7 8 9")
-    return Lines(rows)
+    return rows
 
 
 class SequencesJob(Job):
@@ -253,7 +258,6 @@ class SequencesJob(Job):
         self.config, self.vocab = asdict(model.cfg), {}
         self.lines, self.val, self.seed = lines, val, random_seed
         self.fingerprint = lines.fingerprint() + f"/b{data.batch_size}"
-        self.data_facts = {"longest_number": model.cfg.digits}
 
     def loss(self, model, step: int, carry):
         dev = next(model.parameters()).device
@@ -340,14 +344,13 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     stored = checkpoint.load(resume, task="sequences") if resume else registry.load(init, "sequences") if init else None
     mcfg = config_of(stored["config"]) if stored else SequencesConfig(**model_cfg)
-    lines = read_lines(data, mcfg, log)
+    rows = read_rows(data, mcfg, log)
     if val_data:
-        val = read_lines(val_data, mcfg, log, "--val-data")
+        lines, val = Lines(rows), read_lines(val_data, mcfg, log, "--val-data")
     else:
-        n_val = int(len(lines) * data_cfg.val_fraction) if len(lines) >= 50 else 0
+        n_val = int(len(rows) * data_cfg.val_fraction) if len(rows) >= 50 else 0
         if not n_val:
-            log(no_validation(f"lines ({len(lines)} given, --val-fraction {data_cfg.val_fraction:g}; or give --val-data)"))
-        rows = _rows(lines)
+            log(no_validation(f"lines ({len(rows)} given, --val-fraction {data_cfg.val_fraction:g}; or give --val-data)"))
         lines, val = Lines(rows[: len(rows) - n_val]), Lines(rows[len(rows) - n_val:]) if n_val else None
     log(f"lstm: {len(lines):,} training lines" + (f", {len(val):,} held out" if val is not None else ""))
 
@@ -358,11 +361,6 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         return SequencesJob(model, lines, val, data_cfg, cfg.random_seed, ", ".join(data))
 
     return train_task("sequences", out, cfg, make, data_cfg, given, TUNABLE, init=init, resume=resume, threads=threads)
-
-
-def _rows(lines: Lines) -> list[tuple[list[int], bool, bool]]:
-    return [(lines.values[s: s + n].tolist(), bool(lt), bool(up))
-            for s, n, lt, up in zip(lines.starts, lines.lens, lines.letters, lines.upper)]
 
 
 # ---------------------------------------------------------------- predicting
@@ -386,12 +384,7 @@ class ColumnPredictor(S.Reading):
 
     def encode(self, items: list[str], what: str = "the sequence") -> list[str]:
         """InputError for an element longer than the model reads."""
-        from lstm_cli.core.errors import excerpt
-
-        long = [x for x in items if not x.isalpha() and len(x.lstrip("-")) > self.cfg.digits]
-        if long:
-            raise InputError(f"{what}: {excerpt(long[0])} has {len(long[0].lstrip('-'))} digits, too long for "
-                             f"this model (it reads numbers of at most {self.cfg.digits})")
+        self.refuse_long(items, self.cfg.digits, what)
         return items
 
     def _inputs(self, batch: list[list[str]]):
@@ -444,12 +437,7 @@ def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
 
     set_threads(0)
     predictor = ColumnPredictor.of(registry.load(model, "sequences"))
-    rows = []
-    for i, ln in enumerate(read_text(data).splitlines()):
-        if ln.strip():
-            fam, _, seq = ln.rpartition("\t")
-            rows.append((fam or "all", " ".join(S.parse([seq], f"{data} line {i + 1}"))))
-    per = S.accuracy(predictor, rows)
+    per = S.accuracy(predictor, S.scored_rows(read_text(data), data))
     right, total = sum(r["correct"] for r in per.values()), sum(r["total"] for r in per.values())
     out = {"metric": "accuracy", "accuracy": round(100.0 * right / max(total, 1), 2), "sequences": total,
            "model": model or registry.task("sequences").default_model}

@@ -378,16 +378,27 @@ class Reading:
         for _ in range(n - 1):
             going = [j for j in going if self.readable(nexts[j][-1])]
             more = self.ranked_many([batch[j] + nexts[j] for j in going], 1)
-            found = [j for j, m in zip(going, more) if m]
+            still = []
             for j, m in zip(going, more):
                 if m:
                     nexts[j].append(m[0][0])
-            going = found
+                    still.append(j)
+            going = still
         fit = {}
         if explain:
             asked = [j for j in nexts if len(batch[j]) >= 4]
             fit = dict(zip(asked, self.probability_many([batch[j][:-1] for j in asked], [batch[j][-1] for j in asked])))
         return [(nexts[j], answers[j], fit.get(j)) if j in nexts else None for j in range(len(batch))]
+
+    @staticmethod
+    def refuse_long(items: list[str], most: int | None, what: str) -> None:
+        """InputError for a number of more than ``most`` digits (None: any length is read)."""
+        from lstm_cli.core.errors import excerpt
+
+        long = [x for x in items if most and not x.isalpha() and len(x.lstrip("-")) > most]
+        if long:
+            raise InputError(f"{what}: {excerpt(long[0])} has {len(long[0].lstrip('-'))} digits, too long for "
+                             f"this model (it reads numbers of at most {most})")
 
     def readable(self, item: str) -> bool:
         """Whether the model reads this element (:meth:`encode` accepts it)."""
@@ -425,6 +436,7 @@ class Predictor(Reading):
     batch (up to the last bits of float32 sums)."""
 
     END = (" ", "\n")
+
     def __init__(self, net, vocab, beam: int = 8, max_chars: int = 12, start_digits: int = START_DIGITS,
                  longest: int | None = None, lowest_first: bool = False):
         """``start_digits``: the longest first element of the model's training lines (the powers'
@@ -465,12 +477,7 @@ class Predictor(Reading):
     def encode(self, items: list[str], what: str = "the sequence") -> list[int]:
         """The ids of a newline, the sequence and a space; InputError for a character the model
         does not know, or a number longer than any it learnt."""
-        from lstm_cli.core.errors import excerpt
-
-        long = [x for x in items if self.longest and len(x.lstrip("-")) > self.longest]
-        if long:
-            raise InputError(f"{what}: {excerpt(long[0])} has {len(long[0].lstrip('-'))} digits, too long for "
-                             f"this model (it learnt numbers of at most {self.longest})")
+        self.refuse_long(items, self.longest, what)
         known = "".join(c for c in self.vocab.chars if c.isprintable() and c != " ")
         ids = self.vocab.encode(" ".join(map(self._model, items)) + " ", what=what, hint=f"this model knows: {known}").tolist()
         return [self.vocab.index["\n"]] + ids
@@ -665,6 +672,17 @@ def _log_softmax(z):
 def period(items: list) -> int:
     """The shortest p with items[i] == items[i + p] throughout (the length if none is shorter)."""
     return next(p for p in range(1, len(items) + 1) if items[p:] == items[:-p or len(items)])
+
+
+def scored_rows(content: str, path: str) -> list[tuple[str, str]]:
+    """(family, sequence) of each line of a ``--score`` file: ``FAMILY<TAB>`` before a sequence
+    groups it (without one: "all"); a bad sequence is an InputError naming its line."""
+    rows = []
+    for i, ln in enumerate(content.splitlines()):
+        if ln.strip():
+            fam, _, seq = ln.rpartition("\t")
+            rows.append((fam or "all", " ".join(parse([seq], f"{path} line {i + 1}"))))
+    return rows
 
 
 def accuracy(predictor: Predictor, rows: list[tuple[str, str]], given: int | None = None) -> dict[str, dict]:
