@@ -24,7 +24,7 @@ from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import EpochOrder, Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
-from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll
+from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll, with_hands
 from lstm_cli.tasks.write import pen
 from lstm_cli.tasks.write.pen import FINISH_POINTS
 
@@ -58,33 +58,42 @@ def scale_of(samples) -> list[float]:
     return [math.sqrt(max(sxx / n - (sx / n) ** 2, 1e-12)), math.sqrt(max(syy / n - (sy / n) ** 2, 1e-12))]
 
 
-def tensors(samples, cfg: WriteConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each sample as (text ids (U,), normalised offsets (T, 3))."""
+def hand_index(cfg: WriteConfig, hand: str | None) -> int:
+    """A hand's name -> its index in the model's hands; -1 for none or one it does not know."""
+    return cfg.hands.index(hand) if hand in cfg.hands else -1
+
+
+def tensors(samples, cfg: WriteConfig) -> list[tuple]:
+    """Each sample as (text ids (U,), normalised offsets (T, 3), its hand's index (-1: none or
+    not one the model knows))."""
     out = []
-    for text, st in samples:
+    for sample in samples:
+        text, st = sample
         off = torch.tensor(S.to_offsets(st), dtype=torch.float32)
         off[:, 0] /= cfg.scale[0]
         off[:, 1] /= cfg.scale[1]
-        out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off))
+        hand = hand_index(cfg, getattr(sample, "hand", None))
+        out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off, hand))
     return out
 
 
 def pad(batch, device=None):
     """-> inputs x (B, T-1, 3), targets (B, T-1, 3) (the next point), point mask (B, T-1),
-    text (B, U), text mask (B, U)."""
+    text (B, U), text mask (B, U), hands (B,)."""
     B = len(batch)
-    T = max(o.shape[0] for _, o in batch)
-    U = max(t.shape[0] for t, _ in batch)
+    T = max(o.shape[0] for _, o, _ in batch)
+    U = max(t.shape[0] for t, _, _ in batch)
     seq = torch.zeros(B, T, 3)
     pm = torch.zeros(B, T - 1)
     text = torch.zeros(B, U, dtype=torch.long)
     tm = torch.zeros(B, U, dtype=torch.bool)
-    for b, (t, o) in enumerate(batch):
+    for b, (t, o, _) in enumerate(batch):
         seq[b, : o.shape[0]] = o
         pm[b, : o.shape[0] - 1] = 1
         text[b, : t.shape[0]] = t
         tm[b, : t.shape[0]] = True
-    return [v.to(device) for v in (seq[:, :-1], seq[:, 1:], pm, text, tm)]
+    hands = torch.tensor([h for _, _, h in batch], dtype=torch.long)
+    return [v.to(device) for v in (seq[:, :-1], seq[:, 1:], pm, text, tm, hands)]
 
 
 def make_batches(items, batch_size: int) -> list[list[int]]:
@@ -100,8 +109,8 @@ def loss_on(model: WriteNet, items) -> float:
     dev = next(model.parameters()).device
     total = count = 0.0
     for idx in make_batches(items, 64):
-        x, y, pm, text, tm = pad([items[i] for i in idx], dev)
-        out, _, _ = model(x, text, tm)
+        x, y, pm, text, tm, hands = pad([items[i] for i in idx], dev)
+        out, _, _ = model(x, text, tm, hand=hands)
         total += float(nll(out, y, pm, model.cfg.mixture)) * float(pm.sum())
         count += float(pm.sum())
     return total / max(count, 1)
@@ -119,16 +128,20 @@ class WriteJob(Job):
         self.items, self.val, self.styles = items, val_items, styles
         self.batches = make_batches(items, data.batch_size)
         h = hashlib.sha256(model.cfg.alphabet.encode())
-        for t, o in items:
+        for t, o, hand in items:
             h.update(t.numpy().tobytes())
             h.update(o.numpy().tobytes()[::101])
+            h.update(bytes([hand + 1]))
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
         self.order = EpochOrder(len(self.batches), random_seed)
 
     def loss(self, model, step: int, carry):
         dev = next(model.parameters()).device
-        x, y, pm, text, tm = pad([self.items[i] for i in self.batches[self.order(step)]], dev)
-        out, _, _ = model(x, text, tm)
+        x, y, pm, text, tm, hands = pad([self.items[i] for i in self.batches[self.order(step)]], dev)
+        if self.model.cfg.hands:  # some lines with no hand said, so the model still writes without one
+            drop = torch.rand(len(hands), generator=torch.Generator().manual_seed(step)) < HAND_DROP
+            hands = torch.where(drop.to(dev), torch.full_like(hands, -1), hands)
+        out, _, _ = model(x, text, tm, hand=hands)
         return nll(out, y, pm, self.model.cfg.mixture), int(pm.sum()), None
 
     def held_out_loss(self, model, bf16: bool) -> float | None:
@@ -138,13 +151,15 @@ class WriteJob(Job):
         from lstm_cli.render import strokes as draw
 
         text = (self.styles[0]["text"] if self.styles else "hello")[:40]
-        st, phi = write_strokes(model, text, bias=0.75, random_seed=random_seed)
+        hand = hand_index(model.cfg, self.styles[0].get("hand")) if self.styles else -1
+        st, phi = write_strokes(model, text, bias=0.75, random_seed=random_seed, hand=hand)
         return SampleFile(".png", draw.png_bytes(st), caption=f"{text!r}: {sum(map(len, st))} points",
                           extra={".window.png": draw.window_png_bytes(phi, text)})
 
 
 # Model flags that may change when fine-tuning from --init weights; the sizes may not.
 TUNABLE = ("dropout",)
+HAND_DROP = 0.1  # the share of training lines whose hand is not fed (a model with hands)
 
 
 def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: WriteData, model_cfg: dict,
@@ -154,14 +169,21 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     samples, val = S.train_and_val(data, val_data, data_cfg.val_fraction, log)
+    hands = tuple(sorted({s.hand for s in samples if getattr(s, "hand", None)}))
 
     def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
         if start is not None:
             model = build_model(start["config"])
             checkpoint.weights_into(model, start)
+            if hands and not model.cfg.hands:  # lines that name their hand: the model learns to be told it
+                log(f"the data names hands ({', '.join(hands)}): the model now takes one as an input")
+                model = with_hands(model, hands)
         else:
             model = WriteNet(WriteConfig(alphabet=alphabet_of([t for t, _ in samples]), scale=scale_of(samples),
-                                         **model_cfg))
+                                         hands=hands, **model_cfg))
+        unknown = sorted({s.hand for s in samples if getattr(s, "hand", None)} - set(model.cfg.hands))
+        if unknown:
+            log(f"lstm: warning: hands the model does not know are trained as no hand said: {', '.join(unknown)}")
         # --style N offers samples of the data it was trained on last (fine-tuned on a hand: that hand)
         styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
         for row, sample in zip(styles, (val or samples)[:STYLES]):  # a hand's name, where the data gives it
@@ -188,7 +210,7 @@ def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
     samples = S.read_samples([data], log=lambda m: print(m, file=sys.stderr))
     items = tensors(samples, net.cfg)
     return {"metric": "nats_per_point", "nats_per_point": round(loss_on(net, items), 4), "samples": len(items),
-            "points": sum(o.shape[0] for _, o in items), "model": model or registry.task("write").default_model}
+            "points": sum(o.shape[0] for _, o, _ in items), "model": model or registry.task("write").default_model}
 
 
 # ---------------------------------------------------------------- writing
@@ -201,16 +223,18 @@ class Drawing(NamedTuple):
 
 
 def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
-                     style: tuple[str, list] | None = None, max_points: int | None = None):
+                     style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None):
     """``n`` drawings of ``text`` at once (one batch of the numpy pen, :mod:`.pen`), after priming
     with ``style`` = (its text, its strokes) if given: the network reads the style's strokes with
-    its text first, so it goes on in that hand. Each stops on its own by Graves' rule (pen.draw),
-    or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
-    return pen.finish(candidates(model, text, n, bias, random_seed, style, max_points, stream=False))
+    its text first, so it goes on in that hand; ``hand`` (an index into the model's hands, for
+    a model that knows them) tells it the hand outright. Each stops on its own by Graves' rule
+    (pen.draw), or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
+    return pen.finish(candidates(model, text, n, bias, random_seed, style, max_points, stream=False, hand=hand))
 
 
 def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
-               style: tuple[str, list] | None = None, max_points: int | None = None, stream: bool = True):
+               style: tuple[str, list] | None = None, max_points: int | None = None, stream: bool = True,
+               hand: int | None = None):
     """:func:`write_candidates` as a generator: with ``stream`` it yields each step's points as
     pen.drawing does."""
     model.eval()
@@ -219,16 +243,16 @@ def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_se
     prefix = style[0] + " " if style else ""
     primer = tensors([style], cfg)[0][1] if style else None
     with torch.no_grad():
-        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer)
+        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer, hand)
     points, phis, logp = yield from pen.drawing(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100,
                                                 x0, len(prefix), stream)
     return [Drawing(S.to_strokes(pts), ph, lp) for pts, ph, lp in zip(points, phis, logp)]
 
 
 def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: int | None = None,
-                  style: tuple[str, list] | None = None, max_points: int | None = None):
+                  style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None):
     """One drawing of ``text`` (:func:`write_candidates`): (strokes, phi rows over ``text``)."""
-    d = write_candidates(model, text, 1, bias, random_seed, style, max_points)[0]
+    d = write_candidates(model, text, 1, bias, random_seed, style, max_points, hand)[0]
     return d.strokes, d.phis
 
 
@@ -253,8 +277,7 @@ def _style(ckpt: dict, style: str | int | None):
     styles = ckpt["vocab"].get("styles", [])
     from pathlib import Path
 
-    number = isinstance(style, int) or style.lstrip("-+").isdigit() and not Path(style).is_file()
-    if number:  # in range or not: exit 2
+    if _style_number(style) is not None:  # in range or not: exit 2
         k = int(style)
         if not 0 <= k < len(styles):
             raise UsageError(f"--style {k}: this model keeps styles 0 to {len(styles) - 1}")
@@ -263,6 +286,26 @@ def _style(ckpt: dict, style: str | int | None):
     if not samples:
         raise InputError(f"--style {style}: not a style number or a JSON-lines stroke file with a sample")
     return samples[0]
+
+
+def _style_number(style: str | int | None) -> int | None:
+    """--style's value as a kept style's number, or None (no style, or a stroke file)."""
+    from pathlib import Path
+
+    if isinstance(style, int):
+        return style
+    if style is None or not style.lstrip("-+").isdigit() or Path(style).is_file():
+        return None
+    return int(style)
+
+
+def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | None) -> int:
+    """The page's hand as an index into the model's hands (-1: none said): --hand's, else the kept
+    style's label; a stroke file of the user's says none (the model follows its strokes)."""
+    k = _style_number(style)
+    if hand is None and k is not None:
+        hand = ckpt["vocab"].get("styles", [{}] * (k + 1))[k].get("hand")
+    return hand_index(net.cfg, hand)
 
 
 LINE_CHARS = 40  # words are wrapped into lines of at most this many characters
@@ -429,6 +472,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
     prime = style_prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
+    hand_id = _hand_of(ckpt, net, style, hand)
     threshold = print_lifts(ckpt)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= threshold
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
@@ -437,7 +481,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
         each = stream and best_of == 1
-        steps = candidates(net, ln, best_of, bias, seed, prime, stream=each)
+        steps = candidates(net, ln, best_of, bias, seed, prime, stream=each, hand=hand_id)
         if each:  # one drawing: ("point", k, its point) for each point it keeps
             drawings = yield from pen.relay(steps, lambda step: ("point", k, step[0][0]) if step[1][0] else None)
         else:

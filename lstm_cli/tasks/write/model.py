@@ -1,7 +1,10 @@
 """Graves (2013), "Generating Sequences With Recurrent Neural Networks", section 5: handwriting
 synthesis, an LSTM stack that reads the text through a soft window and writes pen offsets.
 
-Input x_t = (dx, dy, up), normalised. Text c = one-hot characters (U of them).
+Input x_t = (dx, dy, up), normalised, and where the model knows hands (``hands``: the names its
+training lines gave, e.g. cursive and print) the line's hand as a one-hot beside it, held for the
+whole line (all zeros: no hand said, the model follows its primer). Text c = one-hot characters
+(U of them).
 
     h1_t = LSTM1([x_t; w_{t-1}], h1_{t-1})                       the only layer that must loop
     (a, b, k)_t = exp(W h1_t + b)                 K window components: weight, width, position
@@ -41,6 +44,7 @@ class WriteConfig:
     mixture: int = 20  # M, bivariate Gaussians of the output
     dropout: float = 0.0
     scale: tuple = (1.0, 1.0)  # std of dx, dy over the training data (inputs are divided by it)
+    hands: tuple = ()  # the hands a line may be asked for, fed beside each pen point (issue 40)
 
 
 class WriteNet(nn.Module):
@@ -48,9 +52,10 @@ class WriteNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         V, H, K, M = len(cfg.alphabet) + 1, cfg.hidden, cfg.window, cfg.mixture
-        self.cell1 = nn.LSTMCell(3 + V, H)
+        X = 3 + len(cfg.hands)  # a pen point and its line's hand
+        self.cell1 = nn.LSTMCell(X + V, H)
         self.window = nn.Linear(H, 3 * K)
-        self.upper = nn.ModuleList(nn.LSTM(3 + H + V, H, batch_first=True) for _ in range(cfg.layers - 1))
+        self.upper = nn.ModuleList(nn.LSTM(X + H + V, H, batch_first=True) for _ in range(cfg.layers - 1))
         self.out = nn.Linear(cfg.layers * H + V, 1 + 6 * M)
         self.drop = nn.Dropout(cfg.dropout)
         with torch.no_grad():
@@ -60,8 +65,20 @@ class WriteNet(nn.Module):
         """Character ids (B, U) -> (B, U, V)."""
         return nn.functional.one_hot(text, len(self.cfg.alphabet) + 1).float()
 
+    def with_hand(self, x: torch.Tensor, hand: torch.Tensor | None) -> torch.Tensor:
+        """Points x (B, T, 3) -> (B, T, 3 + hands): each row's hand (B,) (an index into ``hands``,
+        -1 or None: none said) one-hot beside every point. A model without hands: x as it is."""
+        n = len(self.cfg.hands)
+        if not n:
+            return x
+        h = x.new_zeros(x.shape[0], n)
+        if hand is not None:
+            rows = (hand >= 0).nonzero().squeeze(1)
+            h[rows, hand[rows]] = 1.0
+        return torch.cat([x, h[:, None, :].expand(-1, x.shape[1], -1)], -1)
+
     def first_layer(self, x, c, text_mask, state=None):
-        """Layer 1 and the window, step by step over ``x`` (B, T, 3); ``c`` (B, U, V) the text,
+        """Layer 1 and the window, step by step over ``x`` (B, T, 3 + hands); ``c`` (B, U, V) the text,
         ``text_mask`` (B, U) true on real characters. -> h1 (B, T, H), windows w (B, T, V),
         phi (B, T, U+1) (the last column: just past the text), the state to continue from."""
         B, T, _ = x.shape
@@ -86,9 +103,11 @@ class WriteNet(nn.Module):
             phis.append(phi)
         return torch.stack(hs, 1), torch.stack(ws, 1), torch.stack(phis, 1), (h, cc, kappa, w)
 
-    def forward(self, x, text, text_mask, state=None):
-        """-> the mixture parameters for each next point, phi, and the state (layer 1's, the
-        window's and each upper layer's)."""
+    def forward(self, x, text, text_mask, state=None, hand=None):
+        """Points x (B, T, 3), the text, its mask and each row's hand (B,) (see :meth:`with_hand`)
+        -> the mixture parameters for each next point, phi, and the state (layer 1's, the window's
+        and each upper layer's)."""
+        x = self.with_hand(x, hand)
         c = self.one_hot(text)
         first = None if state is None else state[0]
         h1, w, phi, first = self.first_layer(x, c, text_mask, first)
@@ -125,4 +144,21 @@ def nll(y: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, M: int) -> to
 
 def build_model(config: dict) -> WriteNet:
     names = {f.name for f in fields(WriteConfig)}
-    return WriteNet(WriteConfig(**{k: v for k, v in config.items() if k in names}))
+    cfg = {k: v for k, v in config.items() if k in names}
+    cfg["hands"] = tuple(cfg.get("hands", ()))
+    return WriteNet(WriteConfig(**cfg))
+
+
+def with_hands(net: WriteNet, hands: tuple) -> WriteNet:
+    """A model that knows ``hands``, from ``net`` that knows none: the same weights, the hand's
+    inputs weighted zero, so it writes as ``net`` did until training teaches it the hands."""
+    cfg = WriteConfig(**{**{f.name: getattr(net.cfg, f.name) for f in fields(WriteConfig)}, "hands": tuple(hands)})
+    wide = WriteNet(cfg)
+    n = len(hands)
+    state = {}
+    for name, w in net.state_dict().items():
+        if name == "cell1.weight_ih" or (name.startswith("upper.") and name.endswith("weight_ih_l0")):
+            w = torch.cat([w[:, :3], w.new_zeros(w.shape[0], n), w[:, 3:]], 1)  # the hand after (dx, dy, up)
+        state[name] = w
+    wide.load_state_dict(state)
+    return wide

@@ -35,12 +35,14 @@ def _gates(w_ih: torch.Tensor, w_hh: torch.Tensor, b: torch.Tensor, H: int) -> t
 
 class Pen:
     """B lines of one text (``ids``, its character ids, the style's text first when primed),
-    from the network's ``state`` after the primer (None: from nothing), stepped by :meth:`step`."""
+    from the network's ``state`` after the primer (None: from nothing), in ``hand`` (an index
+    into the model's hands; None or -1: none said), stepped by :meth:`step`."""
 
-    def __init__(self, net: WriteNet, ids: list[int], B: int, state=None):
+    def __init__(self, net: WriteNet, ids: list[int], B: int, state=None, hand: int | None = None):
         cfg = net.cfg
         H, K, V, U = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, len(ids)
-        self.H, self.K, self.V, self.U, self.B, self.M = H, K, V, U, B, cfg.mixture
+        X = 3 + len(cfg.hands)  # a point and its line's hand
+        self.H, self.K, self.V, self.U, self.B, self.M, self.X = H, K, V, U, B, cfg.mixture, X
         c1 = net.cell1
         self.w = [_gates(c1.weight_ih, c1.weight_hh, c1.bias_ih + c1.bias_hh, H)]
         for lstm in net.upper:
@@ -51,10 +53,13 @@ class Pen:
         self.onehot = np.eye(V, dtype=np.float32)[ids]  # (U, V)
         self.u = np.arange(U + 1, dtype=np.float32)
         L = cfg.layers
-        # xh[0] = [x, w, h1]; xh[n] = [x, h_n (the layer below's), w, h_{n+1}]: each layer's input and
-        # its own last output side by side, written in place.
-        self.xh = [np.zeros((B, 3 + V + H), np.float32)] + [np.zeros((B, 3 + 2 * H + V), np.float32)
+        # xh[0] = [x, hand, w, h1]; xh[n] = [x, hand, h_n (the layer below's), w, h_{n+1}]: each
+        # layer's input and its own last output side by side, written in place (the hand, once).
+        self.xh = [np.zeros((B, X + V + H), np.float32)] + [np.zeros((B, X + 2 * H + V), np.float32)
                                                               for _ in range(1, L)]
+        if hand is not None and hand >= 0:
+            for xh in self.xh:
+                xh[:, 3 + hand] = 1.0
         self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
         self.tmp = np.empty((B, H), np.float32)
         self.g = np.empty((B, 4 * H), np.float32)  # a layer's gate pre-activations
@@ -63,8 +68,8 @@ class Pen:
         self.top = np.zeros((B, L * H + V), np.float32)  # [h1, ..., hL, w]: the output layer's input
         if state is not None:
             (h1, c1_, kappa, w), upper = state
-            self.xh[0][:, 3: 3 + V] = w.float().numpy()
-            self.xh[0][:, 3 + V:] = h1.float().numpy()
+            self.xh[0][:, X: X + V] = w.float().numpy()
+            self.xh[0][:, X + V:] = h1.float().numpy()
             self.c[0][:] = c1_.float().numpy()
             self.kappa[:] = kappa.float().numpy()
             for n, (h, c) in enumerate(upper, 1):
@@ -83,7 +88,7 @@ class Pen:
     def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The last points x (B, 3), normalised -> raw outputs y (B, 1 + 6M) for the next point,
         and the window phi (B, U + 1) (the last column: just past the text)."""
-        H, V, K = self.H, self.V, self.K
+        H, V, K, X = self.H, self.V, self.K, self.X
         xh0 = self.xh[0]
         xh0[:, :3] = x
         h = self._lstm(0)
@@ -98,13 +103,13 @@ class Pen:
         d *= abk[:, :K, None]
         phi = d.sum(1)
         w = phi[:, : self.U] @ self.onehot  # (B, V)
-        xh0[:, 3: 3 + V] = w
+        xh0[:, X: X + V] = w
         self.top[:, :H] = h
         for n in range(1, len(self.w)):
             xn = self.xh[n]
             xn[:, :3] = x
-            xn[:, 3: 3 + H] = h
-            xn[:, 3 + H: 3 + H + V] = w
+            xn[:, X: X + H] = h
+            xn[:, X + H: X + H + V] = w
             h = self._lstm(n)
             self.top[:, n * H: (n + 1) * H] = h
         self.top[:, -V:] = w
@@ -250,17 +255,18 @@ def _log_density(x, p, mx, my, lsx, lsy, rho, e) -> np.ndarray:
     return log_xy + log_up
 
 
-def start(net: WriteNet, ids: list[int], B: int, primer=None) -> tuple[Pen, np.ndarray | None]:
-    """A :class:`Pen` for B lines of ``ids`` after reading ``primer`` (normalised offsets (T, 3)
-    of the style's strokes, whose text ``ids`` begins with) through the torch network, and the
-    primer's last point."""
+def start(net: WriteNet, ids: list[int], B: int, primer=None, hand: int | None = None) -> tuple[Pen, np.ndarray | None]:
+    """A :class:`Pen` for B lines of ``ids`` in ``hand`` (see :class:`Pen`) after reading
+    ``primer`` (normalised offsets (T, 3) of the style's strokes, whose text ``ids`` begins with)
+    in that hand through the torch network, and the primer's last point."""
     if primer is None:
-        return Pen(net, ids, B), None
+        return Pen(net, ids, B, hand=hand), None
     with torch.no_grad():
         t = torch.tensor([ids])
-        _, _, state = net(primer[None], t, torch.ones_like(t, dtype=torch.bool))
+        _, _, state = net(primer[None], t, torch.ones_like(t, dtype=torch.bool),
+                          hand=None if hand is None else torch.tensor([hand]))
     (h1, c1, kappa, w), upper = state
     rep = lambda v: v.expand(B, *v.shape[1:]) if v.dim() == 2 else v.expand(v.shape[0], B, v.shape[2])  # noqa: E731
     state = ((rep(h1), rep(c1), rep(kappa), rep(w)), [(rep(h), rep(c)) for h, c in upper])
     x0 = np.repeat(primer[-1:].numpy(), B, 0)
-    return Pen(net, ids, B, state), x0
+    return Pen(net, ids, B, state, hand), x0
