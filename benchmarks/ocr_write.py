@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--best-of", type=int, nargs="+", default=[1],
                     help="also as lstm write --best-of N picks: N drawings (the first N of one batch of the "
                          "largest N), the one our reader reads likeliest as the text kept, in the primer's hand")
+    ap.add_argument("--untold", action="store_true",
+                    help="a model that takes its line's hand as an input is not told it (the primer alone sets the hand)")
     ap.add_argument("--pages", type=int, default=0,
                     help="instead: write this many 10-line pages per hand (lstm write --hand, at the largest "
                          "--best-of) of held-out phrases and count the lines that come out in the other hand "
@@ -95,7 +97,8 @@ def main() -> None:
 
     from lstm_cli.core import checkpoint
     from lstm_cli.render import strokes as draw
-    from lstm_cli.tasks.write import build_model, choose, hershey, lifts_per_letter, print_lifts, write_candidates
+    from lstm_cli.tasks.write import (build_model, choose, hand_index, hershey, lifts_per_letter, print_lifts,
+                                      write_candidates)
 
     reader = None
     if a.reader != "none":
@@ -129,12 +132,13 @@ def main() -> None:
             rng = random.Random(0)  # the same ceiling drawings for every primer of a font
             threshold = print_lifts(ck)
             printed = lifts_per_letter(style[1], style[0]) >= threshold
+            hand = -1 if a.untold else hand_index(net.cfg, hershey.HAND_OF[name])  # -1 for a model without hands
             kinds = ["ceiling"] + [f"best of {n}" if n > 1 else "generated" for n in a.best_of]
             err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in kinds
                    if (who == "tesseract" and tesseract) or (who == "reader" and reader)}
             for k, text in enumerate(phrases):
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
-                drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style)
+                drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style, hand=hand)
                 picked = [drawings[choose(drawings[:n], text, reader, printed, threshold) if n > 1 else 0].strokes
                           for n in a.best_of]
                 for kind, st in zip(kinds, [clean] + picked):

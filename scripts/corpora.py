@@ -382,20 +382,23 @@ def hershey(dl: Path, out: Path) -> None:
     hand's name ("cursive" or "print"): distinct phrases of 1-5 words (at most 32 characters),
     HERSHEY_MIX of them from the plays, from the State of the Union addresses (capitals, numbers)
     and everyday phrases with digits (:func:`_everyday`: times, dates, rooms, prices, addresses),
-    shuffled and split at random into train/val/test, each phrase in one split only."""
+    shuffled and split at random into train/val/test, each phrase in one split only. Of the
+    training phrases of two words or more, HERSHEY_MIXED are written with each word in a hand of
+    its own (``"hands"``: each stroke's), so that a writer told the hand cannot learn to ignore
+    it and follow the strokes so far; validation and test phrases are in one hand each."""
     import json
 
     sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))  # a pure-Python wheel imports as a zip
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from HersheyFonts import HersheyFonts
 
-    from lstm_cli.tasks.write.hershey import FONTS, HAND_OF, write
+    from lstm_cli.tasks.write.hershey import FONTS, HAND_OF, write, write_mixed
 
     fonts = {}
     for name in FONTS:
         fonts[name] = HersheyFonts()
         fonts[name].load_default_font(name)
-    rng = random.Random(0)
+    rng, mix = random.Random(0), random.Random(1)
     total = sum(HERSHEY_COUNTS.values())
     plays = _phrases(_works(dl), rng)
     speech = _phrases(_speeches(dl), rng, seen=set(plays))
@@ -410,14 +413,21 @@ def hershey(dl: Path, out: Path) -> None:
         with open(out / f"{split}.jsonl", "w") as f:
             for text in phrases[start: start + count]:
                 font = rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
-                strokes = write(fonts, text, rng, font=font)
-                f.write(json.dumps({"text": text, "hand": HAND_OF[font],
+                strokes, named = write(fonts, text, rng, font=font), {"hand": HAND_OF[font]}
+                words = text.split(" ")
+                if split == "train" and len(words) > 1 and mix.random() < HERSHEY_MIXED:  # its own random
+                    # numbers, so the other phrases are drawn as before
+                    draw = lambda: mix.choices(list(FONTS), weights=list(FONTS.values()))[0]  # noqa: E731
+                    strokes, hands = write_mixed(fonts, [(w, draw()) for w in words], mix)
+                    named = {"hands": hands} if len(set(hands)) > 1 else {"hand": hands[0]}
+                f.write(json.dumps({"text": text, **named,
                                     "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
         start += count
         print(f"{out / split}.jsonl: {count:,} phrases", file=sys.stderr)
 
 
 HERSHEY_MIX = {"plays": 0.45, "speeches": 0.45, "everyday": 0.10}
+HERSHEY_MIXED = 0.25  # training phrases of 2+ words written a hand a word
 MONTHS = ("January February March April May June July August September October November December").split()
 STREETS = ("Elm Oak Main High Park Mill Church Bridge King Queen Baker Pine Maple Cedar Hill Lake").split()
 KINDS = ("Street Road Avenue Lane Way Drive").split()

@@ -282,10 +282,11 @@ def test_write_strokes_default_cap():
     assert len(phis) == sum(map(len, st)) == 40 * 2 + 100
 
 
-@pytest.mark.parametrize("primed", [False, True])
-def test_the_pen_steps_as_the_network_runs(primed):
+@pytest.mark.parametrize("primed,hand", [(False, None), (True, None), (False, 1), (True, 0), (True, -1)])
+def test_the_pen_steps_as_the_network_runs(primed, hand):
     """The numpy pen, stepped point by point for 3 rows at once, gives the torch network's outputs
-    and window over the same points (from nothing, or after a primer read by the network)."""
+    and window over the same points (from nothing, or after a primer read by the network; in a
+    hand, for a model that takes one, or with none said)."""
     import numpy as np
     import torch
 
@@ -293,20 +294,45 @@ def test_the_pen_steps_as_the_network_runs(primed):
     from lstm_cli.tasks.write.pen import start
 
     torch.manual_seed(1)
-    net = WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4)).eval()
+    hands = () if hand is None else ("cursive", "print")
+    net = WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4, hands=hands)).eval()
     ids = encode_text(net.cfg.alphabet, "lol vo" if primed else "vo")
     t = torch.tensor([ids])
     tm = torch.ones_like(t, dtype=torch.bool)
     primer = torch.randn(12, 3) if primed else None
     x = torch.randn(20, 3)
+    told = None if hand is None else torch.tensor([hand])
     with torch.no_grad():
-        state = net(primer[None], t, tm)[2] if primed else None
-        y, phi, _ = net(x[None], t, tm, state)
-    pen, _ = start(net, ids, 3, primer)
+        state = net(primer[None], t, tm, hand=told)[2] if primed else None
+        y, phi, _ = net(x[None], t, tm, state, hand=told)
+        if hand is not None:  # the hand changes what it writes
+            other = net(x[None], t, tm, hand=torch.tensor([1 - max(hand, 0)]))[0]
+            assert (other - net(x[None], t, tm, hand=told)[0]).abs().max() > 1e-3
+    pen, _ = start(net, ids, 3, primer, hand)
     for k in range(20):
         py, pphi = pen.step(np.repeat(x[k: k + 1].numpy(), 3, 0))
         np.testing.assert_allclose(py, np.repeat(y[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(pphi, np.repeat(phi[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-6)
+
+
+def test_a_model_given_hands_writes_as_before_until_trained():
+    """with_hands: the hand's inputs weighted zero, so in any hand (or none) the outputs are the
+    model's without hands."""
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, WriteNet
+    from lstm_cli.tasks.write.model import with_hands
+
+    torch.manual_seed(2)
+    net = WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4)).eval()
+    wide = with_hands(net, ("cursive", "print")).eval()
+    assert wide.cfg.hands == ("cursive", "print") and wide.cell1.weight_ih.shape[1] == net.cell1.weight_ih.shape[1] + 2
+    x, t = torch.randn(3, 15, 3), torch.tensor([[1, 2, 3, 1]] * 3)
+    tm = torch.ones_like(t, dtype=torch.bool)
+    with torch.no_grad():
+        y = net(x, t, tm)[0]
+        for hand in (None, torch.tensor([0, 1, -1])):
+            torch.testing.assert_close(wide(x, t, tm, hand=hand)[0], y, rtol=1e-5, atol=1e-5)
 
 
 def test_candidates_are_drawn_apart_and_reproducibly(write_model):
@@ -365,6 +391,63 @@ def test_fine_tuning_offers_the_new_hand_as_styles(write_model, tmp_path):
     assert r2.returncode == 0 and "warning: no validation samples (10 given" in r2.stderr, r2.stderr  # once silent
     styles = checkpoint.load(out)["vocab"]["styles"]
     assert styles and {s["text"] for s in styles} <= {"ol", "vo", "lol"}
+
+
+@pytest.fixture(scope="session")
+def hands_model(write_model, tmp_path_factory):
+    """The toy model fine-tuned on lines that name their hand (a few steps): it now takes one."""
+    def build(d):
+        rng = random.Random(5)
+        with open(d / "named.jsonl", "w") as f:
+            for k in range(40):
+                text, st = toy_sample(rng.choice(["lo", "vo", "lol", "ov"]), rng)
+                f.write(json.dumps({"text": text, "hand": ("cursive", "print")[k % 2], "strokes": st}) + "\n")
+        train_in_process(["train", "write", "--init", write_model, "--data", d / "named.jsonl", "-o", d / "named.pt",
+                          "--max-steps", 3, "--batch-size", 8, "--sample-every", 0, "--eval-every", 3,
+                          "--random-seed", 0])
+
+    return shared(tmp_path_factory, "hands-model", build) / "named.pt"
+
+
+def test_fine_tuning_on_named_hands_teaches_the_model_to_take_one(hands_model, write_model):
+    """--init a model without hands on lines that name theirs: the checkpoint knows both hands
+    and the hand inputs have moved from zero; the rest of the network is the same size."""
+    from lstm_cli.core import checkpoint
+
+    before, after = checkpoint.load(write_model), checkpoint.load(hands_model)
+    assert not before["config"].get("hands") and tuple(after["config"]["hands"]) == ("cursive", "print")
+    w = after["state_dict"]["cell1.weight_ih"]
+    assert w.shape[1] == before["state_dict"]["cell1.weight_ih"].shape[1] + 2
+    assert w[:, 3:5].abs().max() > 0  # trained from zero
+    assert {s.get("hand") for s in after["vocab"]["styles"]} == {"cursive", "print"}
+
+
+def test_the_page_tells_the_pen_its_hand(hands_model, write_model, monkeypatch, tmp_path):
+    """--hand H, or a kept style labelled H: every line drawn in hand H (its index in the
+    model's hands); a style file of the user's, or nothing: no hand said (-1); a model without
+    hands: -1 whatever is asked."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import write as W
+
+    told, real = [], W.candidates
+
+    def recording(*args, hand=None, **kw):
+        told.append(hand)
+        return real(*args, hand=hand, **kw)
+
+    monkeypatch.setattr(W, "candidates", recording)
+    for model, knows in ((hands_model, True), (write_model, False)):
+        ckpt = checkpoint.load(model)
+        net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+        labels = [s.get("hand") for s in ckpt["vocab"]["styles"]]
+        mine = tmp_path / "mine.jsonl"  # a stroke file of the user's, even one that names a hand
+        mine.write_text(json.dumps({"text": "lo", "hand": "print", "strokes": toy_sample("lo", random.Random(1))[1]}))
+        for style, hand, want in ((None, None, -1), (None, "print", 1), (None, "cursive", 0),
+                                  (labels.index("print"), None, 1), (labels.index("cursive"), None, 0),
+                                  (str(mine), None, -1)):
+            told.clear()
+            W.write_page(ckpt, net, "lo vo ol", style=style, hand=hand, random_seed=1, line_chars=5)
+            assert told == [want if knows else -1] * 2, (style, hand)
 
 
 def test_write_png_svg_strokes_and_seed(write_model, tmp_path):

@@ -24,7 +24,7 @@ from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import EpochOrder, Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
-from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll, with_hands
+from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll, point_nll, with_hands
 from lstm_cli.tasks.write import pen
 from lstm_cli.tasks.write.pen import FINISH_POINTS
 
@@ -64,22 +64,23 @@ def hand_index(cfg: WriteConfig, hand: str | None) -> int:
 
 
 def tensors(samples, cfg: WriteConfig) -> list[tuple]:
-    """Each sample as (text ids (U,), normalised offsets (T, 3), its hand's index (-1: none or
-    not one the model knows))."""
+    """Each sample as (text ids (U,), normalised offsets (T, 3), each point's hand (T,) as an index
+    (-1: none said, or not one the model knows); the line's hand, or each stroke's)."""
     out = []
     for sample in samples:
         text, st = sample
         off = torch.tensor(S.to_offsets(st), dtype=torch.float32)
         off[:, 0] /= cfg.scale[0]
         off[:, 1] /= cfg.scale[1]
-        hand = hand_index(cfg, getattr(sample, "hand", None))
-        out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off, hand))
+        each = getattr(sample, "stroke_hands", None) or [getattr(sample, "hand", None)] * len(st)
+        hands = torch.tensor([hand_index(cfg, h) for h, s in zip(each, st) for _ in s], dtype=torch.long)
+        out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off, hands))
     return out
 
 
 def pad(batch, device=None):
     """-> inputs x (B, T-1, 3), targets (B, T-1, 3) (the next point), point mask (B, T-1),
-    text (B, U), text mask (B, U), hands (B,)."""
+    text (B, U), text mask (B, U), hands (B, T-1) (each input's: the hand of the point to come)."""
     B = len(batch)
     T = max(o.shape[0] for _, o, _ in batch)
     U = max(t.shape[0] for t, _, _ in batch)
@@ -87,12 +88,13 @@ def pad(batch, device=None):
     pm = torch.zeros(B, T - 1)
     text = torch.zeros(B, U, dtype=torch.long)
     tm = torch.zeros(B, U, dtype=torch.bool)
-    for b, (t, o, _) in enumerate(batch):
+    hands = torch.full((B, T - 1), -1, dtype=torch.long)
+    for b, (t, o, h) in enumerate(batch):
         seq[b, : o.shape[0]] = o
         pm[b, : o.shape[0] - 1] = 1
         text[b, : t.shape[0]] = t
         tm[b, : t.shape[0]] = True
-    hands = torch.tensor([h for _, _, h in batch], dtype=torch.long)
+        hands[b, : o.shape[0] - 1] = h[1:]
     return [v.to(device) for v in (seq[:, :-1], seq[:, 1:], pm, text, tm, hands)]
 
 
@@ -131,7 +133,7 @@ class WriteJob(Job):
         for t, o, hand in items:
             h.update(t.numpy().tobytes())
             h.update(o.numpy().tobytes()[::101])
-            h.update(bytes([hand + 1]))
+            h.update((hand + 1).numpy().astype("uint8").tobytes()[::101])
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
         self.order = EpochOrder(len(self.batches), random_seed)
 
@@ -140,7 +142,7 @@ class WriteJob(Job):
         x, y, pm, text, tm, hands = pad([self.items[i] for i in self.batches[self.order(step)]], dev)
         if self.model.cfg.hands:  # some lines with no hand said, so the model still writes without one
             drop = torch.rand(len(hands), generator=torch.Generator().manual_seed(step)) < HAND_DROP
-            hands = torch.where(drop.to(dev), torch.full_like(hands, -1), hands)
+            hands = torch.where(drop.to(dev)[:, None], torch.full_like(hands, -1), hands)
         out, _, _ = model(x, text, tm, hand=hands)
         return nll(out, y, pm, self.model.cfg.mixture), int(pm.sum()), None
 
@@ -169,7 +171,8 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     samples, val = S.train_and_val(data, val_data, data_cfg.val_fraction, log)
-    hands = tuple(sorted({s.hand for s in samples if getattr(s, "hand", None)}))
+    named = lambda s: ({getattr(s, "hand", None)} | set(getattr(s, "stroke_hands", None) or ())) - {None}  # noqa: E731
+    hands = tuple(sorted(set().union(*map(named, samples))))
 
     def make(start: dict | None, data_cfg: WriteData, cfg) -> WriteJob:
         if start is not None:
@@ -181,7 +184,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         else:
             model = WriteNet(WriteConfig(alphabet=alphabet_of([t for t, _ in samples]), scale=scale_of(samples),
                                          hands=hands, **model_cfg))
-        unknown = sorted({s.hand for s in samples if getattr(s, "hand", None)} - set(model.cfg.hands))
+        unknown = sorted(set().union(*map(named, samples)) - set(model.cfg.hands))
         if unknown:
             log(f"lstm: warning: hands the model does not know are trained as no hand said: {', '.join(unknown)}")
         # --style N offers samples of the data it was trained on last (fine-tuned on a hand: that hand)
@@ -350,6 +353,22 @@ def choose(drawings: list[Drawing], text: str, judge=None, printed: bool | None 
     same = [i for i, d in enumerate(drawings)
             if printed is None or (lifts_per_letter(d.strokes, text) >= threshold) == printed]
     return max(same or range(len(drawings)), key=lambda i: scores[i])
+
+
+@torch.no_grad()
+def hand_scores(net: WriteNet, text: str, drawings: list) -> np.ndarray:
+    """How likely each drawing of ``text`` (its strokes) is in each of the model's hands: the mean
+    log-density per pen point (nats) under the writer told that hand, unprimed -> (drawings,
+    hands). The hand with the highest score is the writer's judgement of the drawing's hand."""
+    net.eval()
+    items = tensors([(text, st) for st in drawings], net.cfg)
+    x, y, pm, ids, tm, _ = pad(items)
+    out = np.empty((len(drawings), len(net.cfg.hands)))
+    for h in range(len(net.cfg.hands)):
+        raw, _, _ = net(x, ids, tm, hand=torch.full((len(drawings),), h))
+        per = (point_nll(raw, y, net.cfg.mixture) * pm).sum(1) / pm.sum(1).clamp_min(1)
+        out[:, h] = (-per).numpy()
+    return out
 
 
 DEFAULT_READER = "hershey-reader"

@@ -96,6 +96,25 @@ def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
     return _distort(_layout(fonts[name], text, sx, spacing), rng, step, slant, noise, drift)
 
 
+def write_mixed(fonts: dict, words: list[tuple[str, str]], rng: random.Random) -> tuple[list, list[str]]:
+    """Words each in its own font ``[(word, font), ...]``, one line with one slant, scale, drift,
+    noise and pen rate, as :func:`write` draws them -> (strokes, each stroke's hand)."""
+    slant = rng.uniform(-0.35, 0.15)
+    sx = rng.uniform(0.85, 1.15)
+    gaps = {"rowmans": rng.uniform(-1.0, 2.5), "scripts": rng.uniform(-0.5, 0.8)}
+    drift = (rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi))
+    noise = rng.uniform(0.1, 0.45)
+    step = rng.uniform(1.6, 2.6)
+    strokes, hands, x = [], [], 0.0
+    for word, name in words:
+        font = fonts[name]
+        for s in _layout(font, word, sx, gaps[name]):
+            strokes.append([(x + px, py) for px, py in s])
+            hands.append(HAND_OF[name])
+        x += sum(g.char_width * sx + gaps[name] for g in font.glyphs_for_text(word + " "))
+    return _distort(strokes, rng, step, slant, noise, drift), hands
+
+
 def _lifts_and_retraces(strokes: list, rng: random.Random) -> list:
     """Pen habits no Hershey hand has but people do (and ``scriptc``'s and the bold hands' double
     lines resemble): in some lines the pen lifts inside a stroke and goes down again where it

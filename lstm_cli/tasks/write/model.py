@@ -66,16 +66,17 @@ class WriteNet(nn.Module):
         return nn.functional.one_hot(text, len(self.cfg.alphabet) + 1).float()
 
     def with_hand(self, x: torch.Tensor, hand: torch.Tensor | None) -> torch.Tensor:
-        """Points x (B, T, 3) -> (B, T, 3 + hands): each row's hand (B,) (an index into ``hands``,
-        -1 or None: none said) one-hot beside every point. A model without hands: x as it is."""
+        """Points x (B, T, 3) -> (B, T, 3 + hands): each row's hand (B,), or each point's (B, T)
+        (the hand of the point to come; an index into ``hands``, -1 or None: none said), one-hot
+        beside every point. A model without hands: x as it is."""
         n = len(self.cfg.hands)
         if not n:
             return x
-        h = x.new_zeros(x.shape[0], n)
-        if hand is not None:
-            rows = (hand >= 0).nonzero().squeeze(1)
-            h[rows, hand[rows]] = 1.0
-        return torch.cat([x, h[:, None, :].expand(-1, x.shape[1], -1)], -1)
+        if hand is None:
+            return torch.cat([x, x.new_zeros(*x.shape[:2], n)], -1)
+        hand = hand[:, None].expand(-1, x.shape[1]) if hand.dim() == 1 else hand
+        h = nn.functional.one_hot(hand.clamp_min(0), n).to(x.dtype) * (hand >= 0)[..., None].to(x.dtype)
+        return torch.cat([x, h], -1)
 
     def first_layer(self, x, c, text_mask, state=None):
         """Layer 1 and the window, step by step over ``x`` (B, T, 3 + hands); ``c`` (B, U, V) the text,
@@ -104,7 +105,7 @@ class WriteNet(nn.Module):
         return torch.stack(hs, 1), torch.stack(ws, 1), torch.stack(phis, 1), (h, cc, kappa, w)
 
     def forward(self, x, text, text_mask, state=None, hand=None):
-        """Points x (B, T, 3), the text, its mask and each row's hand (B,) (see :meth:`with_hand`)
+        """Points x (B, T, 3), the text, its mask and each row's or point's hand (see :meth:`with_hand`)
         -> the mixture parameters for each next point, phi, and the state (layer 1's, the window's
         and each upper layer's)."""
         x = self.with_hand(x, hand)
@@ -130,6 +131,11 @@ def mixture(y: torch.Tensor, M: int, bias: float = 0.0):
 
 def nll(y: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, M: int) -> torch.Tensor:
     """Mean negative log-likelihood per point of ``target`` (B, T, 3) under outputs ``y``."""
+    return (point_nll(y, target, M) * mask).sum() / mask.sum().clamp_min(1)
+
+
+def point_nll(y: torch.Tensor, target: torch.Tensor, M: int) -> torch.Tensor:
+    """The negative log-likelihood (B, T) of each point of ``target`` (B, T, 3) under outputs ``y``."""
     e, log_pi, mx, my, lsx, lsy, rho = mixture(y.float(), M)
     dx, dy, up = (target[..., i: i + 1] for i in range(3))
     zx, zy = (dx - mx) * torch.exp(-lsx), (dy - my) * torch.exp(-lsy)
@@ -138,8 +144,7 @@ def nll(y: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, M: int) -> to
              - math.log(2 * math.pi) - lsx - lsy - 0.5 * torch.log(one_m))
     log_xy = torch.logsumexp(log_pi + log_n, -1)
     log_e = -nn.functional.binary_cross_entropy_with_logits(e, up.squeeze(-1), reduction="none")
-    loss = -(log_xy + log_e)
-    return (loss * mask).sum() / mask.sum().clamp_min(1)
+    return -(log_xy + log_e)
 
 
 def build_model(config: dict) -> WriteNet:

@@ -12,6 +12,10 @@ Graves (2013, section 4), and dx, dy divided by their standard deviation over th
 Our JSON-lines format, one sample per line::
 
     {"text": "the magic", "strokes": [[[0, 0], [1.5, -2], ...], [[9, 0], ...]]}
+
+optionally with the writer's hand: ``"hand": "print"`` for the whole line, or ``"hands": [...]``
+naming each stroke's (a line that changes hands, as the writer's training lines sometimes do so
+that it learns to follow the hand it is told rather than the one its strokes so far suggest).
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ def _checked(strokes: list) -> list:
 
 class Sample(tuple):
     """(text, strokes), and the writer's hand if the line names one (``"hand"``: what
-    ``lstm write --hand`` asks for), else None."""
+    ``lstm write --hand`` asks for), else None; or each stroke's (``"hands"``), else None."""
 
     hand: str | None = None
+    stroke_hands: list | None = None
 
 
 def iter_jsonl(path: Path, lines=None, need_text: bool = True):
@@ -60,11 +65,16 @@ def iter_jsonl(path: Path, lines=None, need_text: bool = True):
                 if not isinstance(text, str):
                     raise TypeError("text is not a string")
                 hand = row.get("hand")
+                hands = row.get("hands")
+                if hands is not None and not (isinstance(hands, list) and len(hands) == len(strokes)
+                                              and all(isinstance(h, str) for h in hands)):
+                    raise ValueError("hands is not a list of one name per stroke")
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise InputError(f"{path}:{n}: not a stroke sample ({type(e).__name__}: {e})",
                                  hint='one {"text": ..., "strokes": [[[x, y], ...], ...]} per line') from None
             sample = Sample((text, [s for s in strokes if s]))
             sample.hand = hand if isinstance(hand, str) and hand.strip() else None
+            sample.stroke_hands = [h for h, s in zip(hands, strokes) if s] if hands is not None else None
             yield sample
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
