@@ -402,7 +402,7 @@ $(RUNS)/hershey2.done: $(RUNS)/hershey.done
 
 # Then told each line's hand: the data's lines name theirs, so the model gains the hand as an input
 # (its weights from zero) and learns to write in the hand it is told (issue 40).
-WRITE_HAND_TIME ?= 80m
+WRITE_HAND_TIME ?= 75m
 WRITE_HAND_THREADS ?= 2
 $(RUNS)/hershey3.done: $(RUNS)/hershey2.done
 	LSTM_THREADS=$(WRITE_HAND_THREADS) $(LSTM) train write --init $(RUNS)/hershey2.pt --data $(DATA)/hershey/train.jsonl \
