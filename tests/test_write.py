@@ -113,6 +113,56 @@ def test_jsonl_and_iam_readers(tmp_path):
         S.read_samples([str(tmp_path / "empty.jsonl")], log=notes.append)
 
 
+def test_a_line_that_changes_hands(tmp_path):
+    """"hands" names each stroke's hand (an empty stroke dropped with its name); a wrong count is a
+    bad line. Each point then carries its stroke's hand, and each input the hand of the point to
+    come (where a word in the other hand begins, the input before it already says so)."""
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, pad, tensors
+
+    good = {"text": "a b", "hands": ["print", "cursive", "print"], "strokes": [[[0, 0], [1, 1]], [], [[5, 0], [6, 1], [7, 0]]]}
+    (tmp_path / "m.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, "hands": ["print"]}) + "\n")
+    with pytest.raises(InputError, match="m.jsonl:2: not a stroke sample.*one name per stroke"):
+        S.read_jsonl(tmp_path / "m.jsonl")
+    (tmp_path / "m.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, "hands": None, "hand": "cursive"}))
+    mixed, whole = S.read_jsonl(tmp_path / "m.jsonl")
+    assert mixed.stroke_hands == ["print", "print"] and whole.stroke_hands is None and whole.hand == "cursive"
+    cfg = WriteConfig(alphabet=" ab", hands=("cursive", "print"))
+    (_, _, h1), (_, _, h2) = items = tensors([mixed, whole], cfg)
+    assert h1.tolist() == [1] * 5 and h2.tolist() == [0] * 5
+    mixed.stroke_hands = ["cursive", "print"]
+    items[0] = tensors([mixed], cfg)[0]
+    assert items[0][2].tolist() == [0, 0, 1, 1, 1]
+    hands = pad(items)[5]
+    assert hands.tolist() == [[0, 1, 1, 1], [0, 0, 0, 0]]
+    assert tensors([mixed], WriteConfig(alphabet=" ab"))[0][2].tolist() == [-1] * 5  # a model without hands
+
+
+class _FakeFont:
+    """What hershey's layout reads of a font: a glyph per character, one stroke each (none for a
+    space), 10 units wide: the strokes of letters side by side do not join."""
+
+    class Glyph:
+        def __init__(self, c):
+            self.strokes = [] if c == " " else [[(0.0, 0.0), (3.0, -10.0), (6.0, 0.0)]]
+            self.left_offset, self.char_width = 0.0, 10.0
+
+    def glyphs_for_text(self, text):
+        return [self.Glyph(c) for c in text]
+
+
+def test_hershey_words_each_in_its_own_hand():
+    """write_mixed: each stroke named with its word's hand, the words side by side left to right."""
+    from lstm_cli.tasks.write import hershey
+
+    fonts = {"rowmans": _FakeFont(), "scripts": _FakeFont()}
+    st, hands = hershey.write_mixed(fonts, [("Ab", "rowmans"), ("cd", "scripts"), ("e", "rowmans")], random.Random(3))
+    assert hands == ["print", "print", "cursive", "cursive", "print"]
+    lefts = [min(x for x, _ in s) for s in st]
+    assert lefts == sorted(lefts) and lefts[2] - lefts[1] > lefts[3] - lefts[2] + 5  # a space between the words
+
+
 INKML = """<?xml version="1.0"?>
 <ink xmlns="http://www.w3.org/2003/InkML">
   <traceFormat><channel name="T" type="decimal"/><channel name="X" type="decimal"/>
