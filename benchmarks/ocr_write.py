@@ -78,15 +78,31 @@ def main() -> None:
     ap.add_argument("--best-of", type=int, nargs="+", default=[1],
                     help="also as lstm write --best-of N picks: N drawings (the first N of one batch of the "
                          "largest N), the one our reader reads likeliest as the text kept, in the primer's hand")
+    ap.add_argument("--guidance", type=float, default=None,
+                    help="a model told the hand: follow it this many times as strongly as it learnt to (pen.Guided; "
+                         "default: lstm write's, tasks.write.HAND_GUIDANCE)")
     ap.add_argument("--untold", action="store_true",
                     help="a model that takes its line's hand as an input is not told it (the primer alone sets the hand)")
     ap.add_argument("--pages", type=int, default=0,
                     help="instead: write this many 10-line pages per hand (lstm write --hand, at the largest "
                          "--best-of) of held-out phrases and count the lines that come out in the other hand "
-                         "(pen lifts per letter)")
+                         "(judged by pen lifts per letter, and by the writer where it takes a hand)")
+    ap.add_argument("--judges", type=int, default=0,
+                    help="instead: how often the hand judges name the right hand of this many held-out phrases "
+                         "per font, drawn from the font with the training data's distortion")
     a = ap.parse_args()
+    from lstm_cli.core.runtime import set_threads
+
+    set_threads(0, default=1)  # batch-1 drawing and reading, as lstm write does
+    import lstm_cli.tasks.write as W
+
+    if a.guidance is None:
+        a.guidance = W.HAND_GUIDANCE
+    W.HAND_GUIDANCE = a.guidance  # the pages are written as lstm write writes them
     if a.pages:
         return pages(a)
+    if a.judges:
+        return judges(a)
     tesseract = bool(shutil.which("tesseract"))
     if not tesseract:
         print("ocr_write: tesseract is not installed (make ocr-tools): our reader only", file=sys.stderr)
@@ -138,7 +154,8 @@ def main() -> None:
                    if (who == "tesseract" and tesseract) or (who == "reader" and reader)}
             for k, text in enumerate(phrases):
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
-                drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style, hand=hand)
+                drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style, hand=hand,
+                                            guidance=a.guidance)
                 picked = [drawings[choose(drawings[:n], text, reader, printed, threshold) if n > 1 else 0].strokes
                           for n in a.best_of]
                 for kind, st in zip(kinds, [clean] + picked):
@@ -177,22 +194,60 @@ def main() -> None:
     print(json.dumps(results))
 
 
+def hand_judges(ck: dict, net) -> dict:
+    """name -> judge(text, strokes) -> True for print: pen lifts a letter from the model's
+    ``print_lifts``, and where the model takes a hand, the writer (the hand it finds the line
+    likelier in, told each: tasks.write.hand_scores)."""
+    from lstm_cli.tasks.write import hand_scores, lifts_per_letter, print_lifts
+
+    threshold = print_lifts(ck)
+    judges = {f"pen lifts (print from {threshold:.2f} a letter)": lambda t, st: lifts_per_letter(st, t) >= threshold}
+    if net.cfg.hands:
+        judges["writer"] = lambda t, st: net.cfg.hands[int(hand_scores(net, t, [st])[0].argmax())] == "print"
+    return judges
+
+
+def judges(a) -> None:
+    """How often each hand judge names the right hand of a line drawn from the fonts (the
+    training data's distortion, other random numbers), on held-out phrases."""
+    sys.path.insert(0, a.fonts)
+    from HersheyFonts import HersheyFonts
+
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks.write import build_model, hershey
+
+    ck = checkpoint.load(a.model)
+    net = checkpoint.weights_into(build_model(ck["config"]), ck)
+    fonts = {}
+    for name in hershey.FONTS:
+        fonts[name] = HersheyFonts()
+        fonts[name].load_default_font(name)
+    phrases = [t for t in (json.loads(line)["text"] for line in open(a.data)) if 8 <= len(t) <= 40][: a.judges]
+    rng = random.Random(5)
+    lines = [(name, t, hershey.write(fonts, t, rng, font=name)) for name in hershey.FONTS for t in phrases]
+    for judge, printed in hand_judges(ck, net).items():
+        right = {name: sum(printed(t, st) == (hershey.HAND_OF[name] == "print") for n, t, st in lines if n == name)
+                 for name in hershey.FONTS}
+        print(f"{judge}: " + ", ".join(f"{hershey.HAND_OF[n]} {right[n]} of {len(phrases)} right" for n in right))
+
+
 def pages(a) -> None:
     """One hand per page: ``a.pages`` pages of 10 lines in each labelled hand, as ``lstm write
     --hand H`` writes them; a line is print when it has at least the model's ``print_lifts`` pen
     lifts a letter (a rough judge: a quarter of the cursive lines count as print; docs/usage.md)."""
-    from lstm_cli.core import registry
-    from lstm_cli.tasks.write import lifts_per_letter, print_lifts, write
+    from lstm_cli.core import checkpoint, registry
+    from lstm_cli.tasks.write import build_model, write
     from lstm_cli.tasks.write.strokes import read_jsonl
 
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
-    threshold = print_lifts(registry.load(a.model, "write"))
+    ck = registry.load(a.model, "write")
+    judges = hand_judges(ck, checkpoint.weights_into(build_model(ck["config"]), ck))
     print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
-          f"print from {threshold:.2f} pen lifts a letter")
+          f"judged by {' and by '.join(judges)}")
     with tempfile.TemporaryDirectory() as tmp:
         for hand in ("print", "cursive"):
-            other, bad_pages, lines = 0, 0, 0
+            other, bad_pages, lines = dict.fromkeys(judges, 0), dict.fromkeys(judges, 0), 0
             for k in range(a.pages):
                 start = (k * 60) % max(len(words) - 80, 1)
                 text = " ".join(words[start: start + 80])
@@ -200,9 +255,13 @@ def pages(a) -> None:
                 write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
                       best_of=max(a.best_of), reader=None if a.reader == "hershey-reader" else a.reader)
                 rows = read_jsonl(path)[:10]
-                wrong = sum((lifts_per_letter(st, t) >= threshold) != (hand == "print") for t, st in rows)
-                other, lines, bad_pages = other + wrong, lines + len(rows), bad_pages + bool(wrong)
-            print(f"  {hand:8s} {other} of {lines} lines in the other hand; {bad_pages} of {a.pages} pages with one")
+                lines += len(rows)
+                for name, printed in judges.items():
+                    wrong = sum(printed(t, st) != (hand == "print") for t, st in rows)
+                    other[name], bad_pages[name] = other[name] + wrong, bad_pages[name] + bool(wrong)
+            for name in judges:
+                print(f"  {hand:8s} by {name}: {other[name]} of {lines} lines in the other hand; "
+                      f"{bad_pages[name]} of {a.pages} pages with one")
 
 
 if __name__ == "__main__":

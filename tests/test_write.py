@@ -365,6 +365,33 @@ def test_the_pen_steps_as_the_network_runs(primed, hand):
         np.testing.assert_allclose(pphi, np.repeat(phi[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("primed", [False, True])
+def test_a_guided_pen_moves_the_untold_outputs_towards_the_told(primed):
+    """pen.Guided: its rows are a told pen's and an untold pen's stepped together; at scale 1 it
+    gives the told outputs, at scale s untold + s (told - untold); the window is the told one."""
+    import numpy as np
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, WriteNet, encode_text
+    from lstm_cli.tasks.write.pen import Guided, start
+
+    torch.manual_seed(3)
+    net = WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4, hands=("cursive", "print"))).eval()
+    ids = encode_text(net.cfg.alphabet, "lol vo" if primed else "vo")
+    primer = torch.randn(12, 3) if primed else None
+    told, _ = start(net, ids, 2, primer, 1)
+    untold, _ = start(net, ids, 2, primer, -1)
+    guided, x0 = start(net, ids, 2, primer, 1, guidance=2.5)
+    assert isinstance(guided, Guided) and guided.B == 2 and (x0 is None) == (not primed)
+    assert not isinstance(start(net, ids, 2, primer, -1, guidance=2.5)[0], Guided)  # no hand: nothing to guide by
+    for _ in range(6):
+        x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+        (yt, pt), (yu, _), (yg, pg) = told.step(x), untold.step(x), guided.step(x)
+        np.testing.assert_allclose(yg, yu + 2.5 * (yt - yu), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(pg, pt, rtol=1e-5, atol=1e-6)
+    assert np.abs(yt - yu).max() > 1e-4
+
+
 def test_a_model_given_hands_writes_as_before_until_trained():
     """with_hands: the hand's inputs weighted zero, so in any hand (or none) the outputs are the
     model's without hands."""

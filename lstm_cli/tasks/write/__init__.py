@@ -226,18 +226,21 @@ class Drawing(NamedTuple):
 
 
 def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
-                     style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None):
+                     style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None,
+                     guidance: float = 1.0):
     """``n`` drawings of ``text`` at once (one batch of the numpy pen, :mod:`.pen`), after priming
     with ``style`` = (its text, its strokes) if given: the network reads the style's strokes with
     its text first, so it goes on in that hand; ``hand`` (an index into the model's hands, for
-    a model that knows them) tells it the hand outright. Each stops on its own by Graves' rule
+    a model that knows them) tells it the hand outright, ``guidance`` times as strongly as it
+    learnt to (:class:`.pen.Guided`; 1: as learnt). Each stops on its own by Graves' rule
     (pen.draw), or after ``max_points`` (default 40 a character + 100). -> a :class:`Drawing` each."""
-    return pen.finish(candidates(model, text, n, bias, random_seed, style, max_points, stream=False, hand=hand))
+    return pen.finish(candidates(model, text, n, bias, random_seed, style, max_points, stream=False, hand=hand,
+                                 guidance=guidance))
 
 
 def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
                style: tuple[str, list] | None = None, max_points: int | None = None, stream: bool = True,
-               hand: int | None = None):
+               hand: int | None = None, guidance: float = 1.0):
     """:func:`write_candidates` as a generator: with ``stream`` it yields each step's points as
     pen.drawing does."""
     model.eval()
@@ -246,7 +249,7 @@ def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_se
     prefix = style[0] + " " if style else ""
     primer = tensors([style], cfg)[0][1] if style else None
     with torch.no_grad():
-        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer, hand)
+        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer, hand, guidance)
     points, phis, logp = yield from pen.drawing(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100,
                                                 x0, len(prefix), stream)
     return [Drawing(S.to_strokes(pts), ph, lp) for pts, ph, lp in zip(points, phis, logp)]
@@ -311,6 +314,7 @@ def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | Non
     return hand_index(net.cfg, hand)
 
 
+HAND_GUIDANCE = 1.0  # a page in a hand told to a model that takes one: follow it this much (pen.Guided)
 LINE_CHARS = 40  # words are wrapped into lines of at most this many characters
 PAGE_LINES = 30  # a page: a longer text is refused
 
@@ -500,7 +504,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
         each = stream and best_of == 1
-        steps = candidates(net, ln, best_of, bias, seed, prime, stream=each, hand=hand_id)
+        steps = candidates(net, ln, best_of, bias, seed, prime, stream=each, hand=hand_id, guidance=HAND_GUIDANCE)
         if each:  # one drawing: ("point", k, its point) for each point it keeps
             drawings = yield from pen.relay(steps, lambda step: ("point", k, step[0][0]) if step[1][0] else None)
         else:

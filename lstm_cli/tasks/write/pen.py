@@ -36,9 +36,9 @@ def _gates(w_ih: torch.Tensor, w_hh: torch.Tensor, b: torch.Tensor, H: int) -> t
 class Pen:
     """B lines of one text (``ids``, its character ids, the style's text first when primed),
     from the network's ``state`` after the primer (None: from nothing), in ``hand`` (an index
-    into the model's hands; None or -1: none said), stepped by :meth:`step`."""
+    into the model's hands, or one per row; None or -1: none said), stepped by :meth:`step`."""
 
-    def __init__(self, net: WriteNet, ids: list[int], B: int, state=None, hand: int | None = None):
+    def __init__(self, net: WriteNet, ids: list[int], B: int, state=None, hand=None):
         cfg = net.cfg
         H, K, V, U = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, len(ids)
         X = 3 + len(cfg.hands)  # a point and its line's hand
@@ -57,9 +57,9 @@ class Pen:
         # layer's input and its own last output side by side, written in place (the hand, once).
         self.xh = [np.zeros((B, X + V + H), np.float32)] + [np.zeros((B, X + 2 * H + V), np.float32)
                                                               for _ in range(1, L)]
-        if hand is not None and hand >= 0:
-            for xh in self.xh:
-                xh[:, 3 + hand] = 1.0
+        rows = np.broadcast_to(np.asarray(-1 if hand is None else hand), (B,))
+        for xh in self.xh:
+            xh[rows >= 0, 3 + rows[rows >= 0]] = 1.0
         self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
         self.tmp = np.empty((B, H), np.float32)
         self.g = np.empty((B, 4 * H), np.float32)  # a layer's gate pre-activations
@@ -255,18 +255,44 @@ def _log_density(x, p, mx, my, lsx, lsy, rho, e) -> np.ndarray:
     return log_xy + log_up
 
 
-def start(net: WriteNet, ids: list[int], B: int, primer=None, hand: int | None = None) -> tuple[Pen, np.ndarray | None]:
+class Guided:
+    """B lines stepped as 2B rows of a :class:`Pen`: the first B told the hand, the other B not,
+    both fed the same points; the outputs drawn from are the untold ones moved ``scale`` times
+    the way the hand moves them, y_u + scale (y_h - y_u) (classifier-free guidance, Ho and
+    Salimans 2022, here on the mixture's raw outputs); the window, for the stop rule, the told
+    rows'. ``scale`` 1 gives the told rows' outputs."""
+
+    def __init__(self, pen: Pen, scale: float):
+        self.pen, self.scale, self.B, self.U = pen, scale, pen.B // 2, pen.U
+
+    def step(self, x: np.ndarray):
+        y, phi = self.pen.step(np.concatenate([x, x]))
+        told, untold = y[: self.B], y[self.B:]
+        return untold + self.scale * (told - untold), phi[: self.B]
+
+
+def start(net: WriteNet, ids: list[int], B: int, primer=None, hand: int | None = None,
+          guidance: float = 1.0) -> tuple[Pen | Guided, np.ndarray | None]:
     """A :class:`Pen` for B lines of ``ids`` in ``hand`` (see :class:`Pen`) after reading
     ``primer`` (normalised offsets (T, 3) of the style's strokes, whose text ``ids`` begins with)
-    in that hand through the torch network, and the primer's last point."""
-    if primer is None:
-        return Pen(net, ids, B, hand=hand), None
-    with torch.no_grad():
+    in that hand through the torch network, and the primer's last point. ``guidance`` other than
+    1 with a hand: a :class:`Guided` pen (the primer read both told and untold)."""
+    told = -1 if hand is None else hand
+    guided = guidance != 1.0 and told >= 0
+    hands = [told] * B + [-1] * B if guided else [told] * B
+    state = None
+    if primer is not None:
         t = torch.tensor([ids])
-        _, _, state = net(primer[None], t, torch.ones_like(t, dtype=torch.bool),
-                          hand=None if hand is None else torch.tensor([hand]))
-    (h1, c1, kappa, w), upper = state
-    rep = lambda v: v.expand(B, *v.shape[1:]) if v.dim() == 2 else v.expand(v.shape[0], B, v.shape[2])  # noqa: E731
-    state = ((rep(h1), rep(c1), rep(kappa), rep(w)), [(rep(h), rep(c)) for h, c in upper])
-    x0 = np.repeat(primer[-1:].numpy(), B, 0)
-    return Pen(net, ids, B, state, hand), x0
+        reads = []
+        with torch.no_grad():
+            for h in (told, -1)[: 1 + guided]:  # the primer read in each row's hand, repeated over its B rows
+                _, _, st = net(primer[None], t, torch.ones_like(t, dtype=torch.bool), hand=torch.tensor([h]))
+                reads.append(st)
+        rows = lambda get, dim: torch.cat([get(st).expand(*[B if d == dim else -1 for d in range(get(st).dim())])  # noqa: E731
+                                           for st in reads], dim)
+        first = tuple(rows(lambda st, i=i: st[0][i], 0) for i in range(4))  # h1, c1, kappa, w: (1, n)
+        upper = [tuple(rows(lambda st, n=n, i=i: st[1][n][i], 1) for i in range(2)) for n in range(len(reads[0][1]))]
+        state = (first, upper)
+    pen = Pen(net, ids, len(hands), state, np.array(hands))
+    x0 = None if primer is None else np.repeat(primer[-1:].numpy(), B, 0)
+    return (Guided(pen, guidance) if guided else pen), x0
