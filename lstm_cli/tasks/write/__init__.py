@@ -133,7 +133,8 @@ class WriteJob(Job):
         for t, o, hand in items:
             h.update(t.numpy().tobytes())
             h.update(o.numpy().tobytes()[::101])
-            h.update((hand + 1).numpy().astype("uint8").tobytes()[::101])
+            if (hand >= 0).any():  # data without hands: the fingerprint it had before hands were read
+                h.update((hand + 1).numpy().astype("uint8").tobytes()[::101])
         self.fingerprint = h.hexdigest()[:16] + f"/b{data.batch_size}"
         self.order = EpochOrder(len(self.batches), random_seed)
 

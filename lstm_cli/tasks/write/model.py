@@ -2,8 +2,9 @@
 synthesis, an LSTM stack that reads the text through a soft window and writes pen offsets.
 
 Input x_t = (dx, dy, up), normalised, and where the model knows hands (``hands``: the names its
-training lines gave, e.g. cursive and print) the line's hand as a one-hot beside it, held for the
-whole line (all zeros: no hand said, the model follows its primer). Text c = one-hot characters
+training lines gave, e.g. cursive and print) the hand of the point to come as a one-hot beside it
+(the line's, or its stroke's in a line that changes hands; all zeros: no hand said, the model
+follows its primer). Text c = one-hot characters
 (U of them).
 
     h1_t = LSTM1([x_t; w_{t-1}], h1_{t-1})                       the only layer that must loop
