@@ -73,7 +73,7 @@ def tensors(samples, cfg: WriteConfig) -> list[tuple]:
         off[:, 0] /= cfg.scale[0]
         off[:, 1] /= cfg.scale[1]
         each = getattr(sample, "stroke_hands", None) or [getattr(sample, "hand", None)] * len(st)
-        hands = torch.tensor([hand_index(cfg, h) for h, s in zip(each, st) for _ in s], dtype=torch.long)
+        hands = torch.tensor([hand_index(cfg, h) for h in each]).repeat_interleave(torch.tensor([len(s) for s in st]))
         out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off, hands))
     return out
 
@@ -310,8 +310,8 @@ def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | Non
     """The page's hand as an index into the model's hands (-1: none said): --hand's, else the kept
     style's label; a stroke file of the user's says none (the model follows its strokes)."""
     k = _style_number(style)
-    if hand is None and k is not None:
-        hand = ckpt["vocab"].get("styles", [{}] * (k + 1))[k].get("hand")
+    if hand is None and k is not None:  # a number _style has checked
+        hand = ckpt["vocab"]["styles"][k].get("hand")
     return hand_index(net.cfg, hand)
 
 

@@ -85,26 +85,30 @@ def write(fonts: dict, text: str, rng: random.Random, font: str | None = None,
     """``text`` as pen strokes in font units (about 21 per capital's height), y down, in ``font``
     (else one drawn by :data:`FONTS`); ``clean``: the font's own strokes, undistorted."""
     name = font or rng.choices(list(FONTS), weights=list(FONTS.values()))[0]
-    slant = rng.uniform(-0.35, 0.15)  # x += slant * y (y up is negative): forward-leaning mostly
-    sx = rng.uniform(0.85, 1.15)
-    spacing = rng.uniform(-1.0, 2.5) if name == "rowmans" else rng.uniform(-0.5, 0.8)
-    drift = (rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi))
-    noise = rng.uniform(0.1, 0.45)
-    step = rng.uniform(1.6, 2.6)
+    slant, sx, spacing, drift, noise, step = _line(rng, lambda: rng.uniform(*SPACING.get(name, SPACING["scripts"])))
     if clean:
         return _layout(fonts[name], text, 1.0, 0.0)
     return _distort(_layout(fonts[name], text, sx, spacing), rng, step, slant, noise, drift)
 
 
+SPACING = {"rowmans": (-1.0, 2.5), "scripts": (-0.5, 0.8)}  # font units between letters, drawn per line
+
+
+def _line(rng: random.Random, spacing):
+    """A line's random distortion, drawn in this order: slant (x += slant * y; y up is negative:
+    forward-leaning mostly), x scale, ``spacing()``, baseline drift (amplitude, period, phase),
+    per-point noise, pen-sampling step."""
+    slant = rng.uniform(-0.35, 0.15)
+    sx = rng.uniform(0.85, 1.15)
+    gap = spacing()
+    drift = (rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi))
+    return slant, sx, gap, drift, rng.uniform(0.1, 0.45), rng.uniform(1.6, 2.6)
+
+
 def write_mixed(fonts: dict, words: list[tuple[str, str]], rng: random.Random) -> tuple[list, list[str]]:
     """Words each in its own font ``[(word, font), ...]``, one line with one slant, scale, drift,
     noise and pen rate, as :func:`write` draws them -> (strokes, each stroke's hand)."""
-    slant = rng.uniform(-0.35, 0.15)
-    sx = rng.uniform(0.85, 1.15)
-    gaps = {"rowmans": rng.uniform(-1.0, 2.5), "scripts": rng.uniform(-0.5, 0.8)}
-    drift = (rng.uniform(0, 2.5), rng.uniform(150, 400), rng.uniform(0, 2 * math.pi))
-    noise = rng.uniform(0.1, 0.45)
-    step = rng.uniform(1.6, 2.6)
+    slant, sx, gaps, drift, noise, step = _line(rng, lambda: {name: rng.uniform(*r) for name, r in SPACING.items()})
     strokes, hands, x = [], [], 0.0
     for word, name in words:
         font = fonts[name]

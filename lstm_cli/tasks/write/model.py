@@ -4,8 +4,7 @@ synthesis, an LSTM stack that reads the text through a soft window and writes pe
 Input x_t = (dx, dy, up), normalised, and where the model knows hands (``hands``: the names its
 training lines gave, e.g. cursive and print) the hand of the point to come as a one-hot beside it
 (the line's, or its stroke's in a line that changes hands; all zeros: no hand said, the model
-follows its primer). Text c = one-hot characters
-(U of them).
+follows its primer). Text c = one-hot characters (U of them).
 
     h1_t = LSTM1([x_t; w_{t-1}], h1_{t-1})                       the only layer that must loop
     (a, b, k)_t = exp(W h1_t + b)                 K window components: weight, width, position

@@ -283,15 +283,15 @@ def start(net: WriteNet, ids: list[int], B: int, primer=None, hand: int | None =
     state = None
     if primer is not None:
         t = torch.tensor([ids])
-        reads = []
-        with torch.no_grad():
-            for h in (told, -1)[: 1 + guided]:  # the primer read in each row's hand, repeated over its B rows
-                _, _, st = net(primer[None], t, torch.ones_like(t, dtype=torch.bool), hand=torch.tensor([h]))
-                reads.append(st)
-        rows = lambda get, dim: torch.cat([get(st).expand(*[B if d == dim else -1 for d in range(get(st).dim())])  # noqa: E731
-                                           for st in reads], dim)
-        first = tuple(rows(lambda st, i=i: st[0][i], 0) for i in range(4))  # h1, c1, kappa, w: (1, n)
-        upper = [tuple(rows(lambda st, n=n, i=i: st[1][n][i], 1) for i in range(2)) for n in range(len(reads[0][1]))]
+        with torch.no_grad():  # the primer read in each row's hand (told; untold too when guided)
+            reads = [net(primer[None], t, torch.ones_like(t, dtype=torch.bool), hand=torch.tensor([h]))[2]
+                     for h in (told, -1)[: 1 + guided]]
+        # each read repeated over its B rows, the reads stacked: layer 1's state and the window's are
+        # (1, n) each, an upper layer's (h, c) (1, 1, H)
+        rep = lambda v: v.expand(B, *v.shape[1:]) if v.dim() == 2 else v.expand(v.shape[0], B, v.shape[2])  # noqa: E731
+        cat = lambda vs: torch.cat([rep(v) for v in vs], 0 if vs[0].dim() == 2 else 1)  # noqa: E731
+        first = tuple(cat(vs) for vs in zip(*(st[0] for st in reads)))
+        upper = [tuple(cat(vs) for vs in zip(*layer)) for layer in zip(*(st[1] for st in reads))]
         state = (first, upper)
     pen = Pen(net, ids, len(hands), state, np.array(hands))
     x0 = None if primer is None else np.repeat(primer[-1:].numpy(), B, 0)
