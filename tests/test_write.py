@@ -525,6 +525,13 @@ def test_the_page_tells_the_pen_its_hand(hands_model, write_model, monkeypatch, 
             told.clear()
             W.write_page(ckpt, net, "lo vo ol", style=style, hand=hand, random_seed=1, line_chars=5)
             assert told == [want if knows else -1] * 2, (style, hand)
+    ckpt = checkpoint.load(hands_model)  # its styles unlabelled (lines that only name each stroke's hand)
+    net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+    for s in ckpt["vocab"]["styles"]:
+        s.pop("hand", None)
+    told.clear()
+    W.write_page(ckpt, net, "lo vo ol", hand="print", random_seed=1, line_chars=5)
+    assert told == [1, 1]
 
 
 def test_write_png_svg_strokes_and_seed(write_model, tmp_path):
@@ -754,3 +761,8 @@ def test_hand_by_name(write_model, tmp_path):
     assert r.returncode == ExitCode.USAGE and "--hand" in r.stderr
     with pytest.raises(UsageError, match="not labelled"):
         _hand({"vocab": {"styles": [{"text": "lo", "strokes": [[[0, 0], [1, 1]]]}]}}, "print")
+    # a model that takes hands as an input but keeps no style of one: told it, primed with nothing
+    unlabelled = {"config": {"hands": ["cursive", "print"]}, "vocab": {"styles": [{"text": "lo", "strokes": []}]}}
+    assert _hand(unlabelled, "print") is None
+    with pytest.raises(UsageError, match="hands are cursive, print"):
+        _hand(unlabelled, "italic")

@@ -263,16 +263,20 @@ def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: i
     return d.strokes, d.phis
 
 
-def _hand(ckpt: dict, hand: str) -> str:
-    """--hand NAME -> the number of the first kept style in that hand."""
+def _hand(ckpt: dict, hand: str) -> str | None:
+    """--hand NAME -> the number of the first kept style in that hand; None for a hand the model
+    takes as an input but keeps no style of (it is told the hand, not primed)."""
     styles = ckpt["vocab"].get("styles", [])
-    names = sorted({s["hand"] for s in styles if s.get("hand")})
+    told = tuple(ckpt.get("config", {}).get("hands", ()))
+    names = sorted({s["hand"] for s in styles if s.get("hand")} | set(told))
     if not names:
         raise UsageError("--hand: this model's styles are not labelled with their hands",
                          hint="choose one with --style N (lstm info shows them) or give a stroke file")
     for k, s in enumerate(styles):
         if s.get("hand") == hand:
             return str(k)
+    if hand in told:
+        return None
     raise UsageError(f"--hand {hand}: this model's hands are {', '.join(names)}")
 
 
@@ -495,7 +499,8 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     if not 1 <= best_of <= MAX_BEST_OF:
         raise UsageError(f"--best-of {best_of}: from 1 to {MAX_BEST_OF} drawings a line")
     judge = load_judge(reader, log) if best_of > 1 else None
-    prime = style_prime = _style(ckpt, int(_hand(ckpt, hand)) if hand else style)
+    number = _hand(ckpt, hand) if hand else None
+    prime = style_prime = _style(ckpt, int(number) if number is not None else None if hand else style)
     hand_id = _hand_of(ckpt, net, style, hand)
     threshold = print_lifts(ckpt)
     printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= threshold
