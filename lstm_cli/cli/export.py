@@ -21,6 +21,7 @@ def export(
     calibrate: Annotated[Optional[str], typer.Option("--calibrate", help="Held-out data to calibrate on: text models fit their softmax temperature (the model as confident as it is right there); read models tune the language model's weight; caption models set the score below which a caption is called unsure.")] = None,
     storage: Annotated[str, o.pick("--storage", values=("float32", "float16", "int8"), help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
     details: Annotated[Optional[str], typer.Option("--details", help="A JSON file of further held-out measurements of these weights (e.g. lstm predict --score --json); kept in the metric's details under the file name's last part (sequences.accuracy.json: accuracy).")] = None,
+    hands: Annotated[Optional[str], typer.Option("--hands", help="Read models: ink whose lines name their hand (\"hand\" in JSON lines, two or more hands): fit a hand head on the reader's top layer, which lstm write --best-of uses to keep each line in the page's hand. Its held-out accuracy (1 line in 5) is recorded.")] = None,
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance (and, with
@@ -32,5 +33,5 @@ def export(
     check_output(output, "--output")
     entry = export_checkpoint(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
                             licence=licence, description=description, recipe=recipe, storage=storage,
-                            calibrate=calibrate, details=details)
+                            calibrate=calibrate, details=details, hands=hands)
     show_dict(entry, json_out, title=f"exported {output}")

@@ -26,7 +26,7 @@ def command(
     strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
     animate: Annotated[Optional[str], typer.Option("--animate", help="Also write the pen writing it as an animated GIF here.")] = None,
     attention: Annotated[Optional[str], typer.Option("--attention", help="Also draw the window over the first line's letters against time (PNG).")] = None,
-    best_of: Annotated[int, o.num("--best-of", kind=int, lo=1, hi=64, help="Draw each line this many times at once and keep the drawing the reader (--reader) reads likeliest as the text, in the page's hand. Without the shipped reader, the likeliest under the writer is kept (with a warning).")] = 1,
+    best_of: Annotated[int, o.num("--best-of", kind=int, lo=1, hi=64, help="Draw each line this many times at once and keep the drawing the reader (--reader) reads likeliest as the text, in the page's hand (judged by the reader's hand head, see lstm export --hands; else by pen lifts). Without the shipped reader, the likeliest under the writer is kept (with a warning).")] = 1,
     reader: Annotated[Optional[str], typer.Option("--reader", help="The reader that judges --best-of drawings (default: hershey-reader).", show_default=False)] = None,
     oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
     random_seed: o.RandomSeed = None,

@@ -12,14 +12,15 @@ from lstm_cli.core.errors import UsageError
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
            licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
-           calibrate: str | None = None, details: str | None = None) -> dict:
+           calibrate: str | None = None, details: str | None = None, hands: str | None = None) -> dict:
     """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
     ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
     for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
     file* on the held-out data, record the metric and provenance and, with ``name``, its entry in
     the manifest beside it. ``details``: a JSON file of further held-out measurements of the same
     weights by a task's own command (``lstm predict --score --json``), kept in the metric's
-    details. Returns the entry."""
+    details. ``hands``: lines that name their hand, to fit a hand head on (tasks with a
+    ``fit_hands`` function: readers), on the weights as stored. Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
@@ -31,12 +32,15 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
         except (OSError, ValueError) as e:
             raise InputError(f"--details {details}: not a readable JSON file ({e})") from None
     ckpt = checkpoint.strip(checkpoint.load(registry.resolve(src)))
+    module = registry.task_module(ckpt["task"])
+    for flag, given, fn in (("--calibrate", calibrate, "calibrate"), ("--hands", hands, "fit_hands")):
+        if given and not hasattr(module, fn):
+            raise UsageError(f"{flag} is not available for '{ckpt['task']}' models")
     if calibrate:
-        module = registry.task_module(ckpt["task"])
-        if not hasattr(module, "calibrate"):
-            raise UsageError(f"--calibrate is not available for '{ckpt['task']}' models")
         ckpt = module.calibrate(ckpt, calibrate)
     ckpt = checkpoint.compress(ckpt, storage)
+    if hands:  # fitted to what the stored weights compute
+        ckpt = module.fit_hands(ckpt, hands)
     meta = ckpt["meta"]
     meta.pop("train_config", None)
     meta.update({k: v for k, v in (("data_source", data_source), ("licence", licence),
@@ -60,8 +64,9 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
              "train_seconds": meta.get("train_seconds"), "metric": meta.get("metric", {}),
              "description": description, "data": data_source, "licence": licence, "recipe": recipe,
              "bytes": out_path.stat().st_size}
-    if "calibration" in meta:
-        entry["calibration"] = meta["calibration"]
+    for record in ("calibration", "hands"):
+        if record in meta:
+            entry[record] = meta[record]
     if name:
         import fcntl
 

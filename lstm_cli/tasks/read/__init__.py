@@ -190,10 +190,16 @@ class Reader:
     """A loaded reader: ink in, text out (best path, or prefix beam search, optionally with a
     character model as the language model: ``lm``, its weight and a bonus per character)."""
 
-    def __init__(self, model: ReadNet, lm=None, lm_weight: float = 0.0, bonus: float = 0.0):
+    def __init__(self, model: ReadNet, lm=None, lm_weight: float = 0.0, bonus: float = 0.0, hands: dict | None = None):
         self.model = model.eval()
         self.alphabet = model.cfg.alphabet
         self.lm, self.lm_weight, self.bonus = lm, lm_weight, bonus
+        self.hands = hands  # the hand head (lstm export --hands): {"names", "weight" (k, 4H), "bias" (k,)}, or None
+
+    @property
+    def hand_names(self) -> tuple:
+        """The hands the reader tells apart (its hand head's), () without one."""
+        return tuple(self.hands["names"]) if self.hands else ()
 
     def text(self, labels) -> str:
         return "".join(self.alphabet[k - 1] for k in labels)
@@ -204,31 +210,56 @@ class Reader:
         return BEAM_WITH_LM if self.lm is not None and self.lm_weight else max(n_best, 1)
 
     @torch.no_grad()
-    def log_probs(self, points: list[np.ndarray]) -> list[np.ndarray]:
-        """(T_i, V+1) log-probabilities of each sample's points, batched by length."""
+    def outputs(self, points: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each sample's points, batched by length: its (T_i, V+1) log-probabilities and its
+        top layer's outputs pooled over its points (:func:`pooled`: what the hand head reads)."""
         out: list = [None] * len(points)
         dev = next(self.model.parameters()).device
         items = [(None, p) for p in points]
         for idx in make_batches(items, 32):
             x, lengths, _, _ = pad([items[i] for i in idx], dev)
-            lp, _ = self.model(self.model.inputs(x, lengths), lengths)
+            lp, h = self.model(self.model.inputs(x, lengths), lengths)
             for b, i in enumerate(idx):
-                out[i] = lp[b, : int(lengths[b])].double().cpu().numpy()
+                n = int(lengths[b])
+                out[i] = lp[b, :n].double().cpu().numpy(), pooled(h[b, :n].float().cpu()).numpy()
         return out
 
-    @torch.no_grad()
+    def log_probs(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """(T_i, V+1) log-probabilities of each sample's points, batched by length."""
+        return [lp for lp, _ in self.outputs(points)]
+
     def likelihood(self, text: str, drawings: list[list]) -> list[float]:
         """log p(``text`` | ink) per character of ``text`` for each drawing (strokes) by CTC: how
         surely the reader reads each as that text (``lstm write --best-of`` picks by it).
         Characters the reader does not know are left out of the text it is held to."""
+        return self.assess(text, drawings)[0]
+
+    @torch.no_grad()
+    def assess(self, text: str, drawings: list[list]) -> tuple[list[float], np.ndarray | None]:
+        """:meth:`likelihood` of each drawing, and the hand head's probability of each of its
+        hands for each, (drawings, hands) (None without a hand head), from one pass."""
         ids = [self.alphabet.index(c) + 1 for c in text if c in self.alphabet]
-        lps = [torch.from_numpy(lp) for lp in self.log_probs([points_of(st, self.model.cfg.step) for st in drawings])]
+        got = self.outputs([points_of(st, self.model.cfg.step) for st in drawings])
         out = []
-        for lp in lps:  # one at a time: each its own length, and CTC is cheap beside the network
+        for lp, _ in got:  # one at a time: each its own length, and CTC is cheap beside the network
+            lp = torch.from_numpy(lp)
             nll = F.ctc_loss(lp[:, None], torch.tensor([ids]), torch.tensor([len(lp)]), torch.tensor([len(ids)]),
                              blank=0, reduction="sum")  # too few points for the text: -inf
             out.append(-float(nll) / max(len(ids), 1))
-        return out
+        return out, (self.hand_probs_of(np.stack([f for _, f in got])) if self.hands and got else None)
+
+    def hand_probs_of(self, feats: np.ndarray) -> np.ndarray:
+        """Pooled top-layer outputs (n, 4H) -> the hand head's probabilities (n, hands)."""
+        z = feats @ np.asarray(self.hands["weight"]).T + np.asarray(self.hands["bias"])
+        z = np.exp(z - z.max(1, keepdims=True))
+        return z / z.sum(1, keepdims=True)
+
+    def hand_probs(self, drawings: list[list]) -> np.ndarray:
+        """How likely each drawing (strokes) is in each of the hand head's hands: (drawings, hands)."""
+        if not self.hands:
+            raise UsageError("this reader has no hand head", hint="add one with lstm export --hands DATA")
+        return self.hand_probs_of(np.stack([f for _, f in self.outputs([points_of(st, self.model.cfg.step)
+                                                                          for st in drawings])]))
 
     def decode(self, lp: np.ndarray, beam: int = 1, n_best: int = 1) -> list[tuple[str, float]]:
         """The ``n_best`` readings of one sample's log-probabilities (T, V+1) with their scores:
@@ -291,14 +322,15 @@ def load_reader(model: str | None, device: str = "auto", lm: str | None = None, 
     net = build_model(ckpt["config"]).to(pick_device(device))
     checkpoint.weights_into(net, ckpt)
     tuned = ckpt.get("vocab", {}).get("lm") or {}
+    hands = ckpt.get("vocab", {}).get("hands")
     name = tuned.get("model") if lm is None else (None if lm == "none" else lm)
     if name is None:
-        return Reader(net)
+        return Reader(net, hands=hands)
     from lstm_cli.tasks.read.lm import CharLM
 
     weight = lm_weight if lm_weight is not None else tuned.get("weight", 0.3)
     return Reader(net, CharLM(registry.load(name, "text"), net.cfg.alphabet, name), weight,
-                  bonus if bonus is not None else tuned.get("bonus", 1.0))
+                  bonus if bonus is not None else tuned.get("bonus", 1.0), hands)
 
 
 def error_rates(refs: list[str], hyps: list[str]) -> dict:
@@ -408,6 +440,63 @@ def calibrate(ckpt: dict, data: str, lm: str = TUNE_LM) -> dict:
     record.update(cer_lm=best[0], weight=best[1], bonus=best[2])
     vocab = dict(ckpt.get("vocab") or {}, lm={"model": lm, "weight": best[1], "bonus": best[2]} if best[1] else None)
     return dict(ckpt, vocab=vocab, meta=dict(ckpt["meta"], calibration=record))
+
+
+def pooled(h: torch.Tensor) -> torch.Tensor:
+    """A sample's top-layer outputs (T, 2H) -> their mean and their maximum over its points (4H,)."""
+    return torch.cat([h.mean(0), h.amax(0)])
+
+
+HAND_HELD_OUT = 5  # lstm export --hands fits the head on 4 lines in 5 and measures it on the 5th
+HAND_L2 = 1e-3  # the head's weight decay (on standardised features)
+
+
+def fit_hands(ckpt: dict, data: str) -> dict:
+    """``lstm export --hands``: a hand head for the reader: softmax regression from its top layer's
+    outputs pooled over a line (:func:`pooled`; the network itself unchanged) to the hand that each
+    line of ``data`` names (``"hand"`` in JSON lines: two or more hands), fitted on 4 lines in 5,
+    its accuracy measured on the 5th. ``lstm write --best-of`` keeps the drawings of the page's
+    hand by it. Recorded in ``vocab["hands"]``, the fit in the ``hands`` record of the metadata."""
+    net = build_model(ckpt["config"])
+    checkpoint.weights_into(net, ckpt)
+    samples = S.read_samples([data], log=lambda m: None, what="--hands")
+    named = [(s.hand, s[1]) for s in samples if getattr(s, "hand", None)]
+    names = sorted({h for h, _ in named})
+    if len(names) < 2:
+        raise InputError(f"--hands {data}: its lines name {len(names)} hand(s) ({', '.join(names) or 'none'}); a hand head needs two or more",
+                         hint='name each line\'s hand in the JSON lines: "hand": "print"')
+    feats = np.stack([f for _, f in Reader(net).outputs([points_of(st, net.cfg.step) for _, st in named])])
+    y = np.array([names.index(h) for h, _ in named])
+    test = np.arange(len(y)) % HAND_HELD_OUT == HAND_HELD_OUT - 1
+    weight, bias = softmax_regression(feats[~test], y[~test], len(names))
+    right = (np.argmax(feats[test] @ weight.T + bias, 1) == y[test]) if test.any() else np.zeros(0, bool)
+    record = {"data": data, "lines": int((~test).sum()), "held_out": int(test.sum()),
+              "accuracy": round(float(right.mean()), 4) if test.any() else None,
+              "per_hand": {n: f"{int(right[y[test] == k].sum())}/{int((y[test] == k).sum())}" for k, n in enumerate(names)}}
+    print(f"lstm: hand head ({', '.join(names)}): {int(right.sum())} of {len(right)} held-out lines right", file=sys.stderr)
+    vocab = dict(ckpt.get("vocab") or {}, hands={"names": names, "weight": weight.tolist(), "bias": bias.tolist()})
+    return dict(ckpt, vocab=vocab, meta=dict(ckpt["meta"], hands=record))
+
+
+def softmax_regression(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features x (n, d), classes y (n,) of k -> weight (k, d), bias (k,) of a softmax regression
+    (L-BFGS on standardised features, weight decay :data:`HAND_L2`; the standardising folded in)."""
+    x = x.astype(np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    a, t = torch.tensor((x - mu) / sd), torch.tensor(y)
+    w = torch.zeros(k, x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(k, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=300, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(a @ w.T + b, t) + HAND_L2 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    w_, b_ = w.detach().numpy(), b.detach().numpy()
+    return w_ / sd, b_ - (w_ / sd) @ mu
 
 
 def _lm_name(reader: Reader) -> str:

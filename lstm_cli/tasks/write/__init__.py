@@ -310,13 +310,18 @@ def _style_number(style: str | int | None) -> int | None:
     return int(style)
 
 
-def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | None) -> int:
-    """The page's hand as an index into the model's hands (-1: none said): --hand's, else the kept
-    style's label; a stroke file of the user's says none (the model follows its strokes)."""
+def _hand_name(ckpt: dict, style: str | int | None, hand: str | None) -> str | None:
+    """The page's hand by name: --hand's, else the kept style's label; a stroke file of the
+    user's names none (the model follows its strokes)."""
     k = _style_number(style)
     if hand is None and k is not None:  # a number _style has checked
         hand = ckpt["vocab"]["styles"][k].get("hand")
-    return hand_index(net.cfg, hand)
+    return hand
+
+
+def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | None) -> int:
+    """The page's hand as an index into the model's hands (-1: none said; :func:`_hand_name`)."""
+    return hand_index(net.cfg, _hand_name(ckpt, style, hand))
 
 
 HAND_GUIDANCE = 1.0  # a page in a hand told to a model that takes one: follow it this much (pen.Guided)
@@ -352,16 +357,30 @@ def print_lifts(ckpt: dict) -> float:
     return (sum(by["print"]) / len(by["print"]) + sum(by["cursive"]) / len(by["cursive"])) / 2
 
 
-def choose(drawings: list[Drawing], text: str, judge=None, printed: bool | None = None,
-           threshold: float = PRINT_LIFTS) -> int:
-    """Which drawing of ``text`` to keep: the one ``judge`` (a reader: ``likelihood(text,
-    strokes)``) reads likeliest as ``text``, else the one likeliest under the writer itself; among
-    those in the page's hand (``printed``: True print, False cursive, None either; print from
-    ``threshold`` pen lifts a letter, :func:`print_lifts`), if any is."""
-    scores = judge.likelihood(text, [d.strokes for d in drawings]) if judge else [d.log_density for d in drawings]
-    same = [i for i, d in enumerate(drawings)
-            if printed is None or (lifts_per_letter(d.strokes, text) >= threshold) == printed]
-    return max(same or range(len(drawings)), key=lambda i: scores[i])
+LIFT_HANDS = ("cursive", "print")  # the hands pen lifts tell apart
+
+
+def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRINT_LIFTS) -> tuple[list | None, list]:
+    """Each drawing's (strokes) score as ``text`` by ``judge`` (a reader: the likelihood of the text,
+    None without one) and its hand: by the reader's hand head where it has one (``lstm export
+    --hands``), else print from ``threshold`` pen lifts a letter (:func:`print_lifts`), else
+    cursive."""
+    scores, probs = judge.assess(text, strokes) if judge is not None else (None, None)
+    if probs is not None:
+        return scores, [judge.hand_names[k] for k in probs.argmax(1)]
+    return scores, ["print" if lifts_per_letter(st, text) >= threshold else "cursive" for st in strokes]
+
+
+def choose(drawings: list[Drawing], text: str, judge=None, hand: str | None = None,
+           threshold: float = PRINT_LIFTS) -> tuple[int, str]:
+    """Which drawing of ``text`` to keep: the one ``judge`` (a reader) reads likeliest as ``text``,
+    else the one likeliest under the writer itself; among those in ``hand`` (None: any; judged
+    by :func:`judge_drawings`), if any is. -> (its index, its hand as judged)."""
+    scores, hands = judge_drawings([d.strokes for d in drawings], text, judge, threshold)
+    scores = scores or [d.log_density for d in drawings]
+    same = [i for i, h in enumerate(hands) if hand is None or h == hand]
+    i = max(same or range(len(drawings)), key=lambda i: scores[i])
+    return i, hands[i]
 
 
 @torch.no_grad()
@@ -412,8 +431,8 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     writing as an animated GIF to ``animate``, the first line's window to ``attention``. The
     strokes go out as InkML when ``strokes_out`` ends in .inkml (a trace group per line).
     ``best_of`` N > 1: N drawings of each line in one batch, and the one ``reader`` reads
-    likeliest as the line kept (:func:`choose`), in the page's hand (the style's, else the first
-    line's: print or cursive by pen lifts per letter). Returns (lines, pen points, what the
+    likeliest as the line kept (:func:`choose`), in the page's hand (asked for, the style's, else
+    the first line's; judged by the reader's hand head, else by pen lifts). Returns (lines, pen points, what the
     reader read on each line, or None without one)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
@@ -503,7 +522,12 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     prime = style_prime = _style(ckpt, int(number) if number is not None else None if hand else style)
     hand_id = _hand_of(ckpt, net, style, hand)
     threshold = print_lifts(ckpt)
-    printed = None if prime is None else lifts_per_letter(prime[1], prime[0]) >= threshold
+    # the page's hand, as the judge of best-of-N names hands: asked for, the style's label, else
+    # the primer's as judged, else the first line's
+    names = (judge.hand_names if judge is not None else ()) or LIFT_HANDS
+    page_hand = next((h for h in (hand, _hand_name(ckpt, style, hand)) if h in names), None)
+    if page_hand is None and prime is not None and best_of > 1:
+        page_hand = judge_drawings([prime[1]], prime[0], judge, threshold)[1][0]
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
     yield "lines", lines, (sum(_width(st) / max(len(t), 1) for t, st in sized) / len(sized)) if sized else None
     page = []
@@ -515,9 +539,10 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             drawings = yield from pen.relay(steps, lambda step: ("point", k, step[0][0]) if step[1][0] else None)
         else:
             drawings = pen.finish(steps)
-        d = drawings[choose(drawings, ln, judge, printed, threshold)] if best_of > 1 else drawings[0]
-        if printed is None:
-            printed = lifts_per_letter(d.strokes, ln) >= threshold
+        d = drawings[0]
+        if best_of > 1:
+            i, judged = choose(drawings, ln, judge, page_hand, threshold)
+            d, page_hand = drawings[i], page_hand or judged
         first_phi = d.phis if k == 0 else first_phi
         page.append(d.strokes)
         if style_prime is None:  # no hand asked for: the next line goes on in this line's
