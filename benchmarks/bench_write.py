@@ -8,7 +8,7 @@ to write a line.
 2. Points/s drawing a 40-character line with the shipped model when it exists (else an untrained
    one, at most 800 points): the network called per point (the sampler before pen.py, kept
    here as the baseline), the numpy pen for one line, and for 8 lines as one batch.
-3. Seconds for the whole process of ``lstm write`` of that line, at --best-of 1, 4 and 8.
+3. Seconds for the whole process of ``lstm write`` of that line, at --best-of 1, 4 and 8 (the default).
 
     python benchmarks/bench_write.py [--threads 2] [--steps 5]
 """
@@ -140,16 +140,18 @@ def main() -> None:
 def _whole_process(line: str) -> None:
     import subprocess
 
+    from lstm_cli.cli.write import BEST_OF
+
     lstm = [sys.executable, "-m", "lstm_cli"]
     print(f"3. the whole process, lstm write of that line (-o a PNG), best of 3, s:")
-    for extra in ([], ["--best-of", "4"], ["--best-of", "8"]):
+    for extra in (["--best-of", str(n)] for n in (1, 4, 8)):
         times = []
         for k in range(3):
             t0 = time.perf_counter()
             subprocess.run(lstm + ["write", line, "-o", str(ROOT / "build" / "bench-write.png"),
                                    "--random-seed", str(k)] + extra, check=True, capture_output=True)
             times.append(time.perf_counter() - t0)
-        print(f"   {' '.join(extra) or '(default)':<14} {min(times):6.2f}")
+        print(f"   {' '.join(extra):<14} {min(times):6.2f}{'   (the default)' if extra[1] == str(BEST_OF) else ''}")
 
 
 def _pen(net, text, B, seed, cap):

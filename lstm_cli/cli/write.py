@@ -11,6 +11,7 @@ import typer
 from lstm_cli.cli import options as o
 
 COMMAND = "write"
+BEST_OF = 8  # drawings a line by default: Tesseract reads the kept print better, fewer lines change hands (docs/models.md)
 TRAIN_DEFAULTS = dict(lr=1e-3, eval_every=250, sample_every=500, log_every=25, save_every=100, grad_clip=10.0)
 
 
@@ -26,7 +27,7 @@ def command(
     strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
     animate: Annotated[Optional[str], typer.Option("--animate", help="Also write the pen writing it as an animated GIF here.")] = None,
     attention: Annotated[Optional[str], typer.Option("--attention", help="Also draw the window over the first line's letters against time (PNG).")] = None,
-    best_of: Annotated[int, o.num("--best-of", kind=int, lo=1, hi=64, help="Draw each line this many times at once and keep the drawing the reader (--reader) reads likeliest as the text, in the page's hand (judged by the reader's hand head, see lstm export --hands; else by pen lifts). Without the shipped reader, the likeliest under the writer is kept (with a warning).")] = 1,
+    best_of: Annotated[int, o.num("--best-of", kind=int, lo=1, hi=64, help="Draw each line this many times at once (one batch) and keep the drawing the reader (--reader) reads likeliest as the text, in the page's hand (judged by the reader's hand head, see lstm export --hands; else by pen lifts). 1 draws once and loads no reader. Without the shipped reader, the likeliest under the writer is kept (with a warning).")] = BEST_OF,
     reader: Annotated[Optional[str], typer.Option("--reader", help="The reader that judges --best-of drawings (default: hershey-reader).", show_default=False)] = None,
     oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
     random_seed: o.RandomSeed = None,
