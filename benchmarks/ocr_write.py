@@ -203,7 +203,7 @@ def hand_judges(ck: dict, net, other: str = "", reader: str = "none") -> dict:
     model that takes hands), e.g. to judge a model that takes none; ``reader``: its hand head
     (lstm export --hands), where it has one."""
     from lstm_cli.core import checkpoint
-    from lstm_cli.tasks.write import build_model, hand_scores, lifts_per_letter, print_lifts
+    from lstm_cli.tasks.write import WORD_LETTERS, build_model, hand_scores, lifts_per_letter, print_lifts
 
     threshold = print_lifts(ck)
     judges = {f"pen lifts (print from {threshold:.2f} a letter)": lambda t, st: lifts_per_letter(st, t) >= threshold}
@@ -219,7 +219,28 @@ def hand_judges(ck: dict, net, other: str = "", reader: str = "none") -> dict:
         r = load_reader(reader, "cpu", "none")
         if "print" in r.hand_names:
             judges[f"{reader}'s hand head"] = lambda t, st: r.hand_names[int(r.hand_probs([st])[0].argmax())] == "print"
+
+            def by_words(t, st, page_hand):  # True where any word (of 4 letters or more) is in the other hand
+                words = [ink for w, ink in zip(t.split(), gap_words(st, len(t.split())))
+                         if sum(c.isalpha() for c in w) >= WORD_LETTERS]
+                return any(r.hand_names[int(k)] != page_hand for k in r.hand_probs(words).argmax(1)) if words else \
+                    r.hand_names[int(r.hand_probs([st])[0].argmax())] != page_hand
+
+            judges[f"{reader}'s hand head, word by word"] = by_words
     return judges
+
+
+def gap_words(strokes: list, n: int) -> list[list]:
+    """A line's strokes cut into ``n`` words at the ``n - 1`` widest gaps between the ink so far
+    and the next stroke (left to right; a judge's approximation, with no window to say)."""
+    order = sorted(strokes, key=lambda s: min(p[0] for p in s))
+    reach, gaps = -float("inf"), []
+    for k, s in enumerate(order):
+        if k:
+            gaps.append((min(p[0] for p in s) - reach, k))
+        reach = max(reach, max(p[0] for p in s))
+    cuts = sorted(k for _, k in sorted(gaps, reverse=True)[: max(n - 1, 0)])
+    return [order[a:b] for a, b in zip([0] + cuts, cuts + [len(order)])]
 
 
 def judges(a) -> None:
@@ -241,8 +262,12 @@ def judges(a) -> None:
     rng = random.Random(5)
     lines = [(name, t, hershey.write(fonts, t, rng, font=name)) for name in hershey.FONTS for t in phrases]
     for judge, printed in hand_judges(ck, net, a.hand_judge, a.reader).items():
-        right = {name: sum(printed(t, st) == (hershey.HAND_OF[name] == "print") for n, t, st in lines if n == name)
-                 for name in hershey.FONTS}
+        if judge.endswith("word by word"):  # right: no word in the other hand
+            right = {name: sum(not printed(t, st, hershey.HAND_OF[name]) for n, t, st in lines if n == name)
+                     for name in hershey.FONTS}
+        else:
+            right = {name: sum(printed(t, st) == (hershey.HAND_OF[name] == "print") for n, t, st in lines if n == name)
+                     for name in hershey.FONTS}
         print(f"{judge}: " + ", ".join(f"{hershey.HAND_OF[n]} {right[n]} of {len(phrases)} right" for n in right))
 
 
@@ -272,7 +297,10 @@ def pages(a) -> None:
                 rows = read_jsonl(path)[:10]
                 lines += len(rows)
                 for name, printed in judges.items():
-                    wrong = sum(printed(t, st) != (hand == "print") for t, st in rows)
+                    if name.endswith("word by word"):
+                        wrong = sum(printed(t, st, hand) for t, st in rows)
+                    else:
+                        wrong = sum(printed(t, st) != (hand == "print") for t, st in rows)
                     other[name], bad_pages[name] = other[name] + wrong, bad_pages[name] + bool(wrong)
             for name in judges:
                 print(f"  {hand:8s} by {name}: {other[name]} of {lines} lines in the other hand; "

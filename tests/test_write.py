@@ -636,6 +636,9 @@ class _FakeReader:
             return scores, None
         return scores, np.array([[float(self.hand_of(st) == n) for n in self.hand_names] for st in drawings])
 
+    def hand_probs(self, drawings):
+        return self.assess("", drawings)[1]
+
     def read(self, samples):
         return [[("", 0.0)] for _ in samples]
 
@@ -665,6 +668,44 @@ def test_best_of_judges_the_hand_by_the_readers_hand_head_where_it_has_one():
     assert choose(drawings, "abcd", odd, "print")[0] == 0  # a hand it does not name: none in it, the favourite
 
 
+def test_word_ink_groups_strokes_by_the_word_the_window_was_on():
+    from lstm_cli.tasks.write import word_ink
+
+    text = "ab cd"  # words 0 (a, b) and 1 (c, d); columns: a b ' ' c d, past the end
+    row = lambda k: [1.0 if j == k else 0.0 for j in range(len(text) + 1)]  # noqa: E731
+    strokes = [[(0, 0), (1, 0)], [(2, 0)], [(3, 0), (4, 0), (5, 0)], [(6, 0)]]
+    phis = [row(0), row(1), row(1), row(3), row(2), row(4), row(5)]  # the space and the end belong to no word
+    groups = word_ink(text, strokes, phis)
+    assert groups == [("ab", [strokes[0], strokes[1]]), ("cd", [strokes[2]])]  # the last stroke: past the text
+
+
+def test_best_of_holds_every_word_to_the_hand():
+    """With a hand head and the window's rows, a drawing is judged word by word (words of 4
+    letters or more): one that turns to the other hand within the line loses to one in the hand
+    throughout, though the reader prefers it; with none in the hand throughout, the one with
+    most words in it; a line of short words only is judged as a whole."""
+    from lstm_cli.tasks.write import Drawing, choose
+
+    def drawing(text, word_strokes: tuple, log_density=0.0):  # word -> that many strokes of 2 points
+        row = lambda k: [1.0 if j == k else 0.0 for j in range(len(text) + 1)]  # noqa: E731
+        starts = [i for i, c in enumerate(text) if c != " " and (i == 0 or text[i - 1] == " ")]
+        strokes, phis = [], []
+        for start, n in zip(starts, word_strokes):
+            strokes += [[(float(k), 0.0), (k + 0.5, 1.0)] for k in range(n)]
+            phis += [row(start)] * (2 * n)
+        return Drawing(strokes, phis, log_density)
+
+    judge = _FakeReader(3, hand_of=lambda st: "rough" if len(st) % 2 else "neat")  # odd strokes: rough
+    text = "abcd efgh"
+    mixed, neat, rough = drawing(text, (2, 1)), drawing(text, (2, 2)), drawing(text, (1, 1))
+    assert choose([mixed, neat], text, judge, "neat") == (1, "neat")  # the reader favours the 3 strokes of mixed
+    assert choose([mixed, neat], text, judge)[0] == 0
+    assert choose([rough, mixed], text, judge, "neat") == (1, "neat")  # half its words neat (a tie: its first word's hand)
+    assert choose([rough, mixed], text, judge, "rough") == (0, "rough")
+    short = "ab cd"  # no word of 4 letters: the line as a whole (3 strokes: rough)
+    assert choose([drawing(short, (2, 1)), drawing(short, (2, 2))], short, judge, "rough") == (0, "rough")
+
+
 def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
     """--best-of with a reader that has a hand head: --hand (here one of the head's names) is the
     hand every line is held to; without --hand or a style, the first line's as judged."""
@@ -673,12 +714,13 @@ def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
 
     ckpt = checkpoint.load(write_model)
     net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
-    asked = []
+    asked, judged = [], []
     real = W.choose
 
     def recording(drawings, text, judge=None, hand=None, threshold=W.PRINT_LIFTS):
         asked.append(hand)
-        return real(drawings, text, judge, hand, threshold)
+        judged.append(real(drawings, text, judge, hand, threshold))
+        return judged[-1]
 
     judge = _FakeReader(0, hand_of=lambda st: "print" if len(st) % 2 else "cursive", names=("cursive", "print"))
     monkeypatch.setattr(W, "choose", recording)
@@ -686,9 +728,8 @@ def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
     W.write_page(ckpt, net, "lo vo ol", hand="print", best_of=3, random_seed=1, line_chars=5)
     assert asked == ["print", "print"]
     asked.clear()
-    page = W.write_page(ckpt, net, "lo vo ol lov", best_of=3, random_seed=1, line_chars=5)[1]
-    first = "print" if len(page[0]) % 2 else "cursive"
-    assert asked == [None, first, first]
+    W.write_page(ckpt, net, "lo vo ol lov", best_of=3, random_seed=1, line_chars=5)
+    assert asked == [None, judged[0][1], judged[0][1]]
 
 
 def test_a_page_in_a_chosen_hand_primes_every_line_with_it(write_model, monkeypatch):

@@ -360,27 +360,65 @@ def print_lifts(ckpt: dict) -> float:
 LIFT_HANDS = ("cursive", "print")  # the hands pen lifts tell apart
 
 
-def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRINT_LIFTS) -> tuple[list | None, list]:
+WORD_LETTERS = 4  # words judged on their own: the hand head names the font of 99% of these, 59-68% of 1-2 letters
+
+
+def word_ink(text: str, strokes: list, phis: list) -> list[tuple[str, list]]:
+    """A drawing's strokes grouped by word: each stroke goes to the word of ``text`` that the
+    window (``phis``, a row per point) was on for most of its points. -> [(word, its strokes)] in
+    the text's order (a word the window never dwelt on has no entry)."""
+    word, n = [], -1
+    for i, c in enumerate(text):
+        n += not c.isspace() and (i == 0 or text[i - 1].isspace())
+        word.append(-1 if c.isspace() else n)
+    word.append(-1)  # just past the text
+    groups: dict[int, list] = {}
+    k = 0
+    for st in strokes:
+        on = [word[int(np.argmax(row))] for row in phis[k: k + len(st)]]
+        k += len(st)
+        on = [w for w in on if w >= 0]
+        if on:
+            groups.setdefault(max(set(on), key=on.count), []).append(st)
+    words = text.split()
+    return [(words[w], groups[w]) for w in sorted(groups)]
+
+
+def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRINT_LIFTS,
+                   phis: list | None = None) -> tuple[list | None, list]:
     """Each drawing's (strokes) score as ``text`` by ``judge`` (a reader: the likelihood of the text,
-    None without one) and its hand: by the reader's hand head where it has one (``lstm export
-    --hands``), else print from ``threshold`` pen lifts a letter (:func:`print_lifts`), else
-    cursive."""
+    None without one) and its hands: by the reader's hand head where it has one (``lstm export
+    --hands``), word by word where ``phis`` (each drawing's window rows, a row per point) say
+    which word each stroke belongs to (a line can turn to the other hand within it; words of
+    :data:`WORD_LETTERS` letters or more), else the whole line; without a head, the whole line print from ``threshold`` pen lifts a letter
+    (:func:`print_lifts`), else cursive. -> (scores, each drawing's hands, a list of names)."""
     scores, probs = judge.assess(text, strokes) if judge is not None else (None, None)
-    if probs is not None:
-        return scores, [judge.hand_names[k] for k in probs.argmax(1)]
-    return scores, ["print" if lifts_per_letter(st, text) >= threshold else "cursive" for st in strokes]
+    if probs is None:
+        return scores, [["print" if lifts_per_letter(st, text) >= threshold else "cursive"] for st in strokes]
+    names = judge.hand_names
+    whole = [[names[k]] for k in probs.argmax(1)]
+    if phis is None:
+        return scores, whole
+    long = lambda w: sum(c.isalpha() for c in w) >= WORD_LETTERS  # noqa: E731
+    words = [[ink for w, ink in word_ink(text, st, ph) if long(w)] if len(ph) == sum(map(len, st)) else []
+             for st, ph in zip(strokes, phis)]
+    flat = [w for ws in words for w in ws]
+    named = iter([names[k] for k in judge.hand_probs(flat).argmax(1)] if flat else [])
+    return scores, [[next(named) for _ in ws] or line for ws, line in zip(words, whole)]
 
 
 def choose(drawings: list[Drawing], text: str, judge=None, hand: str | None = None,
            threshold: float = PRINT_LIFTS) -> tuple[int, str]:
     """Which drawing of ``text`` to keep: the one ``judge`` (a reader) reads likeliest as ``text``,
-    else the one likeliest under the writer itself; among those in ``hand`` (None: any; judged
-    by :func:`judge_drawings`), if any is. -> (its index, its hand as judged)."""
-    scores, hands = judge_drawings([d.strokes for d in drawings], text, judge, threshold)
+    else the one likeliest under the writer itself; among those with the largest share of
+    their words in ``hand`` (None: any; judged by :func:`judge_drawings`). -> (its index, the
+    hand most of its words are in, the earlier word's in a tie)."""
+    scores, hands = judge_drawings([d.strokes for d in drawings], text, judge, threshold, [d.phis for d in drawings])
     scores = scores or [d.log_density for d in drawings]
-    same = [i for i, h in enumerate(hands) if hand is None or h == hand]
-    i = max(same or range(len(drawings)), key=lambda i: scores[i])
-    return i, hands[i]
+    share = [sum(h == hand for h in hs) / len(hs) if hand else 1.0 for hs in hands]
+    same = [i for i, f in enumerate(share) if f == max(share)]
+    i = max(same, key=lambda i: scores[i])
+    return i, max(hands[i], key=hands[i].count)  # a tie: the hand of the first of those words
 
 
 @torch.no_grad()
@@ -527,7 +565,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     names = (judge.hand_names if judge is not None else ()) or LIFT_HANDS
     page_hand = next((h for h in (hand, _hand_name(ckpt, style, hand)) if h in names), None)
     if page_hand is None and prime is not None and best_of > 1:
-        page_hand = judge_drawings([prime[1]], prime[0], judge, threshold)[1][0]
+        page_hand = judge_drawings([prime[1]], prime[0], judge, threshold)[1][0][0]
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
     yield "lines", lines, (sum(_width(st) / max(len(t), 1) for t, st in sized) / len(sized)) if sized else None
     page = []
