@@ -648,9 +648,9 @@ def test_best_of_keeps_what_the_reader_prefers_in_the_pages_hand():
 
     text = "abcd"  # 4 letters: 4+ strokes look printed (>= 0.7 a letter), 1-2 joined up
     drawings = [_drawing(n, -n) for n in (1, 2, 4, 5)]
-    assert choose(drawings, text, _FakeReader(4)) == (2, "print")
-    assert choose(drawings, text, _FakeReader(1)) == (0, "cursive")
-    assert choose(drawings, text, _FakeReader(1), "print") == (2, "print")  # the reader's favourite is in the other hand
+    assert choose(drawings, text, _FakeReader(4))[:2] == (2, "print")
+    assert choose(drawings, text, _FakeReader(1))[:2] == (0, "cursive")
+    assert choose(drawings, text, _FakeReader(1), "print")[:2] == (2, "print")  # the reader's favourite is in the other hand
     assert choose(drawings, text, _FakeReader(5), "cursive")[0] == 0  # (-6 against -7)
     assert choose(drawings[:2], text, _FakeReader(1), "print")[0] == 0  # none in the hand: the favourite anyway
     assert choose(drawings, text)[0] == 0  # no reader: the likeliest under the writer (log density -1)
@@ -662,9 +662,9 @@ def test_best_of_judges_the_hand_by_the_readers_hand_head_where_it_has_one():
 
     drawings = [_drawing(n, -n) for n in (1, 2, 4, 5)]
     odd = _FakeReader(1, hand_of=lambda st: "rough" if len(st) % 2 else "neat")
-    assert choose(drawings, "abcd", odd, "neat") == (1, "neat")  # 2 strokes: the likeliest of the neat ones
-    assert choose(drawings, "abcd", odd, "rough") == (0, "rough")
-    assert choose(drawings, "abcd", odd) == (0, "rough")
+    assert choose(drawings, "abcd", odd, "neat")[:2] == (1, "neat")  # 2 strokes: the likeliest of the neat ones
+    assert choose(drawings, "abcd", odd, "rough")[:2] == (0, "rough")
+    assert choose(drawings, "abcd", odd)[:2] == (0, "rough")
     assert choose(drawings, "abcd", odd, "print")[0] == 0  # a hand it does not name: none in it, the favourite
 
 
@@ -677,6 +677,23 @@ def test_word_ink_groups_strokes_by_the_word_the_window_was_on():
     phis = [row(0), row(1), row(1), row(3), row(2), row(4), row(5)]  # the space and the end belong to no word
     groups = word_ink(text, strokes, phis)
     assert groups == [("ab", [strokes[0], strokes[1]]), ("cd", [strokes[2]])]  # the last stroke: past the text
+
+
+def test_a_line_kept_in_the_other_hand_is_said_on_stderr(write_model, monkeypatch):
+    """When none of the N drawings of a line is judged in the page's hand, the one kept is named
+    on the log, line by line; lines in the hand are not."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import write as W
+
+    ckpt = checkpoint.load(write_model)
+    net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+    for judged, warned in (("print", 2), ("cursive", 0)):
+        logged = []
+        judge = _FakeReader(0, hand_of=lambda st: judged, names=("cursive", "print"))
+        monkeypatch.setattr(W, "load_judge", lambda reader, log: judge)
+        W.write_page(ckpt, net, "lo vo ol", hand="cursive", best_of=3, random_seed=1, line_chars=5, log=logged.append)
+        said = [f"lstm: warning: line {k}: it looks print, not cursive;" for k in (1, 2)]  # "lo vo", "ol"
+        assert [m[: len(said[0])] for m in logged] == said[:warned]
 
 
 def test_best_of_holds_every_word_to_the_hand():
@@ -698,12 +715,12 @@ def test_best_of_holds_every_word_to_the_hand():
     judge = _FakeReader(3, hand_of=lambda st: "rough" if len(st) % 2 else "neat")  # odd strokes: rough
     text = "abcd efgh"
     mixed, neat, rough = drawing(text, (2, 1)), drawing(text, (2, 2)), drawing(text, (1, 1))
-    assert choose([mixed, neat], text, judge, "neat") == (1, "neat")  # the reader favours the 3 strokes of mixed
+    assert choose([mixed, neat], text, judge, "neat")[:2] == (1, "neat")  # the reader favours the 3 strokes of mixed
     assert choose([mixed, neat], text, judge)[0] == 0
-    assert choose([rough, mixed], text, judge, "neat") == (1, "neat")  # half its words neat (a tie: its first word's hand)
-    assert choose([rough, mixed], text, judge, "rough") == (0, "rough")
+    assert choose([rough, mixed], text, judge, "neat")[:2] == (1, "neat")  # half its words neat (a tie: its first word's hand)
+    assert choose([rough, mixed], text, judge, "rough")[:2] == (0, "rough")
     short = "ab cd"  # no word of 4 letters: the line as a whole (3 strokes: rough)
-    assert choose([drawing(short, (2, 1)), drawing(short, (2, 2))], short, judge, "rough") == (0, "rough")
+    assert choose([drawing(short, (2, 1)), drawing(short, (2, 2))], short, judge, "rough")[:2] == (0, "rough")
 
 
 def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):

@@ -407,18 +407,23 @@ def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRIN
     return scores, [[next(named) for _ in ws] or line for ws, line in zip(words, whole)]
 
 
+class Choice(NamedTuple):
+    index: int  # the drawing kept
+    hand: str  # the hand most of its words are in (the earlier word's in a tie)
+    hands: list  # each judged word's hand (the whole line's where no word was judged alone)
+
+
 def choose(drawings: list[Drawing], text: str, judge=None, hand: str | None = None,
-           threshold: float = PRINT_LIFTS) -> tuple[int, str]:
+           threshold: float = PRINT_LIFTS) -> Choice:
     """Which drawing of ``text`` to keep: the one ``judge`` (a reader) reads likeliest as ``text``,
     else the one likeliest under the writer itself; among those with the largest share of
-    their words in ``hand`` (None: any; judged by :func:`judge_drawings`). -> (its index, the
-    hand most of its words are in, the earlier word's in a tie)."""
+    their words in ``hand`` (None: any; judged by :func:`judge_drawings`)."""
     scores, hands = judge_drawings([d.strokes for d in drawings], text, judge, threshold, [d.phis for d in drawings])
     scores = scores or [d.log_density for d in drawings]
     share = [sum(h == hand for h in hs) / len(hs) if hand else 1.0 for hs in hands]
     same = [i for i, f in enumerate(share) if f == max(share)]
     i = max(same, key=lambda i: scores[i])
-    return i, max(hands[i], key=hands[i].count)  # a tie: the hand of the first of those words
+    return Choice(i, max(hands[i], key=hands[i].count), hands[i])
 
 
 @torch.no_grad()
@@ -579,8 +584,13 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             drawings = pen.finish(steps)
         d = drawings[0]
         if best_of > 1:
-            i, judged = choose(drawings, ln, judge, page_hand, threshold)
-            d, page_hand = drawings[i], page_hand or judged
+            kept = choose(drawings, ln, judge, page_hand, threshold)
+            d, page_hand = drawings[kept.index], page_hand or kept.hand
+            other = [h for h in kept.hands if h != page_hand]
+            if other:  # none of the N came out all in the page's hand: said, not silent
+                what = f"{len(other)} of its {len(kept.hands)} words look" if len(kept.hands) > 1 else "it looks"
+                log(f"lstm: warning: line {k + 1}: {what} {other[0]}, not {page_hand}; "
+                    f"another --random-seed or a larger --best-of may mend it")
         first_phi = d.phis if k == 0 else first_phi
         page.append(d.strokes)
         if style_prime is None:  # no hand asked for: the next line goes on in this line's
