@@ -680,19 +680,19 @@ def test_word_ink_groups_strokes_by_the_word_the_window_was_on():
 
 
 def test_a_line_kept_in_the_other_hand_is_said_on_stderr(write_model, monkeypatch):
-    """When none of the N drawings of a line is judged in the page's hand, the one kept is named
-    on the log, line by line; lines in the hand are not."""
+    """When none of the N drawings of a line is judged in the page's hand, the line is named on the
+    log; lines in the hand are not, nor lines of only short words (1-3 letters) and numbers."""
     from lstm_cli.core import checkpoint
     from lstm_cli.tasks import write as W
 
     ckpt = checkpoint.load(write_model)
     net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
-    for judged, warned in (("print", 2), ("cursive", 0)):
+    for judged, warned in (("print", 1), ("cursive", 0)):
         logged = []
         judge = _FakeReader(0, hand_of=lambda st: judged, names=("cursive", "print"))
         monkeypatch.setattr(W, "load_judge", lambda reader, log: judge)
-        W.write_page(ckpt, net, "lo vo ol", hand="cursive", best_of=3, random_seed=1, line_chars=5, log=logged.append)
-        said = [f"lstm: warning: line {k}: it looks print, not cursive;" for k in (1, 2)]  # "lo vo", "ol"
+        W.write_page(ckpt, net, "lovo vool ol", hand="cursive", best_of=3, random_seed=1, line_chars=9, log=logged.append)
+        said = ["lstm: warning: line 1: 2 of its 2 longer words look print, not cursive;"]  # "lovo vool"; "ol": too short to say
         assert [m[: len(said[0])] for m in logged] == said[:warned]
 
 

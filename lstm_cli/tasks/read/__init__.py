@@ -463,7 +463,8 @@ def fit_hands(ckpt: dict, data: str) -> dict:
     named = [(s.hand, s[1]) for s in samples if getattr(s, "hand", None)]
     names = sorted({h for h, _ in named})
     if len(names) < 2:
-        raise InputError(f"--hands {data}: its lines name {len(names)} hand(s) ({', '.join(names) or 'none'}); a hand head needs two or more",
+        raise InputError(f"--hands {data}: its lines name {len(names)} hand(s) ({', '.join(names) or 'none'}); "
+                         "a hand head needs two or more",
                          hint='name each line\'s hand in the JSON lines: "hand": "print"')
     feats = np.stack([f for _, f in Reader(net).outputs([points_of(st, net.cfg.step) for _, st in named])])
     y = np.array([names.index(h) for h, _ in named])
@@ -472,8 +473,10 @@ def fit_hands(ckpt: dict, data: str) -> dict:
     right = (np.argmax(feats[test] @ weight.T + bias, 1) == y[test]) if test.any() else np.zeros(0, bool)
     record = {"data": data, "lines": int((~test).sum()), "held_out": int(test.sum()),
               "accuracy": round(float(right.mean()), 4) if test.any() else None,
-              "per_hand": {n: f"{int(right[y[test] == k].sum())}/{int((y[test] == k).sum())}" for k, n in enumerate(names)}}
-    print(f"lstm: hand head ({', '.join(names)}): {int(right.sum())} of {len(right)} held-out lines right", file=sys.stderr)
+              "per_hand": {n: f"{int(right[y[test] == k].sum())}/{int((y[test] == k).sum())}"
+                           for k, n in enumerate(names)}}
+    print(f"lstm: hand head ({', '.join(names)}): {int(right.sum())} of {len(right)} held-out lines right",
+          file=sys.stderr)
     vocab = dict(ckpt.get("vocab") or {}, hands={"names": names, "weight": weight.tolist(), "bias": bias.tolist()})
     return dict(ckpt, vocab=vocab, meta=dict(ckpt["meta"], hands=record))
 

@@ -390,8 +390,9 @@ def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRIN
     None without one) and its hands: by the reader's hand head where it has one (``lstm export
     --hands``), word by word where ``phis`` (each drawing's window rows, a row per point) say
     which word each stroke belongs to (a line can turn to the other hand within it; words of
-    :data:`WORD_LETTERS` letters or more), else the whole line; without a head, the whole line print from ``threshold`` pen lifts a letter
-    (:func:`print_lifts`), else cursive. -> (scores, each drawing's hands, a list of names)."""
+    :data:`WORD_LETTERS` letters or more), else the whole line; without a head, the whole line
+    print from ``threshold`` pen lifts a letter (:func:`print_lifts`), else cursive. -> (scores,
+    each drawing's hands, a list of names)."""
     scores, probs = judge.assess(text, strokes) if judge is not None else (None, None)
     if probs is None:
         return scores, [["print" if lifts_per_letter(st, text) >= threshold else "cursive"] for st in strokes]
@@ -587,10 +588,11 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
-            if other:  # none of the N came out all in the page's hand: said, not silent
-                what = f"{len(other)} of its {len(kept.hands)} words look" if len(kept.hands) > 1 else "it looks"
-                log(f"lstm: warning: line {k + 1}: {what} {other[0]}, not {page_hand}; "
-                    f"another --random-seed or a larger --best-of may mend it")
+            worded = any(sum(c.isalpha() for c in w) >= WORD_LETTERS for w in ln.split())
+            if other and worded:  # none of the N came out all in the page's hand: said, not silent (a
+                # line of short words and numbers only is not: both fonts' digits look alike)
+                log(f"lstm: warning: line {k + 1}: {len(other)} of its {len(kept.hands)} longer words look "
+                    f"{other[0]}, not {page_hand}; another --random-seed or a larger --best-of may mend it")
         first_phi = d.phis if k == 0 else first_phi
         page.append(d.strokes)
         if style_prime is None:  # no hand asked for: the next line goes on in this line's
