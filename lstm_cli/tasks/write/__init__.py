@@ -363,6 +363,10 @@ LIFT_HANDS = ("cursive", "print")  # the hands pen lifts tell apart
 WORD_LETTERS = 4  # words judged on their own: the hand head names the font of 99% of these, 59-68% of 1-2 letters
 
 
+def _judged_alone(word: str) -> bool:
+    return sum(c.isalpha() for c in word) >= WORD_LETTERS
+
+
 def word_ink(text: str, strokes: list, phis: list) -> list[tuple[str, list]]:
     """A drawing's strokes grouped by word: each stroke goes to the word of ``text`` that the
     window (``phis``, a row per point) was on for most of its points. -> [(word, its strokes)] in
@@ -400,8 +404,7 @@ def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRIN
     whole = [[names[k]] for k in probs.argmax(1)]
     if phis is None:
         return scores, whole
-    long = lambda w: sum(c.isalpha() for c in w) >= WORD_LETTERS  # noqa: E731
-    words = [[ink for w, ink in word_ink(text, st, ph) if long(w)] if len(ph) == sum(map(len, st)) else []
+    words = [[ink for w, ink in word_ink(text, st, ph) if _judged_alone(w)] if len(ph) == sum(map(len, st)) else []
              for st, ph in zip(strokes, phis)]
     flat = [w for ws in words for w in ws]
     named = iter([names[k] for k in judge.hand_probs(flat).argmax(1)] if flat else [])
@@ -588,9 +591,9 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
-            worded = any(sum(c.isalpha() for c in w) >= WORD_LETTERS for w in ln.split())
-            if other and worded:  # none of the N came out all in the page's hand: said, not silent (a
-                # line of short words and numbers only is not: both fonts' digits look alike)
+            if other and judge is not None and judge.hand_names and any(map(_judged_alone, ln.split())):
+                # none of the N came out all in the page's hand: said, not silent (not by pen lifts,
+                # nor for a line of short words and numbers only: both fonts' digits look alike)
                 log(f"lstm: warning: line {k + 1}: {len(other)} of its {len(kept.hands)} longer words look "
                     f"{other[0]}, not {page_hand}; another --random-seed or a larger --best-of may mend it")
         first_phi = d.phis if k == 0 else first_phi
