@@ -6,7 +6,8 @@ and calling the torch modules per point costs far more than their arithmetic at 
 (about 1.3 ms a point). Here each layer is one matrix product per step against [input; h] with
 preallocated buffers and the gate update of ``core.sampling`` that ``LSTMStream`` uses for text
 (gate rows reordered, one tanh for all four gates). B rows cost little more than one: the products become
-(B, n) x (n, 4H).
+(B, n) x (n, 4H), done by ``torch.mm`` into the numpy buffers (shared memory), which for 2 rows or
+more takes half OpenBLAS's time here (docs/benchmarks.md#write).
 
 The random numbers come from a numpy ``Generator``, drawn for many steps at once (torch's
 ``multinomial`` alone cost more per point than a layer's product); each point is drawn from the
