@@ -197,34 +197,35 @@ def main() -> None:
 
 
 def hand_judges(ck: dict, net, other: str = "", reader: str = "none") -> dict:
-    """name -> judge(text, strokes) -> True for print: pen lifts a letter from the model's
-    ``print_lifts``, and where the model takes a hand, the writer (the hand it finds the line
-    likelier in, told each: tasks.write.hand_scores); ``other``: also that writer (a path to a
-    model that takes hands), e.g. to judge a model that takes none; ``reader``: its hand head
-    (lstm export --hands), where it has one."""
+    """name -> judge(text, strokes, hand) -> True where the line is not all in ``hand`` (print or
+    cursive): pen lifts a letter from the model's ``print_lifts``; where the model takes a hand,
+    the writer (the hand it finds the line likelier in, told each: tasks.write.hand_scores);
+    ``other``: also that writer (a path to a model that takes hands), e.g. to judge a model that
+    takes none; ``reader``: its hand head (lstm export --hands), where it has one, on the whole
+    line and word by word (any word judged alone in the other hand; words cut at the widest gaps)."""
     from lstm_cli.core import checkpoint
-    from lstm_cli.tasks.write import WORD_LETTERS, build_model, hand_scores, lifts_per_letter, print_lifts
+    from lstm_cli.tasks.write import build_model, hand_scores, judged_alone, lifts_per_letter, print_lifts
 
     threshold = print_lifts(ck)
-    judges = {f"pen lifts (print from {threshold:.2f} a letter)": lambda t, st: lifts_per_letter(st, t) >= threshold}
+    judges = {f"pen lifts (print from {threshold:.2f} a letter)":
+              lambda t, st, hand: (lifts_per_letter(st, t) >= threshold) != (hand == "print")}
     writers = [("writer", net)] if net.cfg.hands else []
     if other:
         o = checkpoint.load(other)
         writers.append((f"writer {Path(other).name}", checkpoint.weights_into(build_model(o["config"]), o).eval()))
     for name, w in writers:
-        judges[name] = lambda t, st, w=w: w.cfg.hands[int(hand_scores(w, t, [st])[0].argmax())] == "print"
+        judges[name] = lambda t, st, hand, w=w: w.cfg.hands[int(hand_scores(w, t, [st])[0].argmax())] != hand
     if reader != "none":
         from lstm_cli.tasks.read import load_reader
 
         r = load_reader(reader, "cpu", "none")
         if "print" in r.hand_names:
-            judges[f"{reader}'s hand head"] = lambda t, st: r.hand_names[int(r.hand_probs([st])[0].argmax())] == "print"
+            names = lambda inks: [r.hand_names[int(k)] for k in r.hand_probs(inks).argmax(1)]  # noqa: E731
+            judges[f"{reader}'s hand head"] = lambda t, st, hand: names([st])[0] != hand
 
-            def by_words(t, st, page_hand):  # True where any word (of 4 letters or more) is in the other hand
-                words = [ink for w, ink in zip(t.split(), gap_words(st, len(t.split())))
-                         if sum(c.isalpha() for c in w) >= WORD_LETTERS]
-                return any(r.hand_names[int(k)] != page_hand for k in r.hand_probs(words).argmax(1)) if words else \
-                    r.hand_names[int(r.hand_probs([st])[0].argmax())] != page_hand
+            def by_words(t, st, hand):
+                words = [ink for w, ink in zip(t.split(), gap_words(st, len(t.split()))) if judged_alone(w)]
+                return any(h != hand for h in names(words or [st]))
 
             judges[f"{reader}'s hand head, word by word"] = by_words
     return judges
@@ -261,13 +262,9 @@ def judges(a) -> None:
     phrases = [t for t in (json.loads(line)["text"] for line in open(a.data)) if 8 <= len(t) <= 40][: a.judges]
     rng = random.Random(5)
     lines = [(name, t, hershey.write(fonts, t, rng, font=name)) for name in hershey.FONTS for t in phrases]
-    for judge, printed in hand_judges(ck, net, a.hand_judge, a.reader).items():
-        if judge.endswith("word by word"):  # right: no word in the other hand
-            right = {name: sum(not printed(t, st, hershey.HAND_OF[name]) for n, t, st in lines if n == name)
-                     for name in hershey.FONTS}
-        else:
-            right = {name: sum(printed(t, st) == (hershey.HAND_OF[name] == "print") for n, t, st in lines if n == name)
-                     for name in hershey.FONTS}
+    for judge, other in hand_judges(ck, net, a.hand_judge, a.reader).items():
+        right = {name: sum(not other(t, st, hershey.HAND_OF[name]) for n, t, st in lines if n == name)
+                 for name in hershey.FONTS}
         print(f"{judge}: " + ", ".join(f"{hershey.HAND_OF[n]} {right[n]} of {len(phrases)} right" for n in right))
 
 
@@ -296,11 +293,8 @@ def pages(a) -> None:
                       best_of=max(a.best_of), reader=None if a.reader == "hershey-reader" else a.reader)
                 rows = read_jsonl(path)[:10]
                 lines += len(rows)
-                for name, printed in judges.items():
-                    if name.endswith("word by word"):
-                        wrong = sum(printed(t, st, hand) for t, st in rows)
-                    else:
-                        wrong = sum(printed(t, st) != (hand == "print") for t, st in rows)
+                for name, other_hand in judges.items():
+                    wrong = sum(other_hand(t, st, hand) for t, st in rows)
                     other[name], bad_pages[name] = other[name] + wrong, bad_pages[name] + bool(wrong)
             for name in judges:
                 print(f"  {hand:8s} by {name}: {other[name]} of {lines} lines in the other hand; "

@@ -363,7 +363,8 @@ LIFT_HANDS = ("cursive", "print")  # the hands pen lifts tell apart
 WORD_LETTERS = 4  # words judged on their own: the hand head names the font of 99% of these, 59-68% of 1-2 letters
 
 
-def _judged_alone(word: str) -> bool:
+def judged_alone(word: str) -> bool:
+    """Whether ``word`` is judged on its own hand by --best-of (it has :data:`WORD_LETTERS` letters)."""
     return sum(c.isalpha() for c in word) >= WORD_LETTERS
 
 
@@ -404,7 +405,7 @@ def judge_drawings(strokes: list, text: str, judge=None, threshold: float = PRIN
     whole = [[names[k]] for k in probs.argmax(1)]
     if phis is None:
         return scores, whole
-    words = [[ink for w, ink in word_ink(text, st, ph) if _judged_alone(w)] if len(ph) == sum(map(len, st)) else []
+    words = [[ink for w, ink in word_ink(text, st, ph) if judged_alone(w)] if len(ph) == sum(map(len, st)) else []
              for st, ph in zip(strokes, phis)]
     flat = [w for ws in words for w in ws]
     named = iter([names[k] for k in judge.hand_probs(flat).argmax(1)] if flat else [])
@@ -591,7 +592,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
             kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
-            if other and judge is not None and judge.hand_names and any(map(_judged_alone, ln.split())):
+            if other and judge is not None and judge.hand_names and any(map(judged_alone, ln.split())):
                 # none of the N came out all in the page's hand: said, not silent (not by pen lifts,
                 # nor for a line of short words and numbers only: both fonts' digits look alike)
                 log(f"lstm: warning: line {k + 1}: {len(other)} of its {len(kept.hands)} longer words look "
