@@ -63,7 +63,8 @@ def ocr(img, tmp: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=str(ROOT / "checkpoints" / "hershey.pt"))
+    ap.add_argument("--model", default=str(ROOT / "checkpoints" / "hershey.pt"),
+                    help="the writer; with --pages, by-hand: each hand's own, as lstm write --hand H picks it")
     ap.add_argument("--data", default=str(ROOT / "build" / "data" / "hershey" / "test.jsonl"))
     ap.add_argument("--fonts", default=str(next((ROOT / "build" / "downloads").glob("Hershey_Fonts-*.whl"), "")))
     ap.add_argument("--phrases", type=int, default=200)
@@ -77,6 +78,8 @@ def main() -> None:
     ap.add_argument("--shipped-styles", action="store_true",
                     help="prime with each of the model's own styles that carries a hand label (as --style N does) "
                          "instead of a sample of each font; the ceiling is that hand's font")
+    ap.add_argument("--styles", nargs="+", type=int, default=None,
+                    help="with --shipped-styles: only these of the model's styles (by number)")
     ap.add_argument("--best-of", type=int, nargs="+", default=[1],
                     help="also as lstm write --best-of N picks: N drawings (the first N of one batch of the "
                          "largest N), the one our reader reads likeliest as the text kept, in the primer's hand")
@@ -142,7 +145,7 @@ def main() -> None:
     if a.shipped_styles:
         primers = [(f"style {k} {s['hand']}", font_of[s["hand"]], (s["text"], [[tuple(p) for p in st] for st in s["strokes"]]))
                    for k, s in enumerate(ck["vocab"].get("styles", [])) if s.get("hand") in font_of
-                   and (not a.hands or font_of[s["hand"]] in a.hands)]
+                   and (not a.hands or font_of[s["hand"]] in a.hands) and (a.styles is None or k in a.styles)]
     else:
         primers = [(name, name, (prime_text, hershey.write(fonts, prime_text, random.Random(1), font=name)))
                    for name in a.hands or hershey.FONTS]
@@ -209,7 +212,7 @@ def hand_judges(ck: dict, net, other: str = "", reader: str = "none") -> dict:
     threshold = print_lifts(ck)
     judges = {f"pen lifts (print from {threshold:.2f} a letter)":
               lambda t, st, hand: (lifts_per_letter(st, t) >= threshold) != (hand == "print")}
-    writers = [("writer", net)] if net.cfg.hands else []
+    writers = [("writer", net)] if len(net.cfg.hands) > 1 else []  # a writer of one hand names only it
     if other:
         o = checkpoint.load(other)
         writers.append((f"writer {Path(other).name}", checkpoint.weights_into(build_model(o["config"]), o).eval()))
@@ -278,7 +281,8 @@ def pages(a) -> None:
 
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
-    ck = registry.load(a.model, "write")
+    by_hand = a.model == "by-hand"  # each hand's page by lstm write --hand's writer (hershey-print, -cursive)
+    ck = registry.load(None if by_hand else a.model, "write")
     judges = hand_judges(ck, checkpoint.weights_into(build_model(ck["config"]), ck), a.hand_judge, a.reader)
     print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
           f"judged by {' and by '.join(judges)}")
@@ -289,7 +293,7 @@ def pages(a) -> None:
                 start = (k * 60) % max(len(words) - 80, 1)
                 text = " ".join(words[start: start + 80])
                 path = Path(tmp) / "page.jsonl"
-                write(a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
+                write(None if by_hand else a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
                       best_of=max(a.best_of), reader=None if a.reader == "hershey-reader" else a.reader)
                 rows = read_jsonl(path)[:10]
                 lines += len(rows)

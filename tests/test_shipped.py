@@ -281,3 +281,17 @@ def test_held_out_metrics_recorded():
         else:
             assert e["metric"]["name"] == "bleu" and 0 < e["metric"]["value"] <= 100, (name, e["metric"])
             assert "chrf" in e["metric"]["details"] and "bleu_greedy" in e["metric"]["details"]
+
+
+def test_a_hand_asked_for_gets_the_writer_of_that_hand():
+    """lstm write --hand H without --model draws with the shipped writer of hand H alone
+    (hershey-H), whose kept styles are all in H; a model named, or no hand, as before."""
+    from lstm_cli.tasks.write import writer_for
+
+    assert writer_for(None, "print") == "hershey-print" and writer_for(None, "cursive") == "hershey-cursive"
+    assert writer_for(None, None) is None and writer_for("my.pt", "print") == "my.pt"
+    assert registry.variant("write", "italic") is None and registry.variant("read", "print") is None
+    for hand in ("print", "cursive"):
+        ckpt = registry.load(f"hershey-{hand}", "write")
+        assert {s.get("hand") for s in ckpt["vocab"]["styles"]} == {hand}
+        assert tuple(ckpt["config"]["hands"]) == (hand,)

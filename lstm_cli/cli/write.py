@@ -21,7 +21,7 @@ def command(
     model: o.Model = None,
     bias: Annotated[float, o.num("--bias", lo=0, hi=10, help="Neater with more (Graves' sampling bias); 0: as sampled.")] = 0.75,
     style: Annotated[Optional[str], typer.Option("--style", help="Write in this style: a shipped example's number, or a JSON-lines stroke file (its first sample).")] = None,
-    hand: Annotated[Optional[str], typer.Option("--hand", help="Write in this hand (hershey: print or cursive): every line primed with the model's first kept style in it and, where the model takes a hand as an input, told it.", show_default=False)] = None,
+    hand: Annotated[Optional[str], typer.Option("--hand", help="Write in this hand (print or cursive): without --model, with the shipped writer of that hand alone (hershey-print, hershey-cursive), which cannot drift into the other; every line primed with the model's first kept style in it and, where the model takes a hand as an input, told it.", show_default=False)] = None,
     width: Annotated[int, o.num("--width", kind=int, lo=50, hi=10000, help="Picture width in pixels.")] = 800,
     line_chars: Annotated[int, o.num("--line-chars", kind=int, lo=1, hi=200, help="Wrap the words into lines of at most this many characters.")] = 40,
     strokes_out: Annotated[Optional[str], typer.Option("--strokes", help="Write the pen strokes here: JSON lines, one per line of text (- for stdout), or InkML for a .inkml name (lstm read reads both).")] = None,
@@ -32,8 +32,8 @@ def command(
     oov: Annotated[str, o.pick("--oov", values=("error", "skip"), help="Characters the model cannot write: an error that lists them, or left out.")] = "error",
     random_seed: o.RandomSeed = None,
 ):
-    """Write text by hand, stroke by stroke (default model: hershey). Long text is wrapped into
-    lines, all in one hand."""
+    """Write text by hand, stroke by stroke (default model: hershey; with --hand H, hershey-H). Long
+    text is wrapped into lines, all in one hand."""
     from lstm_cli.core.errors import UsageError
     from lstm_cli.core.fileio import check_output
     from lstm_cli.tasks import write as task

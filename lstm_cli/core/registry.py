@@ -95,6 +95,13 @@ def manifest(directory: Path | None = None) -> dict[str, dict]:
     return json.loads(path.read_text())
 
 
+def variant(task_name: str, kind: str) -> str | None:
+    """The shipped model of ``task_name`` named after its default and ``kind`` (``hershey-print``:
+    the writer of one hand), or None where none is shipped."""
+    name = f"{task(task_name).default_model}-{kind}"
+    return name if manifest().get(name, {}).get("task") == task_name else None
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -168,18 +168,25 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE) -> FastAPI:
         pieces = await jobs.stream(work.generate, models, name, req)
         return StreamingResponse(pieces, media_type="text/plain; charset=utf-8")
 
+    def writer(req: api.WriteRequest) -> str:
+        """The writer's name: the request's model, else its hand's own writer where one is shipped
+        (tasks.write.writer_for), else the default."""
+        from lstm_cli.tasks.write import writer_for
+
+        return Models.name("write", writer_for(req.model, req.hand))
+
     @app.post("/api/write", response_model=api.WriteResponse, responses=fails)
     async def write(req: api.WriteRequest):
         """Write text by hand (default model: hershey): the pen strokes (as `lstm write --strokes`
         writes them, a sample per line) and the page as SVG."""
-        return await jobs.run(work.write, models, Models.name("write", req.model), req)
+        return await jobs.run(work.write, models, writer(req), req)
 
     @app.post("/api/write/stream", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}, **fails})
     async def write_stream(req: api.WriteRequest):
         """/api/write as the pen moves, one JSON object a line: `{"lines": [...], "em": width per character}`, then
         `{"line": k, "point": [dx, dy, up]}` for each pen point as it is sampled (offsets, each line
         from its own origin; up: the pen lifts after it), then `{"page": ...}`, /api/write's answer."""
-        pieces = await jobs.stream(work.write_stream, models, Models.name("write", req.model), req)
+        pieces = await jobs.stream(work.write_stream, models, writer(req), req)
         return StreamingResponse(pieces, media_type="application/x-ndjson")
 
     @app.post("/api/read", response_model=api.ReadResponse, responses=fails)

@@ -466,6 +466,18 @@ def load_judge(reader: str | None, log):
         return None
 
 
+def writer_for(model: str | None, hand: str | None) -> str | None:
+    """The writer a page is drawn with: ``model`` if named; else, for a page asked for in
+    ``hand``, the shipped writer of that hand alone where there is one (``hershey-print``,
+    ``hershey-cursive``: fine-tuned on one hand's lines, it cannot drift into the other and
+    writes it more legibly, docs/models.md); else None (the task's default, ``hershey``)."""
+    if model is not None or hand is None:
+        return model
+    from lstm_cli.core import registry
+
+    return registry.variant("write", hand)
+
+
 def write(model: str | None, text: str, output: str | None, bias: float = 0.75, style: str | None = None,
           width: int = 800, strokes_out: str | None = None, random_seed: int | None = None,
           oov: str = "error", animate: str | None = None, attention: str | None = None,
@@ -488,7 +500,7 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     from lstm_cli.render import strokes as draw
 
     set_threads(0, default=1)  # the primer read by torch at batch 1: 2 threads beside busy processes ran ~10x slower
-    ckpt = registry.load(model, "write")
+    ckpt = registry.load(writer_for(model, hand), "write")
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
     lines, page, first_phi, read_back = write_page(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of,
