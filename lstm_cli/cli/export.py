@@ -22,6 +22,7 @@ def export(
     storage: Annotated[str, o.pick("--storage", values=("float32", "float16", "int8"), help="float32, float16 (half the size) or int8 (a quarter, one scale per row); models compute in float32.")] = "float32",
     details: Annotated[Optional[str], typer.Option("--details", help="A JSON file of further held-out measurements of these weights (e.g. lstm predict --score --json); kept in the metric's details under the file name's last part (sequences.accuracy.json: accuracy).")] = None,
     hands: Annotated[Optional[str], typer.Option("--hands", help="Read models: ink whose lines name their hand (\"hand\" in JSON lines, two or more hands): fit a hand head on the reader's top layer, which lstm write --best-of uses to keep each line in the page's hand. Its held-out accuracy (1 line in 5) is recorded.")] = None,
+    styles: Annotated[Optional[str], typer.Option("--styles", help="Write models: keep the first 8 samples of this stroke file as the model's styles (--style N, --hand), in place of its validation data's.")] = None,
     json_out: o.Json = False,
 ):
     """Write a checkpoint without resume state, with its held-out metric and provenance (and, with
@@ -33,5 +34,6 @@ def export(
     check_output(output, "--output")
     entry = export_checkpoint(checkpoint_path, output, name=name, eval_data=eval_data, data_source=data_source,
                             licence=licence, description=description, recipe=recipe, storage=storage,
-                            calibrate=calibrate, details=details, hands=hands)
+                            calibrate=calibrate, details=details, hands=hands,
+                            styles=styles)
     show_dict(entry, json_out, title=f"exported {output}")

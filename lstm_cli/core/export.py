@@ -12,7 +12,8 @@ from lstm_cli.core.errors import UsageError
 
 def export(src: str, out: str, name: str | None = None, eval_data: str | None = None, data_source: str = "",
            licence: str = "", description: str = "", recipe: str = "", storage: str = "float32",
-           calibrate: str | None = None, details: str | None = None, hands: str | None = None) -> dict:
+           calibrate: str | None = None, details: str | None = None, hands: str | None = None,
+           styles: str | None = None) -> dict:
     """Strip resume state, fit the softmax temperature on ``calibrate`` (held-out data; tasks with a
     ``calibrate`` function), store the weights as ``storage`` (checkpoint.compress: float16 or int8
     for smaller files; tasks always compute in float32), write ``out`` atomically, measure *that
@@ -20,7 +21,8 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
     the manifest beside it. ``details``: a JSON file of further held-out measurements of the same
     weights by a task's own command (``lstm predict --score --json``), kept in the metric's
     details. ``hands``: lines that name their hand, to fit a hand head on (tasks with a
-    ``fit_hands`` function: readers), on the weights as stored. Returns the entry."""
+    ``fit_hands`` function: readers), on the weights as stored. ``styles``: samples to keep as the
+    model's styles (tasks with a ``keep_styles`` function: writers). Returns the entry."""
     from lstm_cli.core import checkpoint
     from lstm_cli.core.fileio import atomic_open
 
@@ -33,11 +35,14 @@ def export(src: str, out: str, name: str | None = None, eval_data: str | None = 
             raise InputError(f"--details {details}: not a readable JSON file ({e})") from None
     ckpt = checkpoint.strip(checkpoint.load(registry.resolve(src)))
     module = registry.task_module(ckpt["task"])
-    for flag, given, fn in (("--calibrate", calibrate, "calibrate"), ("--hands", hands, "fit_hands")):
+    for flag, given, fn in (("--calibrate", calibrate, "calibrate"), ("--hands", hands, "fit_hands"),
+                            ("--styles", styles, "keep_styles")):
         if given and not hasattr(module, fn):
             raise UsageError(f"{flag} is not available for '{ckpt['task']}' models")
     if calibrate:
         ckpt = module.calibrate(ckpt, calibrate)
+    if styles:
+        ckpt = module.keep_styles(ckpt, styles)
     ckpt = checkpoint.compress(ckpt, storage)
     if hands:  # fitted to what the stored weights compute
         ckpt = module.fit_hands(ckpt, hands)

@@ -165,6 +165,32 @@ TUNABLE = ("dropout",)
 HAND_DROP = 0.1  # the share of training lines whose hand is not fed (a model with hands)
 
 
+def style_rows(samples) -> list[dict]:
+    """The first :data:`STYLES` samples as a checkpoint keeps them for ``--style N``: text,
+    strokes and, where the data names it, the hand."""
+    rows = []
+    for sample in samples[:STYLES]:
+        text, strokes = sample
+        rows.append({"text": text, "strokes": [[list(p) for p in st] for st in strokes]})
+        if getattr(sample, "hand", None):
+            rows[-1]["hand"] = sample.hand
+    return rows
+
+
+def keep_styles(ckpt: dict, data: str) -> dict:
+    """``lstm export --styles``: the checkpoint with the first :data:`STYLES` samples of ``data``
+    as its kept styles (in place of those of its validation data), e.g. samples chosen for how
+    well the model writes after them. Text the model cannot write is exit 3."""
+    samples = S.read_samples([data], log=lambda m: None, what="--styles")
+    alphabet = set(ckpt["config"]["alphabet"])
+    for text, _ in samples[:STYLES]:
+        unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
+        if unknown:
+            raise InputError(f"--styles {data}: the model cannot write {''.join(unknown)!r} of {text!r}")
+    ckpt["vocab"] = {**ckpt["vocab"], "styles": style_rows(samples)}
+    return ckpt
+
+
 def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: WriteData, model_cfg: dict,
           given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
     """``lstm train write``: stroke samples (JSON lines or IAM-OnDB), the shared trainer."""
@@ -189,10 +215,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
         if unknown:
             log(f"lstm: warning: hands the model does not know are trained as no hand said: {', '.join(unknown)}")
         # --style N offers samples of the data it was trained on last (fine-tuned on a hand: that hand)
-        styles = [{"text": t, "strokes": [[list(p) for p in s] for s in st]} for t, st in (val or samples)[:STYLES]]
-        for row, sample in zip(styles, (val or samples)[:STYLES]):  # a hand's name, where the data gives it
-            if getattr(sample, "hand", None):
-                row["hand"] = sample.hand
+        styles = style_rows(val or samples)
         return WriteJob(model, tensors(samples, model.cfg), tensors(val, model.cfg), styles, data_cfg,
                         cfg.random_seed, ", ".join(data))
 
