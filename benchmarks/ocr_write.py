@@ -281,8 +281,8 @@ def pages(a) -> None:
 
     texts = [json.loads(line)["text"] for line in open(a.data)]
     words = " ".join(texts).split()
-    by_hand = a.model == "by-hand"  # each hand's page by lstm write --hand's writer (hershey-print, -cursive)
-    ck = registry.load(None if by_hand else a.model, "write")
+    model = None if a.model == "by-hand" else a.model  # by-hand: each page by lstm write --hand's writer
+    ck = registry.load(model, "write")
     judges = hand_judges(ck, checkpoint.weights_into(build_model(ck["config"]), ck), a.hand_judge, a.reader)
     print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
           f"judged by {' and by '.join(judges)}")
@@ -293,7 +293,7 @@ def pages(a) -> None:
                 start = (k * 60) % max(len(words) - 80, 1)
                 text = " ".join(words[start: start + 80])
                 path = Path(tmp) / "page.jsonl"
-                write(None if by_hand else a.model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
+                write(model, text, None, strokes_out=str(path), random_seed=k, hand=hand, log=lambda m: None,
                       best_of=max(a.best_of), reader=None if a.reader == "hershey-reader" else a.reader)
                 rows = read_jsonl(path)[:10]
                 lines += len(rows)

@@ -165,6 +165,11 @@ TUNABLE = ("dropout",)
 HAND_DROP = 0.1  # the share of training lines whose hand is not fed (a model with hands)
 
 
+def unwritable(alphabet, text: str) -> list[str]:
+    """The characters of ``text`` (spaces aside) that a model of ``alphabet`` cannot write, sorted."""
+    return sorted({c for c in text if c not in alphabet and not c.isspace()})
+
+
 def style_rows(samples) -> list[dict]:
     """The first :data:`STYLES` samples as a checkpoint keeps them for ``--style N``: text,
     strokes and, where the data names it, the hand."""
@@ -182,9 +187,8 @@ def keep_styles(ckpt: dict, data: str) -> dict:
     as its kept styles (in place of those of its validation data), e.g. samples chosen for how
     well the model writes after them. Text the model cannot write is exit 3."""
     samples = S.read_samples([data], log=lambda m: None, what="--styles")
-    alphabet = set(ckpt["config"]["alphabet"])
     for text, _ in samples[:STYLES]:
-        unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
+        unknown = unwritable(ckpt["config"]["alphabet"], text)
         if unknown:
             raise InputError(f"--styles {data}: the model cannot write {''.join(unknown)!r} of {text!r}")
     ckpt["vocab"] = {**ckpt["vocab"], "styles": style_rows(samples)}
@@ -585,7 +589,7 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
     ``("point", line number, (dx, dy, up))`` for each pen point as it is drawn (in the data's
     units; each line's offsets start from its own origin); it returns what write_page does."""
     alphabet = net.cfg.alphabet
-    unknown = sorted({c for c in text if c not in alphabet and not c.isspace()})
+    unknown = unwritable(alphabet, text)
     if unknown and oov == "error":
         raise InputError(f"the model cannot write {''.join(unknown)!r}",
                          hint=f"use --oov skip to leave them out; it knows: {alphabet!r}")
