@@ -442,6 +442,21 @@ $(patsubst %,$(RUNS)/hershey-%.done,$(HAND_WRITERS)): $(RUNS)/hershey-%.done: $(
 	  --eval-every 200 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey-$*)
 	touch $@
 
+# Then the print writer trained on (session 47, issue 40): 75 min more from its weights, a fresh cosine
+# from 2e-4, on its own lines (hershey-print2) or on them and 6,000 more with capitals and digits
+# (hershey-print-plus; scripts/corpora.py), each on one thread, the two side by side.
+WRITER_MORE_TIME ?= 75m
+$(DATA)/hershey-print-plus/.done: $(DATA)/hershey/.done scripts/corpora.py
+	$(BIN)/python scripts/corpora.py hershey-print-plus $(DL) $(@D) $(DATA)/hershey
+	touch $@
+
+$(RUNS)/hershey-print2.done $(RUNS)/hershey-print-plus.done: $(RUNS)/hershey-print%.done: $(RUNS)/hershey-print.done
+	LSTM_THREADS=1 $(LSTM) train write --init $(RUNS)/hershey-print.pt --data $(DATA)/hershey-print$(subst 2,,$*)/train.jsonl \
+	  --val-data $(DATA)/hershey-print/val.jsonl -o $(RUNS)/hershey-print$*.pt --max-time $(WRITER_MORE_TIME) --lr 2e-4 --warmup 50 \
+	  --eval-every 200 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey-print$*)
+	touch $@
+$(RUNS)/hershey-print-plus.done: $(DATA)/hershey-print-plus/.done
+
 # The styles each keeps (--style N; --hand H takes the first): validation lines by number. The print
 # writer's are those it writes most legibly after (benchmarks/pick_styles.py: Tesseract on 60
 # validation phrases after each of the first 24, one drawing each; its 8 best, best first, 8 and 12 tied

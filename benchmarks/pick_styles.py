@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--candidates", required=True, help="JSON-lines stroke file: its first --first lines are tried")
     ap.add_argument("--data", required=True, help="JSON-lines whose texts are the phrases written")
     ap.add_argument("--first", type=int, default=24)
+    ap.add_argument("--only", type=int, nargs="+", metavar="K", help="try only these of the first --first lines")
     ap.add_argument("--phrases", type=int, default=60)
     ap.add_argument("--keep", type=int, default=8)
     ap.add_argument("--bias", type=float, default=0.75)
@@ -47,9 +48,11 @@ def main() -> None:
     candidates = [json.loads(line) for line in open(a.candidates)][: a.first]
     texts = [json.loads(line)["text"] for line in open(a.data)]
     phrases = [t for t in texts if 8 <= len(t) <= 40][200: 200 + a.phrases]
-    scores = []
+    scores: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, c in enumerate(candidates):
+            if a.only and k not in a.only:
+                continue
             style = (c["text"], [[tuple(p) for p in s] for s in c["strokes"]])
             hand = hand_index(net.cfg, c.get("hand"))
             errors = chars = 0
@@ -57,9 +60,9 @@ def main() -> None:
                 d = write_candidates(net, text, 1, a.bias, random_seed=i, style=style, hand=hand)[0]
                 e, n = cer_counts(text, ocr(draw.picture(d.strokes, 800), Path(tmp)))
                 errors, chars = errors + e, chars + n
-            scores.append(errors / chars)
-            print(f"{k:3d} {scores[-1]:.4f} {c['text']!r}", file=sys.stderr, flush=True)
-    best = sorted(range(len(scores)), key=scores.__getitem__)[: a.keep]
+            scores[k] = errors / chars
+            print(f"{k:3d} {scores[k]:.4f} {c['text']!r}", file=sys.stderr, flush=True)
+    best = sorted(scores, key=scores.__getitem__)[: a.keep]
     print(f"character error rate of {len(phrases)} phrases after each of {len(scores)} candidates; "
           f"the best {a.keep}, in order: {' '.join(map(str, best))}")
 

