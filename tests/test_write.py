@@ -896,3 +896,9 @@ def test_export_keeps_the_styles_it_is_given(write_model, toy_data, tmp_path):
     (tmp_path / "bad.jsonl").write_text(json.dumps({"text": "xyz", "strokes": [[[0, 0], [1, 1]]]}) + "\n")
     r = run_lstm("export", write_model, "-o", tmp_path / "x.pt", "--styles", tmp_path / "bad.jsonl")
     assert r.returncode == ExitCode.BAD_INPUT and "cannot write 'xyz'" in r.stderr and not (tmp_path / "x.pt").exists()
+    # a writer of one hand (told its hand) is not given a sample of another as a style
+    ck = torch.load(write_model, weights_only=False)
+    ck["config"] = {**ck["config"], "hands": ["cursive"]}
+    torch.save(ck, tmp_path / "cursive.pt")
+    r = run_lstm("export", tmp_path / "cursive.pt", "-o", tmp_path / "y.pt", "--styles", lines)
+    assert r.returncode == ExitCode.BAD_INPUT and "a hand this model does not write" in r.stderr, r.stderr

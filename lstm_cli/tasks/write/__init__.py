@@ -185,12 +185,18 @@ def style_rows(samples) -> list[dict]:
 def keep_styles(ckpt: dict, data: str) -> dict:
     """``lstm export --styles``: the checkpoint with the first :data:`STYLES` samples of ``data``
     as its kept styles (in place of those of its validation data), e.g. samples chosen for how
-    well the model writes after them. Text the model cannot write is exit 3."""
+    well the model writes after them. Text the model cannot write, or a hand it is not told
+    (a model that takes hands as input), is exit 3."""
     samples = S.read_samples([data], log=lambda m: None, what="--styles")
-    for text, _ in samples[:STYLES]:
+    hands = ckpt["config"].get("hands") or ()
+    for sample in samples[:STYLES]:
+        text, hand = sample[0], getattr(sample, "hand", None)
         unknown = unwritable(ckpt["config"]["alphabet"], text)
         if unknown:
             raise InputError(f"--styles {data}: the model cannot write {''.join(unknown)!r} of {text!r}")
+        if hands and hand and hand not in hands:
+            raise InputError(f"--styles {data}: {text!r} is in {hand}, a hand this model does not write "
+                             f"(its hands: {', '.join(hands)})")
     ckpt["vocab"] = {**ckpt["vocab"], "styles": style_rows(samples)}
     return ckpt
 
