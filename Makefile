@@ -442,9 +442,10 @@ $(patsubst %,$(RUNS)/hershey-%.done,$(HAND_WRITERS)): $(RUNS)/hershey-%.done: $(
 	  --eval-every 200 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey-$*)
 	touch $@
 
-# Then the print writer trained on (session 47, issue 40): 75 min more from its weights, a fresh cosine
-# from 2e-4, on its own lines (hershey-print2) or on them and 6,000 more with capitals and digits
-# (hershey-print-plus; scripts/corpora.py), each on one thread, the two side by side.
+# Trials (issue 40, not shipped): the print writer trained on, 75 min more from its weights, a fresh
+# cosine from 2e-4, on its own lines (hershey-print2) or on them and 6,000 more with capitals and
+# digits (hershey-print-plus; scripts/corpora.py), each on one thread, the two side by side. Both
+# likelier (validation -1.761 against -1.704), both less legible (docs/models.md).
 WRITER_MORE_TIME ?= 75m
 $(DATA)/hershey-print-plus/.done: $(DATA)/hershey/.done scripts/corpora.py
 	$(BIN)/python scripts/corpora.py hershey-print-plus $(DL) $(@D) $(DATA)/hershey

@@ -276,7 +276,7 @@ def pages(a) -> None:
     --hand H`` writes them; a line is print when it has at least the model's ``print_lifts`` pen
     lifts a letter (a rough judge: a quarter of the cursive lines count as print; docs/usage.md)."""
     from lstm_cli.core import checkpoint, registry
-    from lstm_cli.tasks.write import build_model, write
+    from lstm_cli.tasks.write import build_model, hershey, write
     from lstm_cli.tasks.write.strokes import read_jsonl
 
     texts = [json.loads(line)["text"] for line in open(a.data)]
@@ -287,7 +287,7 @@ def pages(a) -> None:
     print(f"one hand per page: {a.pages} pages of 10 lines per hand, held-out phrases, best of {max(a.best_of)}; "
           f"judged by {' and by '.join(judges)}")
     with tempfile.TemporaryDirectory() as tmp:
-        for hand in ("print", "cursive"):
+        for hand in [h for h in ("print", "cursive") if not a.hands or h in {hershey.HAND_OF.get(f) for f in a.hands}]:
             other, bad_pages, lines = dict.fromkeys(judges, 0), dict.fromkeys(judges, 0), 0
             for k in range(a.pages):
                 start = (k * 60) % max(len(words) - 80, 1)
