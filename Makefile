@@ -452,7 +452,7 @@ $(DATA)/hershey-print-plus/.done: $(DATA)/hershey/.done scripts/corpora.py
 	touch $@
 
 $(RUNS)/hershey-print2.done $(RUNS)/hershey-print-plus.done: $(RUNS)/hershey-print%.done: $(RUNS)/hershey-print.done
-	LSTM_THREADS=1 $(LSTM) train write --init $(RUNS)/hershey-print.pt --data $(DATA)/hershey-print$(subst 2,,$*)/train.jsonl \
+	LSTM_THREADS=1 $(LSTM) train write --init $(RUNS)/hershey-print.pt --data $(DATA)/$(if $(filter -plus,$*),hershey-print-plus,hershey-print)/train.jsonl \
 	  --val-data $(DATA)/hershey-print/val.jsonl -o $(RUNS)/hershey-print$*.pt --max-time $(WRITER_MORE_TIME) --lr 2e-4 --warmup 50 \
 	  --eval-every 200 --sample-every 500 --log-every 25 --save-every 50 $(call resume,hershey-print$*)
 	touch $@
