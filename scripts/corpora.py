@@ -387,6 +387,20 @@ def _phrases(works: dict[str, str], rng, words: int = 5, chars: int = 32, seen: 
     return out
 
 
+def _hershey_fonts(dl: Path, names) -> dict:
+    """The Hershey fonts ``names`` loaded from the Hershey-Fonts wheel in ``dl`` (a pure-Python
+    wheel imports as a zip), with this repository on sys.path for lstm_cli.tasks.write.hershey."""
+    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from HersheyFonts import HersheyFonts
+
+    fonts = {}
+    for name in names:
+        fonts[name] = HersheyFonts()
+        fonts[name].load_default_font(name)
+    return fonts
+
+
 def hershey(dl: Path, out: Path, mixed: float = 0.0) -> None:
     """Synthetic handwriting (lstm_cli/tasks/write/hershey.py ``write``) as JSON lines with the
     hand's name ("cursive" or "print"): distinct phrases of 1-5 words (at most 32 characters),
@@ -399,16 +413,10 @@ def hershey(dl: Path, out: Path, mixed: float = 0.0) -> None:
     40); the other phrases and validation and test are as without."""
     import json
 
-    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))  # a pure-Python wheel imports as a zip
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from HersheyFonts import HersheyFonts
-
     from lstm_cli.tasks.write.hershey import FONTS, HAND_OF, write, write_mixed
 
-    fonts = {}
-    for name in FONTS:
-        fonts[name] = HersheyFonts()
-        fonts[name].load_default_font(name)
+    fonts = _hershey_fonts(dl, FONTS)
     rng, mix = random.Random(0), random.Random(1)
     total = sum(HERSHEY_COUNTS.values())
     plays = _phrases(_works(dl), rng)
@@ -465,16 +473,12 @@ def hershey_print_plus(dl: Path, out: Path, src: Path) -> None:
     word capitalised (names, titles, headings), and phrases of 1-3 words in capitals only (signs).
     hershey's print has a capital in 3% and a digit in 2.6% of its characters, and its writer
     draws capitals and digits worst; validation and test are hershey-print's, unchanged."""
-    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from HersheyFonts import HersheyFonts
-
     from lstm_cli.tasks.write.hershey import HAND_OF, write
 
     hershey_hand(src, out, "print")
     font = next(f for f, h in HAND_OF.items() if h == "print")
-    fonts = {font: HersheyFonts()}
-    fonts[font].load_default_font(font)
+    fonts = _hershey_fonts(dl, [font])
     seen = {json.loads(ln)["text"] for split in ("train", "val", "test") for ln in open(src / f"{split}.jsonl")}
     rng = random.Random(2)
     texts = _everyday(rng, HERSHEY_PLUS["everyday"], seen=set(seen))
@@ -483,7 +487,8 @@ def hershey_print_plus(dl: Path, out: Path, src: Path) -> None:
     title = [" ".join(w[:1].upper() + w[1:] for w in p.split()) for p in plain]
     texts += [t for t in dict.fromkeys(title) if t not in seen][: HERSHEY_PLUS["title"]]
     caps = [p.upper() for p in plain[len(plain) // 2:] if len(p.split()) <= 3]
-    texts += [t for t in dict.fromkeys(caps) if t not in seen and t not in texts][: HERSHEY_PLUS["capitals"]]
+    taken = set(texts)
+    texts += [t for t in dict.fromkeys(caps) if t not in seen and t not in taken][: HERSHEY_PLUS["capitals"]]
     rng.shuffle(texts)
     with open(out / "train.jsonl", "a") as f:
         for text in texts:
@@ -548,16 +553,10 @@ def hershey_read(dl: Path, out: Path) -> None:
     the hands unseen in training included."""
     import json
 
-    sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from HersheyFonts import HersheyFonts
-
     from lstm_cli.tasks.write.hershey import READER_FONTS, UNSEEN_FONTS, hand
 
-    fonts = {}
-    for name in READER_FONTS + UNSEEN_FONTS:
-        fonts[name] = HersheyFonts()
-        fonts[name].load_default_font(name)
+    fonts = _hershey_fonts(dl, READER_FONTS + UNSEEN_FONTS)
     rng = random.Random(1)
     plays = _phrases(_works(dl), rng, words=8, chars=44)
     speech = _phrases(_speeches(dl), rng, words=8, chars=44, seen=set(plays))
