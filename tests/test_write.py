@@ -742,11 +742,47 @@ def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
     judge = _FakeReader(0, hand_of=lambda st: "print" if len(st) % 2 else "cursive", names=("cursive", "print"))
     monkeypatch.setattr(W, "choose", recording)
     monkeypatch.setattr(W, "load_judge", lambda reader, log: judge)
+    monkeypatch.setattr(W, "REDRAWS", 0)  # one choice a line (redrawing: the test below)
     W.write_page(ckpt, net, "lo vo ol", hand="print", best_of=3, random_seed=1, line_chars=5)
     assert asked == ["print", "print"]
     asked.clear()
     W.write_page(ckpt, net, "lo vo ol lov", best_of=3, random_seed=1, line_chars=5)
     assert asked == [None, judged[0][1], judged[0][1]]
+
+
+def test_a_line_with_no_drawing_in_the_hand_is_drawn_again(write_model, monkeypatch):
+    """--best-of N: when none of a line's N drawings is judged all in the page's hand, N more are
+    drawn (another seed) and the best of all 2N kept; a line with one in the hand is not redrawn."""
+    from lstm_cli.core import checkpoint
+    from lstm_cli.tasks import write as W
+
+    ckpt = checkpoint.load(write_model)
+    net = checkpoint.weights_into(W.build_model(ckpt["config"]), ckpt)
+    judge = _FakeReader(0, hand_of=lambda st: "print", names=("cursive", "print"))
+    monkeypatch.setattr(W, "load_judge", lambda reader, log: judge)
+    seeds, seen, real = [], [], W.candidates
+
+    def counted(net, text, n, bias, seed, *a, **k):
+        seeds.append(seed)
+        return real(net, text, n, bias, seed, *a, **k)
+
+    def choosing(drawings, text, judge=None, hand=None, threshold=W.PRINT_LIFTS):
+        seen.append(len(drawings))  # the first batch: all in the other hand; with the second, the last kept
+        fits = len(drawings) > 3
+        return W.Choice(len(drawings) - 1, "cursive" if fits else "print", ["cursive" if fits else "print"])
+
+    monkeypatch.setattr(W, "candidates", counted)
+    monkeypatch.setattr(W, "choose", choosing)
+    logged = []
+    lines, page, _, _ = W.write_page(ckpt, net, "lovo", hand="cursive", best_of=3, random_seed=5, log=logged.append)
+    assert seeds == [5, 5 + W.REDRAW_SEED] and seen == [3, 6] and not logged  # mended: nothing to warn of
+    seeds.clear()
+    again = W.write_page(ckpt, net, "lovo", hand="cursive", best_of=3, random_seed=5, log=logged.append)[1]
+    assert again == page  # the redraw's seed follows from the line's
+    monkeypatch.setattr(W, "choose", lambda drawings, *a, **k: W.Choice(0, "cursive", ["cursive"]))
+    seeds.clear()
+    W.write_page(ckpt, net, "lovo", hand="cursive", best_of=3, random_seed=5)
+    assert seeds == [5]  # in the hand at once: not redrawn
 
 
 def test_a_page_in_a_chosen_hand_primes_every_line_with_it(write_model, monkeypatch):

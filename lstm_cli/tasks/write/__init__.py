@@ -369,6 +369,8 @@ def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
     return [ln for para in text.splitlines() for ln in textwrap.wrap(para, line_chars)]
 
 
+REDRAWS = 1  # --best-of: where none of a line's N drawings is all in the page's hand, N more, this many times
+REDRAW_SEED = 7919  # a redraw's seed: the line's plus this times the redraw's number
 PRINT_LIFTS = 0.7  # pen lifts per letter: joined handwriting's print about 1, its cursive 0.25-0.5
 MAX_BEST_OF = 64
 
@@ -525,7 +527,8 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     strokes go out as InkML when ``strokes_out`` ends in .inkml (a trace group per line).
     ``best_of`` N > 1: N drawings of each line in one batch, and the one ``reader`` reads
     likeliest as the line kept (:func:`choose`), in the page's hand (asked for, the style's, else
-    the first line's; judged by the reader's hand head, else by pen lifts). Returns (lines, pen points, what the
+    the first line's; judged by the reader's hand head, else by pen lifts; a line with none all
+    in that hand by the head is drawn N more times, :data:`REDRAWS` times). Returns (lines, pen points, what the
     reader read on each line, or None without one)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
@@ -635,6 +638,14 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         d = drawings[0]
         if best_of > 1:
             kept = choose(drawings, ln, judge, page_hand, threshold)
+            for again in range(1, REDRAWS + 1):
+                if not page_hand or all(h == page_hand for h in kept.hands) or judge is None or not judge.hand_names:
+                    break
+                # none of the N came out all in the page's hand: N more, the best of all kept
+                more = pen.finish(candidates(net, ln, best_of, bias, None if seed is None else seed + REDRAW_SEED * again,
+                                             prime, stream=False, hand=hand_id, guidance=HAND_GUIDANCE))
+                drawings += more
+                kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
             if other and judge is not None and judge.hand_names and any(map(judged_alone, ln.split())):
