@@ -389,9 +389,8 @@ def _phrases(works: dict[str, str], rng, words: int = 5, chars: int = 32, seen: 
 
 def _hershey_fonts(dl: Path, names) -> dict:
     """The Hershey fonts ``names`` loaded from the Hershey-Fonts wheel in ``dl`` (a pure-Python
-    wheel imports as a zip), with this repository on sys.path for lstm_cli.tasks.write.hershey."""
+    wheel imports as a zip)."""
     sys.path.insert(0, str(next(dl.glob("Hershey_Fonts-2.1.0-*.whl"))))
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from HersheyFonts import HersheyFonts
 
     fonts = {}

@@ -638,13 +638,13 @@ def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
         d = drawings[0]
         if best_of > 1:
             kept = choose(drawings, ln, judge, page_hand, threshold)
-            for again in range(1, REDRAWS + 1):
-                if not page_hand or all(h == page_hand for h in kept.hands) or judge is None or not judge.hand_names:
+            held = page_hand and judge is not None and judge.hand_names  # judged by a hand head
+            for again in range(1, REDRAWS + 1 if held else 1):
+                if all(h == page_hand for h in kept.hands):
                     break
                 # none of the N came out all in the page's hand: N more, the best of all kept
-                more = pen.finish(candidates(net, ln, best_of, bias, None if seed is None else seed + REDRAW_SEED * again,
-                                             prime, stream=False, hand=hand_id, guidance=HAND_GUIDANCE))
-                drawings += more
+                drawings += write_candidates(net, ln, best_of, bias, None if seed is None else seed + REDRAW_SEED * again,
+                                             prime, hand=hand_id, guidance=HAND_GUIDANCE)
                 kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
