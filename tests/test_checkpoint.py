@@ -146,3 +146,33 @@ def test_compressed_storage_round_trip(tmp_path):
         assert ((back["state_dict"]["big"] - sd["big"]).abs() <= step / 2 + 1e-3).all()
         assert torch.allclose(back["state_dict"]["bias"], sd["bias"], atol=1e-2)
     assert (tmp_path / "int8.pt").stat().st_size < (tmp_path / "float16.pt").stat().st_size
+
+
+def test_arrays_are_read_without_torch_as_torch_reads_them(tmp_path, monkeypatch):
+    """load(arrays=True) (lstm write's path: no torch) gives what torch.load gives, as numpy: every
+    storage kind a checkpoint holds (float32/16, bfloat16, int8 with its scales, int64, bool,
+    bytes, a strided view), and refuses what weights_only refuses, running nothing."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    big = torch.randn(64, 128)
+    sd = {"big": big, "bias": torch.randn(64), "ids": torch.arange(5), "mask": torch.tensor([True, False]),
+          "bf": torch.randn(3, 4).bfloat16(), "view": torch.randn(6, 5).t(), "one": torch.tensor(2.5)}
+    ck = checkpoint.make("text", {"vocab_size": 3}, {"spm": b"\x00bytes\xff"}, sd, {})
+    for storage in ("float32", "float16", "int8"):
+        p = tmp_path / f"{storage}.pt"
+        checkpoint.save(checkpoint.compress(ck, storage), p)
+        want, got = checkpoint.load(p), checkpoint.load(p, arrays=True)
+        assert got.keys() == want.keys() and got["vocab"] == want["vocab"] and got["meta"] == want["meta"]
+        for k, v in want["state_dict"].items():
+            a = got["state_dict"][k]
+            assert isinstance(a, np.ndarray) and a.shape == tuple(v.shape), k
+            np.testing.assert_array_equal(a, v.float().numpy() if v.dtype == torch.bfloat16 else v.numpy())
+    monkeypatch.chdir(tmp_path)
+    torch.save({"format": "lstm-cli", "payload": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="safe set"):
+        checkpoint.load(tmp_path / "evil.pt", arrays=True)
+    assert not (tmp_path / "PWNED").exists()
+    (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04garbage" * 10)
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        checkpoint.load(tmp_path / "bad.pt", arrays=True)

@@ -62,6 +62,33 @@ def test_a_sample_reads_the_same_alone_or_in_a_padded_batch():
     assert torch.allclose(alone[0], together[0, : short.shape[0]], atol=1e-5)
 
 
+def test_the_numpy_reader_reads_as_the_torch_one():
+    """ink.InkNet (lstm write's judge, without torch) from the checkpoint's arrays: the same
+    log-probabilities and pooled top layer as ReadNet for samples of different lengths in one
+    batch, and so the same likelihoods, hands and readings through a Reader."""
+    from lstm_cli.tasks.read import Reader, pooled
+    from lstm_cli.tasks.read.ink import InkNet
+
+    torch.manual_seed(0)
+    net = ReadNet(ReadConfig(alphabet="lov ", hidden=16, layers=2, dropout=0.0, stats=([0.1] * 9, [2.0] * 9))).eval()
+    ink = InkNet(net.cfg, {k: v.numpy() for k, v in net.state_dict().items()})
+    inks = [_ink(t, seed=k) for k, t in enumerate(["lo", "vol lo", "v", "love lol"])]
+    pts = [points_of(st, 0.15) for st in inks]
+    got = ink.outputs(pts, batch=3)
+    for p, (lp, feats) in zip(pts, got):
+        with torch.no_grad():
+            want, h = net(net.inputs(torch.from_numpy(p)[None]))
+        np.testing.assert_allclose(lp, want[0].double().numpy(), atol=1e-4)
+        np.testing.assert_allclose(feats, pooled(h[0].numpy()), atol=1e-5)
+    hands = {"names": ["a", "b"], "weight": np.random.default_rng(0).normal(size=(2, 64)).tolist(), "bias": [0.0, 0.1]}
+    a, b = Reader(ink, hands=hands), Reader(net, hands=hands)
+    (sa, ha), (sb, hb) = a.assess("lo", inks), b.assess("lo", inks)
+    np.testing.assert_allclose(sa, sb, atol=1e-4)
+    np.testing.assert_allclose(ha, hb, atol=1e-5)
+    texts = lambda r: [got[0][0] for got in r.read([("", st) for st in inks])]  # noqa: E731
+    assert texts(a) == texts(b)
+
+
 def test_error_rates():
     r = error_rates(["the cat", "sat"], ["the bat", "sat on"])
     assert r["cer"] == pytest.approx((1 + 3) / 10)

@@ -78,3 +78,20 @@ def test_a_language_model_changes_the_reading():
     bonus = dict(ctc.prefix_beam(lp, beam=64, n_best=64, bonus=0.5))
     for lab in plain:
         assert bonus[lab] == pytest.approx(plain[lab] + 0.5 * len(lab))
+
+
+def test_the_forward_recursion_agrees_with_torch_ctc_loss():
+    """ctc.nll (lstm write's judge, without torch): several inputs of different lengths held to
+    one labelling at once, each as torch's CTC loss scores it alone; repeated labels need a blank
+    between them, so too few steps give inf; an empty labelling is the all-blank path."""
+    import numpy as np
+
+    inputs = [log_softmax_rows(T, 4, T) for T in (1, 2, 3, 6, 9)]
+    for labels in ([1, 2, 3], [2, 2], [3], []):
+        got = ctc.nll(inputs, labels)
+        for lp, g in zip(inputs, got):
+            want = torch.nn.functional.ctc_loss(torch.tensor(lp)[:, None], torch.tensor([labels], dtype=torch.long),
+                                                torch.tensor([len(lp)]), torch.tensor([len(labels)]), blank=0,
+                                                reduction="sum").item()
+            assert g == pytest.approx(want, abs=1e-9) if np.isfinite(want) else g == np.inf, (labels, len(lp))
+    assert ctc.nll(inputs[:2], [2, 2]).tolist() == [np.inf, np.inf]  # 1 or 2 steps cannot read "2 blank 2"

@@ -177,12 +177,19 @@ def test_no_validation_is_said_and_an_empty_val_data_refused(tmp_path, text_file
 
 def test_weights_that_do_not_fit_their_config_are_exit_4_in_one_line(tiny_model, tmp_path):
     """Once: exit 1 and a page of torch's size mismatches."""
-    from lstm_cli.core import checkpoint
+    from lstm_cli.core import checkpoint, registry
 
     ck = checkpoint.load(tiny_model)
     checkpoint.save(dict(ck, config={**ck["config"], "hidden": 2 * ck["config"]["hidden"]}), tmp_path / "odd.pt")
     for args in (["generate", "-n", 3], ["eval", "--data", "README.md"], ["inspect", "README.md"]):
         err = one_line_error(run_lstm(args[0], "-m", tmp_path / "odd.pt", *args[1:]), ExitCode.BAD_CHECKPOINT)
+        assert "do not fit the model its config describes" in err, err
+    # lstm write reads its writer and its reader as numpy arrays (no torch): the same check, the same line
+    for name in ("hershey-print", "hershey-reader"):
+        ck = checkpoint.load(registry.resolve(name))
+        checkpoint.save(dict(ck, config={**ck["config"], "hidden": 2 * ck["config"]["hidden"]}), tmp_path / f"{name}.pt")
+    for args in (["-m", tmp_path / "hershey-print.pt"], ["--reader", tmp_path / "hershey-reader.pt", "--best-of", 2]):
+        err = one_line_error(run_lstm("write", "lo", "-o", tmp_path / "lo.png", *args), ExitCode.BAD_CHECKPOINT)
         assert "do not fit the model its config describes" in err, err
 
 

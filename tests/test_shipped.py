@@ -295,3 +295,21 @@ def test_a_hand_asked_for_gets_the_writer_of_that_hand():
         ckpt = registry.load(f"hershey-{hand}", "write")
         assert {s.get("hand") for s in ckpt["vocab"]["styles"]} == {hand}
         assert tuple(ckpt["config"]["hands"]) == (hand,)
+
+
+def test_write_never_imports_torch(tmp_path):
+    """lstm write, the pen and the reader that picks the best of N alike, runs on numpy alone
+    (pen.py, read/ink.py, checkpoint.load(arrays=True)): importing torch was half its time. A
+    page of two lines, primed by a kept style, in one fresh process."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "page.png"
+    code = ("import sys\nfrom lstm_cli.cli.app import main\n"
+            f"sys.argv = ['lstm', 'write', 'the magic of lstm networks, drawn by a pen', '-o', {str(out)!r},\n"
+            "            '--hand', 'print', '--best-of', '2', '--random-seed', '1']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('torch' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.split()[-1] == "False", r.stdout + r.stderr
+    assert out.stat().st_size > 1000 and "line 2 reads back as" in r.stderr

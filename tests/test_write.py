@@ -335,8 +335,8 @@ def test_write_strokes_default_cap():
 @pytest.mark.parametrize("primed,hand", [(False, None), (True, None), (False, 1), (True, 0), (True, -1)])
 def test_the_pen_steps_as_the_network_runs(primed, hand):
     """The numpy pen, stepped point by point for 3 rows at once, gives the torch network's outputs
-    and window over the same points (from nothing, or after a primer read by the network; in a
-    hand, for a model that takes one, or with none said)."""
+    and window over the same points (from nothing, or after a primer, which the pen reads itself
+    and the network reads whole; in a hand, for a model that takes one, or with none said)."""
     import numpy as np
     import torch
 

@@ -16,7 +16,9 @@ A checkpoint is one self-describing file written by ``torch.save`` and read back
 
 Shipped checkpoints have ``train_state`` stripped (:func:`strip`) and may store their weights
 smaller (:func:`compress`); :func:`load` always returns float weights, so tasks never see the
-difference.
+difference. ``load(..., arrays=True)`` reads the same file without torch, its tensors as numpy
+arrays (:func:`_read_arrays`): ``lstm write`` samples in numpy and so need not import torch
+(a second of its two).
 """
 
 from __future__ import annotations
@@ -66,9 +68,26 @@ def weights_into(model, ckpt: dict):
         model.load_state_dict(ckpt["state_dict"])
     except (RuntimeError, KeyError, TypeError) as e:
         first = next((line.strip() for line in str(e).splitlines()[1:] if line.strip()), str(e))
-        raise CheckpointError(f"the checkpoint's weights do not fit the model its config describes ({first[:120]})",
-                              hint="was it edited, or made by another program?") from None
+        raise _unfit(first) from None
     return model
+
+
+def arrays_fit(ckpt: dict, shapes: dict) -> dict:
+    """:func:`weights_into` for weights read as arrays (``load(arrays=True)``): ``ckpt``'s weights,
+    each checked to have the shape its config gives it (``shapes``: name -> shape) and none
+    missing or left over; else the same :class:`CheckpointError`."""
+    sd = ckpt["state_dict"]
+    for name in sorted(set(shapes) | set(sd)):
+        if name not in sd or name not in shapes:
+            raise _unfit(f"{'missing' if name in shapes else 'unexpected'} {name}")
+        if tuple(sd[name].shape) != tuple(shapes[name]):
+            raise _unfit(f"{name}: {tuple(sd[name].shape)} where the config gives {tuple(shapes[name])}")
+    return sd
+
+
+def _unfit(first: str) -> CheckpointError:
+    return CheckpointError(f"the checkpoint's weights do not fit the model its config describes ({first[:120]})",
+                           hint="was it edited, or made by another program?")
 
 
 def strip(ckpt: dict) -> dict:
@@ -107,17 +126,86 @@ def compress(ckpt: dict, storage: str) -> dict:
 
 
 def _expand(obj: dict) -> dict:
-    """Float32 weights from a compressed checkpoint (see :func:`compress`)."""
+    """Float32 weights from a compressed checkpoint (see :func:`compress`): torch tensors, or
+    numpy arrays where read by :func:`_read_arrays`."""
     scales = obj.pop("scales", None) or {}
-    obj["state_dict"] = {k: (v.float() * scales[k].float()[:, None]) if k in scales else
-                         (v.float() if v.is_floating_point() else v) for k, v in obj["state_dict"].items()}
+
+    def f32(v):
+        return v.float() if hasattr(v, "float") else v.astype("float32")
+
+    def floating(v):
+        return v.is_floating_point() if hasattr(v, "is_floating_point") else v.dtype.kind == "f"
+
+    obj["state_dict"] = {k: (f32(v) * f32(scales[k])[:, None]) if k in scales else
+                         (f32(v) if floating(v) else v) for k, v in obj["state_dict"].items()}
     return obj
 
 
-def load(path: str | os.PathLike, task: str | None = None) -> dict:
-    """Load safely and validate; every failure is one :class:`CheckpointError` line."""
-    import torch
+class _Refused(Exception):
+    """A global outside :data:`_SAFE_STORAGES` and the few others a checkpoint holds."""
 
+
+# torch's storage classes in a checkpoint's pickle -> the numpy dtype of their bytes (little-endian)
+_SAFE_STORAGES = {"FloatStorage": "<f4", "HalfStorage": "<f2", "DoubleStorage": "<f8", "LongStorage": "<i8",
+                  "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1", "ByteStorage": "u1",
+                  "BoolStorage": "?", "BFloat16Storage": "<u2"}
+
+
+def _read_arrays(path: Path) -> dict:
+    """A checkpoint written by ``torch.save`` (a zip: the pickle, each storage's bytes in a file
+    of its own) read without torch, every tensor a numpy array (bfloat16 widened to float32).
+    Only what ``torch.load(weights_only=True)`` allows of what checkpoints hold is rebuilt:
+    OrderedDict, bytes (``_codecs.encode``), storages and ``_rebuild_tensor_v2``; any other
+    global is refused (:class:`_Refused`), so reading never executes code."""
+    import codecs
+    import collections
+    import zipfile
+
+    import numpy as np
+
+    with zipfile.ZipFile(path) as z:
+        pkl = next(n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+        root = pkl[: -len("data.pkl")]
+
+        def storage(pid):
+            kind, dtype, key, _, numel = pid
+            if kind != "storage" or not isinstance(dtype, str):
+                raise _Refused(str(pid))
+            raw = np.frombuffer(z.read(f"{root}data/{key}"), dtype=np.dtype(dtype), count=numel)
+            if dtype == "<u2":  # bfloat16: the top half of a float32
+                raw = (raw.astype(np.uint32) << 16).view(np.float32)
+            return raw
+
+        def rebuild(data, offset, size, stride, *_):
+            size, stride = tuple(size), tuple(stride)
+            if not size:
+                return np.array(data[offset])
+            view = np.lib.stride_tricks.as_strided(data[offset:], size, [s * data.itemsize for s in stride])
+            return np.array(view)
+
+        class Unpickler(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) == ("collections", "OrderedDict"):
+                    return collections.OrderedDict
+                if (module, name) == ("_codecs", "encode"):
+                    return codecs.encode
+                if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                    return rebuild
+                if module == "torch" and name in _SAFE_STORAGES:
+                    return _SAFE_STORAGES[name]
+                raise _Refused(f"{module}.{name}")
+
+            def persistent_load(self, pid):
+                return storage(pid)
+
+        with z.open(pkl) as f:
+            return Unpickler(f).load()
+
+
+def load(path: str | os.PathLike, task: str | None = None, arrays: bool = False) -> dict:
+    """Load safely and validate; every failure is one :class:`CheckpointError` line. ``arrays``:
+    without torch, the weights as numpy arrays (:func:`_read_arrays`; a file that is not a zip,
+    as the oldest torch files, goes through torch and is converted)."""
     path = Path(path)
     if not path.exists():
         raise UnknownModelError(f"no such checkpoint file: {path}")
@@ -131,9 +219,22 @@ def load(path: str | os.PathLike, task: str | None = None) -> dict:
     if head[:2] != b"PK" and head[:1] != b"\x80":
         raise CheckpointError(f"{path} is not a checkpoint (not a torch file)")
     try:
-        with warnings.catch_warnings():  # e.g. torch's "Detected pickle protocol 4" on a plain pickle
-            warnings.simplefilter("ignore")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+        if arrays and head[:2] == b"PK":
+            obj = _read_arrays(path)
+        else:
+            import torch
+
+            with warnings.catch_warnings():  # e.g. torch's "Detected pickle protocol 4" on a plain pickle
+                warnings.simplefilter("ignore")
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+            if arrays and isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+                for key in ("state_dict", "scales"):
+                    if isinstance(obj.get(key), dict):
+                        obj[key] = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in obj[key].items()}
+    except _Refused:
+        raise CheckpointError(f"refusing to load {path}: it contains code or objects outside "
+                              "the safe set (weights_only)",
+                              hint="only load checkpoints from sources you trust") from None
     except pickle.UnpicklingError as e:
         if "unsupported operand" in str(e).lower():  # a pickle protocol torch.save never writes
             raise CheckpointError(f"{path} is a plain pickle file, not an lstm-cli checkpoint") from None

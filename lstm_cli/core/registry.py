@@ -134,14 +134,15 @@ def resolve(model: str, task_name: str | None = None) -> Path:
                             hint="see: lstm models")
 
 
-def load(model: str | None, task_name: str) -> dict:
-    """Resolve and load a checkpoint of ``task_name`` (its default model when ``model`` is None)."""
+def load(model: str | None, task_name: str, arrays: bool = False) -> dict:
+    """Resolve and load a checkpoint of ``task_name`` (its default model when ``model`` is None);
+    ``arrays``: its weights as numpy arrays, without torch (``checkpoint.load``)."""
     from lstm_cli.core import checkpoint
 
     name = model or task(task_name).default_model
     if name is None:
         raise UsageError(f"task '{task_name}' has no shipped model yet", hint="pass --model PATH")
-    return checkpoint.load(resolve(name, task_name), task=task_name)
+    return checkpoint.load(resolve(name, task_name), task=task_name, arrays=arrays)
 
 
 def task_of(model: str | None, default: str = "text") -> str:

@@ -48,16 +48,18 @@ def pick(logits, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, r
 
 
 def fused_gate_rows(w, H: int):
-    """An LSTM's gate weights (4H, n) or biases (4H,), torch's order [i, f, g, o] -> float32 on
-    the CPU in the order [i, f, o, g] with the sigmoid rows halved, so that :func:`fused_step`
-    needs one tanh for all four gates: sigmoid(x) = (tanh(x / 2) + 1) / 2."""
-    import torch
+    """An LSTM's gate weights (4H, n) or biases (4H,), torch's order [i, f, g, o] (a torch tensor,
+    on any device, or a numpy array) -> a float32 numpy array in the order [i, f, o, g] with the
+    sigmoid rows halved, so that :func:`fused_step` needs one tanh for all four gates:
+    sigmoid(x) = (tanh(x / 2) + 1) / 2."""
+    import numpy as np
 
-    order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-    scale = torch.ones(4 * H)
-    scale[: 3 * H] = 0.5
-    w = w.detach().float().cpu()[order]  # (a model training on a GPU, too)
-    return w * (scale if w.dim() == 1 else scale[:, None])
+    if hasattr(w, "detach"):  # a torch tensor (a model training on a GPU, too)
+        w = w.detach().float().cpu().numpy()
+    w = np.asarray(w, np.float32)
+    w = np.concatenate([w[: 2 * H], w[3 * H: 4 * H], w[2 * H: 3 * H]])
+    w[: 3 * H] *= 0.5
+    return w
 
 
 def fused_step(g, c, h, tmp, H: int) -> None:
@@ -98,7 +100,7 @@ class LSTMStream:
         H, L = lstm.hidden_size, lstm.num_layers
 
         def prep(w):  # rows to [i, f, o, g], sigmoid rows halved; float32 numpy
-            return np.ascontiguousarray(fused_gate_rows(w, H).numpy())
+            return np.ascontiguousarray(fused_gate_rows(w, H))
 
         with torch.no_grad():
             self.table = prep((embed_weight @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0).T).T

@@ -93,14 +93,16 @@ def _point(event) -> str:
 
 
 def _writer(models: Models, name: str, req: api.WriteRequest):
-    """The kept (checkpoint, network) of the writer ``name``, once the text is checked to fit."""
+    """The kept (checkpoint, weights as the pen steps them) of the writer ``name``, once the text is
+    checked to fit."""
     from lstm_cli.tasks import write as task
 
     def load():
-        from lstm_cli.core import checkpoint, registry
+        from lstm_cli.core import registry
+        from lstm_cli.tasks.write import pen
 
-        ckpt = registry.load(name, "write")
-        return ckpt, checkpoint.weights_into(task.build_model(ckpt["config"]), ckpt).eval()
+        ckpt = registry.load(name, "write", arrays=True)
+        return ckpt, pen.weights_of(ckpt)
 
     n = len(task.lines_of(req.text))
     if n > api.MAX_WRITE_LINES:

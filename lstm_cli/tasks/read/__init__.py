@@ -1,5 +1,6 @@
 """Handwriting recognition (Graves et al. 2009): pen strokes in, text out (``lstm read``; the shipped
-model: ``hershey-reader``). The model and its preprocessing are in :mod:`.model`; decoding the
+model: ``hershey-reader``). The model is in :mod:`.model`; its preprocessing, and the same network
+run in numpy for ``lstm write``'s judge (no torch), in :mod:`.ink`; decoding the
 CTC output (best path, prefix beam search) in :mod:`.ctc`; a character model as the language
 model in :mod:`.lm`. The ink is read by the write task's readers (``tasks/write/strokes.py``:
 our JSON lines, IAM-OnDB XML, InkML).
@@ -17,17 +18,26 @@ import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import EpochOrder, Job
 from lstm_cli.tasks.read import ctc
-from lstm_cli.tasks.read.model import N_FEATURES, ReadConfig, ReadNet, build_model, features, points_of
+from lstm_cli.tasks.read.ink import N_FEATURES, InkNet, ReadConfig, config_of, points_of, pooled, shapes
 from lstm_cli.tasks.write import strokes as S
 
 __all__ = ["build_model", "train", "evaluate", "Reader", "load_reader"]
+_TORCH_SIDE = ("ReadNet", "build_model", "features")  # from .model, which imports torch
+
+
+def __getattr__(name: str):
+    """The network (:mod:`.model`), imported with torch when first asked for: ``lstm write``
+    judges its drawings with :class:`.ink.InkNet` alone."""
+    if name in _TORCH_SIDE:
+        from lstm_cli.tasks.read import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -48,6 +58,10 @@ def encode(alphabet: str, text: str) -> list[int]:
 
 def stats_of(items) -> list[list[float]]:
     """(mean, std) of each raw feature over the items' points."""
+    import torch
+
+    from lstm_cli.tasks.read.model import features
+
     n, s, ss = 0, torch.zeros(N_FEATURES, dtype=torch.float64), torch.zeros(N_FEATURES, dtype=torch.float64)
     for _, p in items[:5000]:
         f = features(torch.from_numpy(p)[None])[0].double()
@@ -60,6 +74,8 @@ def stats_of(items) -> list[list[float]]:
 def pad(items, device=None):
     """(labels or None, points (T, 3)) items -> points (B, T, 3), lengths (B,), labels (sum of
     U), label lengths (B,)."""
+    import torch
+
     T = max(p.shape[0] for _, p in items)
     x = torch.zeros(len(items), T, 3)
     for b, (_, p) in enumerate(items):
@@ -77,8 +93,10 @@ def make_batches(items, batch_size: int) -> list[list[int]]:
     return [order[k: k + batch_size] for k in range(0, len(order), batch_size)]
 
 
-def ctc_loss(model: ReadNet, batch, device) -> tuple[torch.Tensor, int]:
-    """Summed CTC loss of a padded batch over its characters, and the number of characters."""
+def ctc_loss(model: ReadNet, batch, device) -> tuple:
+    """Summed CTC loss of a padded batch over its characters (a tensor), and the number of characters."""
+    import torch.nn.functional as F
+
     x, lengths, labels, label_lengths = batch
     log_probs, _ = model(model.inputs(x, lengths), lengths)
     loss = F.ctc_loss(log_probs.transpose(0, 1), labels.to(device), lengths, label_lengths,
@@ -86,14 +104,15 @@ def ctc_loss(model: ReadNet, batch, device) -> tuple[torch.Tensor, int]:
     return loss, int(label_lengths.sum())
 
 
-@torch.no_grad()
 def loss_on(model: ReadNet, items, bf16: bool = False) -> float:
     """Mean CTC loss per character (nats)."""
+    import torch
+
     model.eval()
     dev = next(model.parameters()).device
     total = count = 0.0
     for idx in make_batches(items, 64):
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             loss, n = ctc_loss(model, pad([items[i] for i in idx], dev), dev)
         total, count = total + float(loss), count + n
     return total / max(count, 1)
@@ -148,9 +167,9 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
           given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0,
           oov: str = "error") -> dict:
     """``lstm train read``: stroke samples with their text (JSON lines, IAM-OnDB, InkML), CTC."""
-    from lstm_cli.core.task import train_task
-
     from lstm_cli.core import registry
+    from lstm_cli.core.task import train_task
+    from lstm_cli.tasks.read.model import ReadNet, build_model
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     # the ink is resampled as the model it starts from was trained (its step), as it is read
@@ -188,10 +207,12 @@ BEAM_WITH_LM = 8  # the beam when a language model is used and no --beam is give
 
 class Reader:
     """A loaded reader: ink in, text out (best path, or prefix beam search, optionally with a
-    character model as the language model: ``lm``, its weight and a bonus per character)."""
+    character model as the language model: ``lm``, its weight and a bonus per character).
+    ``model``: the torch ``ReadNet``, or an :class:`.ink.InkNet` (numpy, no torch: what
+    ``lstm write`` judges with; it cannot :meth:`trace`)."""
 
-    def __init__(self, model: ReadNet, lm=None, lm_weight: float = 0.0, bonus: float = 0.0, hands: dict | None = None):
-        self.model = model.eval()
+    def __init__(self, model, lm=None, lm_weight: float = 0.0, bonus: float = 0.0, hands: dict | None = None):
+        self.model = model if isinstance(model, InkNet) else model.eval()
         self.alphabet = model.cfg.alphabet
         self.lm, self.lm_weight, self.bonus = lm, lm_weight, bonus
         self.hands = hands  # the hand head (lstm export --hands): {"names", "weight" (k, 4H), "bias" (k,)}, or None
@@ -209,19 +230,23 @@ class Reader:
         best path (or ``n_best`` prefixes)."""
         return BEAM_WITH_LM if self.lm is not None and self.lm_weight else max(n_best, 1)
 
-    @torch.no_grad()
     def outputs(self, points: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each sample's points, batched by length: its (T_i, V+1) log-probabilities and its
-        top layer's outputs pooled over its points (:func:`pooled`: what the hand head reads)."""
+        top layer's outputs pooled over its points (:func:`.ink.pooled`: what the hand head reads)."""
+        if isinstance(self.model, InkNet):
+            return self.model.outputs(points)
+        import torch
+
         out: list = [None] * len(points)
         dev = next(self.model.parameters()).device
         items = [(None, p) for p in points]
         for idx in make_batches(items, 32):
             x, lengths, _, _ = pad([items[i] for i in idx], dev)
-            lp, h = self.model(self.model.inputs(x, lengths), lengths)
+            with torch.no_grad():
+                lp, h = self.model(self.model.inputs(x, lengths), lengths)
             for b, i in enumerate(idx):
                 n = int(lengths[b])
-                out[i] = lp[b, :n].double().cpu().numpy(), pooled(h[b, :n].float().cpu()).numpy()
+                out[i] = lp[b, :n].double().cpu().numpy(), pooled(h[b, :n].float().cpu().numpy())
         return out
 
     def log_probs(self, points: list[np.ndarray]) -> list[np.ndarray]:
@@ -234,18 +259,13 @@ class Reader:
         Characters the reader does not know are left out of the text it is held to."""
         return self.assess(text, drawings)[0]
 
-    @torch.no_grad()
     def assess(self, text: str, drawings: list[list]) -> tuple[list[float], np.ndarray | None]:
         """:meth:`likelihood` of each drawing, and the hand head's probability of each of its
         hands for each, (drawings, hands) (None without a hand head), from one pass."""
         ids = [self.alphabet.index(c) + 1 for c in text if c in self.alphabet]
         got = self.outputs([points_of(st, self.model.cfg.step) for st in drawings])
-        out = []
-        for lp, _ in got:  # one at a time: each its own length, and CTC is cheap beside the network
-            lp = torch.from_numpy(lp)
-            nll = F.ctc_loss(lp[:, None], torch.tensor([ids]), torch.tensor([len(lp)]), torch.tensor([len(ids)]),
-                             blank=0, reduction="sum")  # too few points for the text: -inf
-            out.append(-float(nll) / max(len(ids), 1))
+        nll = ctc.nll([lp for lp, _ in got], ids)  # too few points for the text: inf
+        out = [-float(v) / max(len(ids), 1) for v in nll]
         return out, (self.hand_probs_of(np.stack([f for _, f in got])) if self.hands and got else None)
 
     def hand_probs_of(self, feats: np.ndarray) -> np.ndarray:
@@ -285,6 +305,8 @@ class Reader:
         their outputs peak, the forward top layer's cell states (T, H), and for each of
         ``moments`` (default: every emitted character's peak) the gradient magnitude of the most
         active output there with respect to every input point (T,), by autograd."""
+        import torch
+
         pts = torch.from_numpy(points_of(strokes, self.model.cfg.step))[None]  # (1, T, 3)
         x = self.model.inputs(pts).requires_grad_(True)  # (1, T, F)
         log_probs, _ = self.model(x)
@@ -311,16 +333,23 @@ class Reader:
 
 
 def load_reader(model: str | None, device: str = "auto", lm: str | None = None, lm_weight: float | None = None,
-                bonus: float | None = None) -> Reader:
+                bonus: float | None = None, arrays: bool = False) -> Reader:
     """The reader and its language model: ``lm`` None for the one recorded in the checkpoint
     (``lstm export --calibrate`` tunes it; none if none was), ``"none"``, or a character model's
-    name or path, with the recorded weight and bonus unless given."""
+    name or path, with the recorded weight and bonus unless given. ``arrays``: the network in
+    numpy (:class:`.ink.InkNet`, on the CPU), torch not imported (unless a language model is)."""
     from lstm_cli.core import registry
-    from lstm_cli.core.runtime import pick_device
 
-    ckpt = registry.load(model, "read")
-    net = build_model(ckpt["config"]).to(pick_device(device))
-    checkpoint.weights_into(net, ckpt)
+    ckpt = registry.load(model, "read", arrays=arrays)
+    if arrays:
+        cfg = config_of(ckpt["config"])
+        net = InkNet(cfg, checkpoint.arrays_fit(ckpt, shapes(cfg)))
+    else:
+        from lstm_cli.core.runtime import pick_device
+        from lstm_cli.tasks.read.model import build_model
+
+        net = build_model(ckpt["config"]).to(pick_device(device))
+        checkpoint.weights_into(net, ckpt)
     tuned = ckpt.get("vocab", {}).get("lm") or {}
     hands = ckpt.get("vocab", {}).get("hands")
     name = tuned.get("model") if lm is None else (None if lm == "none" else lm)
@@ -415,6 +444,7 @@ def calibrate(ckpt: dict, data: str, lm: str = TUNE_LM) -> dict:
     rate; every number goes into the ``calibration`` record of its metadata."""
     from lstm_cli.core import registry
     from lstm_cli.tasks.read.lm import CharLM
+    from lstm_cli.tasks.read.model import build_model
 
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
@@ -442,11 +472,6 @@ def calibrate(ckpt: dict, data: str, lm: str = TUNE_LM) -> dict:
     return dict(ckpt, vocab=vocab, meta=dict(ckpt["meta"], calibration=record))
 
 
-def pooled(h: torch.Tensor) -> torch.Tensor:
-    """A sample's top-layer outputs (T, 2H) -> their mean and their maximum over its points (4H,)."""
-    return torch.cat([h.mean(0), h.amax(0)])
-
-
 HAND_HELD_OUT = 5  # lstm export --hands fits the head on 4 lines in 5 and measures it on the 5th
 HAND_L2 = 1e-3  # the head's weight decay (on standardised features)
 
@@ -457,6 +482,8 @@ def fit_hands(ckpt: dict, data: str) -> dict:
     line of ``data`` names (``"hand"`` in JSON lines: two or more hands), fitted on 4 lines in 5,
     its accuracy measured on the 5th. ``lstm write --best-of`` keeps the drawings of the page's
     hand by it. Recorded in ``vocab["hands"]``, the fit in the ``hands`` record of the metadata."""
+    from lstm_cli.tasks.read.model import build_model
+
     net = build_model(ckpt["config"])
     checkpoint.weights_into(net, ckpt)
     samples = S.read_samples([data], log=lambda m: None, what="--hands")
@@ -484,6 +511,9 @@ def fit_hands(ckpt: dict, data: str) -> dict:
 def softmax_regression(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Features x (n, d), classes y (n,) of k -> weight (k, d), bias (k,) of a softmax regression
     (L-BFGS on standardised features, weight decay :data:`HAND_L2`; the standardising folded in)."""
+    import torch
+    import torch.nn.functional as F
+
     x = x.astype(np.float64)
     mu, sd = x.mean(0), x.std(0) + 1e-6
     a, t = torch.tensor((x - mu) / sd), torch.tensor(y)

@@ -2,6 +2,8 @@
 and a blank. A labelling is read off a path by merging repeated labels, then dropping blanks;
 its probability is the sum over every path that reads as it.
 
+- :func:`nll`: -log p(labelling | input), summed over every path that reads as it (the forward
+  algorithm; the CTC loss), for several inputs held to one labelling at once.
 - :func:`best_path`: the likeliest path's labelling (fast, not always the likeliest labelling).
 - :func:`prefix_beam`: prefix beam search (Graves 2012, section 7.5; Hannun et al. 2014), which
   sums the paths of each prefix, optionally with a language model's log-probability of each next
@@ -38,6 +40,36 @@ def collapse(path: Sequence[int], blank: int = 0) -> tuple[int, ...]:
             out.append(int(k))
         prev = k
     return tuple(out)
+
+
+def nll(log_probs: list[np.ndarray], labels: Sequence[int], blank: int = 0) -> np.ndarray:
+    """-log p(``labels`` | each input) for each of ``log_probs`` (T_i, V) (one labelling, many
+    inputs: ``lstm write --best-of`` holds its drawings of a line to the line's text): the sum
+    over every path that reads as ``labels``, by the forward recursion over the labels with a
+    blank between and around them (Graves et al. 2006, eq. 6-8), all inputs stepped together.
+    inf where an input has too few steps for the labels."""
+    N, L = len(log_probs), len(labels)
+    ext = np.full(2 * L + 1, blank)
+    ext[1::2] = labels
+    S = len(ext)
+    T = np.array([len(lp) for lp in log_probs])
+    la = np.full((N, int(T.max()) if N else 0, S), NEG)
+    for i, lp in enumerate(log_probs):
+        la[i, : T[i]] = np.asarray(lp, np.float64)[:, ext]
+    skip = np.zeros(S, bool)  # a label may follow the one before the blank before it, if it differs
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    alpha = np.full((N, S), NEG)
+    alpha[:, :2] = la[:, 0, :2]
+    with np.errstate(invalid="ignore"):  # -inf - -inf in logaddexp: still -inf where it matters
+        for t in range(1, la.shape[1]):
+            prev = np.full((N, S), NEG)
+            prev[:, 1:] = alpha[:, :-1]
+            two = np.full((N, S), NEG)
+            two[:, 2:] = np.where(skip[2:], alpha[:, :-2], NEG)
+            step = np.logaddexp(np.logaddexp(alpha, prev), two) + la[:, t]
+            alpha = np.where((t < T)[:, None], step, alpha)  # an input that has ended keeps its last
+    end = np.logaddexp(alpha[:, -1], alpha[:, -2]) if L else alpha[:, -1]
+    return -end
 
 
 def best_path(log_probs: np.ndarray, blank: int = 0) -> tuple[int, ...]:

@@ -32,63 +32,10 @@ the backward direction), 12x those of the same over a packed sequence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
-import numpy as np
 import torch
 import torch.nn as nn
 
-N_FEATURES = 9
-
-
-@dataclass
-class ReadConfig:
-    alphabet: str = ""  # the characters it reads; label i+1 is alphabet[i], 0 is CTC's blank
-    hidden: int = 128  # LSTM units per direction and layer (the paper: 100)
-    layers: int = 3
-    dropout: float = 0.1
-    step: float = 0.2  # resampling distance, in line heights: about 13 points a character
-    stats: tuple = ()  # (mean, std) of each feature over the training data; () until measured
-
-
-def _resample(pts: np.ndarray, lens: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Strokes, their points ``pts`` (N, 2) one after another and ``lens`` (S,) their numbers of
-    points -> every stroke resampled every ``step`` along its length, both ends kept (a dot keeps
-    its one point): (points (M, 2), ends (M,) True on each stroke's last point). All strokes at
-    once: they are laid end to end on one axis, each ``gap`` after the last, and interpolated
-    together (a Python loop over strokes cost 7 of a sample's 10 ms)."""
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    first = np.cumsum(lens) - lens  # each stroke's first point
-    seg[first[1:] - 1] = 0.0  # nothing between one stroke's last point and the next one's first
-    along = np.concatenate([[0.0], np.cumsum(seg)])
-    length = along[first + lens - 1] - along[first]
-    n = np.round(length / step).astype(np.int64) + 1  # points per stroke
-    gap = 1.0 + along[-1]
-    axis = along + np.repeat(np.arange(len(lens)) * gap, lens)  # increasing across strokes
-    k = np.repeat(np.arange(len(lens)), n)  # the stroke of each new point
-    j = np.arange(len(k)) - np.repeat(np.cumsum(n) - n, n)  # its index within its stroke
-    at = axis[first][k] + j / np.maximum(n - 1, 1)[k] * length[k]
-    out = np.stack([np.interp(at, axis, pts[:, 0]), np.interp(at, axis, pts[:, 1])], 1)
-    ends = np.zeros(len(at), dtype=bool)
-    ends[np.cumsum(n) - 1] = True
-    return out, ends
-
-
-def points_of(strokes: list, step: float) -> np.ndarray:
-    """Strokes (lists of (x, y), y down) -> (T, 3) float32: x and y normalised to the line's
-    height (centred on its median y, x from its leftmost point; measured along the ink's length,
-    so that how densely the pen was sampled does not matter) and resampled every ``step``, and
-    1 on the last point of each stroke. Zero-length strokes (a dot) keep one point."""
-    arrays = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes if len(s)]
-    pts = np.concatenate(arrays)
-    lens = np.array([len(a) for a in arrays])
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    length = float(seg.sum() - seg[np.cumsum(lens)[:-1] - 1].sum())  # the ink's, not the jumps'
-    even = _resample(pts, lens, length / 2000)[0] if length > 0 else pts
-    lo, cy, hi = np.quantile(even[:, 1], [0.05, 0.5, 0.95])
-    h = max(hi - lo, np.ptp(pts[:, 0]) / 50, 1e-6)  # a flat line (a dash) takes its length instead
-    out, ends = _resample((pts - (pts[:, 0].min(), cy)) / h, lens, step)
-    return np.concatenate([out, ends[:, None]], 1).astype(np.float32)
+from lstm_cli.tasks.read.ink import N_FEATURES, ReadConfig, _resample, config_of, points_of  # noqa: F401  (re-exported)
 
 
 def features(p: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -164,5 +111,4 @@ class ReadNet(nn.Module):
 
 
 def build_model(config: dict) -> ReadNet:
-    names = {f.name for f in fields(ReadConfig)}
-    return ReadNet(ReadConfig(**{k: v for k, v in config.items() if k in names}))
+    return ReadNet(config_of(config))

@@ -18,17 +18,27 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from lstm_cli.core import checkpoint
 from lstm_cli.core.errors import InputError, UsageError
 from lstm_cli.core.task import EpochOrder, Job, SampleFile
 from lstm_cli.tasks.write import strokes as S
-from lstm_cli.tasks.write.model import WriteConfig, WriteNet, build_model, nll, point_nll, with_hands
+from lstm_cli.tasks.write.config import WriteConfig
 from lstm_cli.tasks.write import pen
 from lstm_cli.tasks.write.pen import FINISH_POINTS
 
 __all__ = ["build_model", "train", "evaluate", "write"]
+_TORCH_SIDE = ("WriteNet", "build_model", "nll", "point_nll", "with_hands")  # from .model, which imports torch
+
+
+def __getattr__(name: str):
+    """The network and its loss (:mod:`.model`), imported with torch when first asked for:
+    ``lstm write`` draws with numpy alone (:mod:`.pen`)."""
+    if name in _TORCH_SIDE:
+        from lstm_cli.tasks.write import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 STYLES = 8  # held-out samples kept in the checkpoint for --style N
 
@@ -63,15 +73,23 @@ def hand_index(cfg: WriteConfig, hand: str | None) -> int:
     return cfg.hands.index(hand) if hand in cfg.hands else -1
 
 
+def offsets(strokes: list, cfg: WriteConfig) -> np.ndarray:
+    """Strokes -> the pen offsets (T, 3) the network reads: (dx, dy) divided by the data's
+    spread (``cfg.scale``), and the pen lift; float32."""
+    off = np.asarray(S.to_offsets(strokes), np.float32).reshape(-1, 3)
+    off[:, :2] /= np.asarray(cfg.scale, np.float32)
+    return off
+
+
 def tensors(samples, cfg: WriteConfig) -> list[tuple]:
     """Each sample as (text ids (U,), normalised offsets (T, 3), each point's hand (T,) as an index
     (-1: none said, or not one the model knows); the line's hand, or each stroke's)."""
+    import torch
+
     out = []
     for sample in samples:
         text, st = sample
-        off = torch.tensor(S.to_offsets(st), dtype=torch.float32)
-        off[:, 0] /= cfg.scale[0]
-        off[:, 1] /= cfg.scale[1]
+        off = torch.from_numpy(offsets(st, cfg))
         each = getattr(sample, "stroke_hands", None) or [getattr(sample, "hand", None)] * len(st)
         hands = torch.tensor([hand_index(cfg, h) for h in each]).repeat_interleave(torch.tensor([len(s) for s in st]))
         out.append((torch.tensor(encode_text(cfg.alphabet, text), dtype=torch.long), off, hands))
@@ -81,6 +99,8 @@ def tensors(samples, cfg: WriteConfig) -> list[tuple]:
 def pad(batch, device=None):
     """-> inputs x (B, T-1, 3), targets (B, T-1, 3) (the next point), point mask (B, T-1),
     text (B, U), text mask (B, U), hands (B, T-1) (each input's: the hand of the point to come)."""
+    import torch
+
     B = len(batch)
     T = max(o.shape[0] for _, o, _ in batch)
     U = max(t.shape[0] for t, _, _ in batch)
@@ -104,15 +124,19 @@ def make_batches(items, batch_size: int) -> list[list[int]]:
     return [order[k: k + batch_size] for k in range(0, len(order), batch_size)]
 
 
-@torch.no_grad()
 def loss_on(model: WriteNet, items) -> float:
     """Mean negative log-likelihood per pen point (nats; negative is possible: a density)."""
+    import torch
+
+    from lstm_cli.tasks.write.model import nll
+
     model.eval()
     dev = next(model.parameters()).device
     total = count = 0.0
     for idx in make_batches(items, 64):
         x, y, pm, text, tm, hands = pad([items[i] for i in idx], dev)
-        out, _, _ = model(x, text, tm, hand=hands)
+        with torch.no_grad():
+            out, _, _ = model(x, text, tm, hand=hands)
         total += float(nll(out, y, pm, model.cfg.mixture)) * float(pm.sum())
         count += float(pm.sum())
     return total / max(count, 1)
@@ -139,6 +163,10 @@ class WriteJob(Job):
         self.order = EpochOrder(len(self.batches), random_seed)
 
     def loss(self, model, step: int, carry):
+        import torch
+
+        from lstm_cli.tasks.write.model import nll
+
         dev = next(model.parameters()).device
         x, y, pm, text, tm, hands = pad([self.items[i] for i in self.batches[self.order(step)]], dev)
         if self.model.cfg.hands:  # some lines with no hand said, so the model still writes without one
@@ -205,6 +233,7 @@ def train(data: list[str], val_data: list[str] | None, out: str, cfg, data_cfg: 
           given: dict | None = None, init: str | None = None, resume: str | None = None, threads: int = 0) -> dict:
     """``lstm train write``: stroke samples (JSON lines or IAM-OnDB), the shared trainer."""
     from lstm_cli.core.task import train_task
+    from lstm_cli.tasks.write.model import WriteNet, build_model, with_hands
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     samples, val = S.train_and_val(data, val_data, data_cfg.val_fraction, log)
@@ -239,6 +268,7 @@ def evaluate(model: str | None, data: str, device: str = "auto") -> dict:
     """``lstm eval``: negative log-likelihood per pen point of held-out samples (nats)."""
     from lstm_cli.core import registry
     from lstm_cli.core.runtime import pick_device, set_threads
+    from lstm_cli.tasks.write.model import build_model
 
     set_threads(0)
     ckpt = registry.load(model, "write")
@@ -259,10 +289,11 @@ class Drawing(NamedTuple):
     log_density: float  # of its points under the writer, as drawn (nats)
 
 
-def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
+def write_candidates(model, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
                      style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None,
                      guidance: float = 1.0):
-    """``n`` drawings of ``text`` at once (one batch of the numpy pen, :mod:`.pen`), after priming
+    """``n`` drawings of ``text`` by ``model`` (``pen.Weights``, or a torch ``WriteNet``) at once
+    (one batch of the numpy pen, :mod:`.pen`), after priming
     with ``style`` = (its text, its strokes) if given: the network reads the style's strokes with
     its text first, so it goes on in that hand; ``hand`` (an index into the model's hands, for
     a model that knows them) tells it the hand outright, ``guidance`` times as strongly as it
@@ -272,24 +303,22 @@ def write_candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, ran
                                  guidance=guidance))
 
 
-def candidates(model: WriteNet, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
+def candidates(model, text: str, n: int, bias: float = 0.75, random_seed: int | None = None,
                style: tuple[str, list] | None = None, max_points: int | None = None, stream: bool = True,
                hand: int | None = None, guidance: float = 1.0):
     """:func:`write_candidates` as a generator: with ``stream`` it yields each step's points as
     pen.drawing does."""
-    model.eval()
     cfg = model.cfg
     g = np.random.default_rng(random_seed)
     prefix = style[0] + " " if style else ""
-    primer = tensors([style], cfg)[0][1] if style else None
-    with torch.no_grad():
-        p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer, hand, guidance)
+    primer = offsets(style[1], cfg) if style else None
+    p, x0 = pen.start(model, encode_text(cfg.alphabet, prefix + text), n, primer, hand, guidance)
     points, phis, logp = yield from pen.drawing(p, cfg.scale, cfg.mixture, bias, g, max_points or 40 * len(text) + 100,
                                                 x0, len(prefix), stream)
     return [Drawing(S.to_strokes(pts), ph, lp) for pts, ph, lp in zip(points, phis, logp)]
 
 
-def write_strokes(model: WriteNet, text: str, bias: float = 0.75, random_seed: int | None = None,
+def write_strokes(model, text: str, bias: float = 0.75, random_seed: int | None = None,
                   style: tuple[str, list] | None = None, max_points: int | None = None, hand: int | None = None):
     """One drawing of ``text`` (:func:`write_candidates`): (strokes, phi rows over ``text``)."""
     d = write_candidates(model, text, 1, bias, random_seed, style, max_points, hand)[0]
@@ -352,7 +381,7 @@ def _hand_name(ckpt: dict, style: str | int | None, hand: str | None) -> str | N
     return hand
 
 
-def _hand_of(ckpt: dict, net: WriteNet, style: str | int | None, hand: str | None) -> int:
+def _hand_of(ckpt: dict, net, style: str | int | None, hand: str | None) -> int:
     """The page's hand as an index into the model's hands (-1: none said; :func:`_hand_name`)."""
     return hand_index(net.cfg, _hand_name(ckpt, style, hand))
 
@@ -466,17 +495,22 @@ def choose(drawings: list[Drawing], text: str, judge=None, hand: str | None = No
     return Choice(i, max(hands[i], key=hands[i].count), hands[i])
 
 
-@torch.no_grad()
 def hand_scores(net: WriteNet, text: str, drawings: list) -> np.ndarray:
     """How likely each drawing of ``text`` (its strokes) is in each of the model's hands: the mean
-    log-density per pen point (nats) under the writer told that hand, unprimed -> (drawings,
-    hands). The hand with the highest score is the writer's judgement of the drawing's hand."""
+    log-density per pen point (nats) under the writer (a torch ``WriteNet``) told that hand,
+    unprimed -> (drawings, hands). The hand with the highest score is the writer's judgement of
+    the drawing's hand."""
+    import torch
+
+    from lstm_cli.tasks.write.model import point_nll
+
     net.eval()
     items = tensors([(text, st) for st in drawings], net.cfg)
     x, y, pm, ids, tm, _ = pad(items)
     out = np.empty((len(drawings), len(net.cfg.hands)))
     for h in range(len(net.cfg.hands)):
-        raw, _, _ = net(x, ids, tm, hand=torch.full((len(drawings),), h))
+        with torch.no_grad():
+            raw, _, _ = net(x, ids, tm, hand=torch.full((len(drawings),), h))
         per = (point_nll(raw, y, net.cfg.mixture) * pm).sum(1) / pm.sum(1).clamp_min(1)
         out[:, h] = (-per).numpy()
     return out
@@ -493,7 +527,7 @@ def load_judge(reader: str | None, log):
     from lstm_cli.tasks.read import load_reader
 
     try:
-        return load_reader(reader or DEFAULT_READER, "cpu", "none")
+        return load_reader(reader or DEFAULT_READER, "cpu", "none", arrays=True)  # numpy: no torch
     except UnknownModelError:
         if reader:
             raise
@@ -532,13 +566,10 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
     reader read on each line, or None without one)."""
     from lstm_cli.core import registry
     from lstm_cli.core.fileio import atomic_open, write_payload
-    from lstm_cli.core.runtime import set_threads
     from lstm_cli.render import strokes as draw
 
-    set_threads(0, default=1)  # the primer read by torch at batch 1: 2 threads beside busy processes ran ~10x slower
-    ckpt = registry.load(writer_for(model, hand), "write")
-    net = build_model(ckpt["config"])
-    checkpoint.weights_into(net, ckpt)
+    ckpt = registry.load(writer_for(model, hand), "write", arrays=True)  # numpy weights: no torch (pen.py)
+    net = pen.weights_of(ckpt)
     lines, page, first_phi, read_back = write_page(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of,
                                                    reader, hand, log)
     strokes = draw.stack(page)
@@ -577,7 +608,7 @@ def stroke_samples(lines: list[str], page: list) -> list[tuple[str, list]]:
     return [(ln, [[(round(x, 2), round(y, 2)) for x, y in s] for s in st]) for ln, st in zip(lines, page)]
 
 
-def write_page(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: str | int | None = None,
+def write_page(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int | None = None,
                random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
                reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr)):
     """:func:`write`'s drawing, from a loaded model (its checkpoint and network; ``lstm serve``
@@ -587,7 +618,7 @@ def write_page(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: 
                                  stream=False))
 
 
-def page_steps(ckpt: dict, net: WriteNet, text: str, bias: float = 0.75, style: str | int | None = None,
+def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int | None = None,
                random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
                reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr),
                stream: bool = True):

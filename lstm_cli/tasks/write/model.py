@@ -27,24 +27,12 @@ updates. ``bias`` (sampling only) sharpens the writing (section 5.4).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import torch
 import torch.nn as nn
 
-KAPPA_SCALE = 25.0
-
-
-@dataclass
-class WriteConfig:
-    alphabet: str = ""  # the characters the model can write; index 0 is "unknown"
-    hidden: int = 256  # the paper: 400
-    layers: int = 3
-    window: int = 10  # K, Gaussian components of the window
-    mixture: int = 20  # M, bivariate Gaussians of the output
-    dropout: float = 0.0
-    scale: tuple = (1.0, 1.0)  # std of dx, dy over the training data (inputs are divided by it)
-    hands: tuple = ()  # the hands a line may be asked for, fed beside each pen point (issue 40)
+from lstm_cli.tasks.write.config import KAPPA_SCALE, WriteConfig, config_of
 
 
 class WriteNet(nn.Module):
@@ -148,10 +136,7 @@ def point_nll(y: torch.Tensor, target: torch.Tensor, M: int) -> torch.Tensor:
 
 
 def build_model(config: dict) -> WriteNet:
-    names = {f.name for f in fields(WriteConfig)}
-    cfg = {k: v for k, v in config.items() if k in names}
-    cfg["hands"] = tuple(cfg.get("hands", ()))
-    return WriteNet(WriteConfig(**cfg))
+    return WriteNet(config_of(config))
 
 
 def with_hands(net: WriteNet, hands: tuple) -> WriteNet:

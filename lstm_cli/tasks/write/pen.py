@@ -1,56 +1,89 @@
-"""The writer's pen: :class:`WriteNet` stepped one point at a time for B lines of one text at
-once, in numpy, and the sampling loop with Graves' stop rule (:func:`draw`).
+"""The writer's pen: :class:`WriteNet`'s weights stepped one point at a time for B lines of one
+text at once, in numpy, and the sampling loop with Graves' stop rule (:func:`draw`).
 
 Training runs the network over whole sequences (model.py); writing needs one point at a time,
 and calling the torch modules per point costs far more than their arithmetic at these sizes
 (about 1.3 ms a point). Here each layer is one matrix product per step against [input; h] with
 preallocated buffers and the gate update of ``core.sampling`` that ``LSTMStream`` uses for text
-(gate rows reordered, one tanh for all four gates). B rows cost little more than one: the products become
-(B, n) x (n, 4H), done by ``torch.mm`` into the numpy buffers (shared memory), which for 2 rows or
-more takes half OpenBLAS's time here (docs/benchmarks.md#write).
+(gate rows reordered, one tanh for all four gates). B rows cost little more than one. The pen
+needs no torch: it steps a checkpoint's weights as numpy arrays (:class:`Weights`, read by
+``checkpoint.load(arrays=True)``), so ``lstm write`` does not import torch (a second of its two);
+a torch ``WriteNet`` (training's, a benchmark's) is turned into them by :func:`weights`. The
+products are (4H, n) x (n, B), OpenBLAS's fastest orientation for a few rows here (8 rows: 234 us
+against 299 for (B, n) x (n, 4H); torch's MKL takes 124, docs/benchmarks.md#write).
 
 The random numbers come from a numpy ``Generator``, drawn for many steps at once (torch's
 ``multinomial`` alone cost more per point than a layer's product); each point is drawn from the
-same mixture as before (:func:`sample`: the component by inverse CDF, the correlated Gaussian,
-the pen lift), which tests/test_write.py checks statistically, so a seed gives other lines
-than the torch sampler gave.
+same mixture as the network's (:func:`sample`: the component by inverse CDF, the correlated
+Gaussian, the pen lift), which tests/test_write.py checks statistically.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
-import torch
 
 from lstm_cli.core.sampling import fused_gate_rows, fused_step
-from lstm_cli.tasks.write.model import KAPPA_SCALE, WriteNet
+from lstm_cli.tasks.write.config import KAPPA_SCALE, WriteConfig, config_of
 
 FINISH_POINTS = 40  # after the window has passed the text, the pen may go on this long to end its stroke
 
 
-def _gates(w_ih: torch.Tensor, w_hh: torch.Tensor, b: torch.Tensor, H: int) -> tuple[np.ndarray, np.ndarray]:
-    """An LSTM's weights -> ([W_ih | W_hh] transposed (n + H, 4H), bias (4H,)) as
-    ``core.sampling.fused_gate_rows`` orders and scales them."""
-    w = fused_gate_rows(torch.cat([w_ih, w_hh], 1), H)
-    return np.ascontiguousarray(w.T.numpy()), fused_gate_rows(b, H).numpy()
+class Weights(NamedTuple):
+    """A writer as the pen steps it: its config and its weights, float32 numpy arrays named as in
+    ``WriteNet.state_dict()``."""
+    cfg: WriteConfig
+    arrays: dict
+
+
+def weights(net) -> Weights:
+    """A torch ``WriteNet`` -> its :class:`Weights` (copied now: a model that trains on changes
+    nothing drawn); :class:`Weights` as they are."""
+    if isinstance(net, Weights):
+        return net
+    return Weights(net.cfg, {k: v.detach().float().cpu().numpy().copy() for k, v in net.state_dict().items()})
+
+
+def weights_of(ckpt: dict) -> Weights:
+    """A checkpoint loaded with ``arrays=True`` (``core.checkpoint.load``) -> its :class:`Weights`,
+    each array checked against the shape its config gives it (``WriteNet``'s)."""
+    from lstm_cli.core.checkpoint import arrays_fit
+
+    cfg = config_of(ckpt["config"])
+    H, K, V, L = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, cfg.layers
+    X = 3 + len(cfg.hands)
+    shapes = {"window.weight": (3 * K, H), "window.bias": (3 * K,),
+              "out.weight": (1 + 6 * cfg.mixture, L * H + V), "out.bias": (1 + 6 * cfg.mixture,)}
+    for prefix, suffix, n in [("cell1.", "", X + V)] + [(f"upper.{k}.", "_l0", X + H + V) for k in range(L - 1)]:
+        shapes.update({f"{prefix}weight_ih{suffix}": (4 * H, n), f"{prefix}weight_hh{suffix}": (4 * H, H),
+                       f"{prefix}bias_ih{suffix}": (4 * H,), f"{prefix}bias_hh{suffix}": (4 * H,)})
+    return Weights(cfg, arrays_fit(ckpt, shapes))
+
+
+def _gates(a: dict, prefix: str, suffix: str, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """An LSTM's weights in ``a`` (``{prefix}weight_ih{suffix}`` and the others) -> ([W_ih | W_hh]
+    (4H, n + H) and the summed biases (4H,) as ``core.sampling.fused_gate_rows`` orders and scales them."""
+    w = np.concatenate([a[f"{prefix}weight_ih{suffix}"], a[f"{prefix}weight_hh{suffix}"]], 1)
+    return (np.ascontiguousarray(fused_gate_rows(w, H)),
+            fused_gate_rows(a[f"{prefix}bias_ih{suffix}"] + a[f"{prefix}bias_hh{suffix}"], H))
 
 
 class Pen:
-    """B lines of one text (``ids``, its character ids, the style's text first when primed),
-    from the network's ``state`` after the primer (None: from nothing), in ``hand`` (an index
-    into the model's hands, or one per row; None or -1: none said), stepped by :meth:`step`."""
+    """B lines of one text (``ids``, its character ids, the style's text first when primed) by the
+    writer ``net`` (:class:`Weights`, or a torch ``WriteNet``), from ``state`` (:meth:`state` of a
+    pen that read a primer, one row per line; None: from nothing), in ``hand`` (an index into the
+    model's hands, or one per row; None or -1: none said), stepped by :meth:`step`."""
 
-    def __init__(self, net: WriteNet, ids: list[int], B: int, state=None, hand=None):
-        cfg = net.cfg
+    def __init__(self, net, ids: list[int], B: int, state=None, hand=None):
+        net = weights(net)
+        cfg, a = net.cfg, net.arrays
         H, K, V, U = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, len(ids)
         X = 3 + len(cfg.hands)  # a point and its line's hand
         self.H, self.K, self.V, self.U, self.B, self.M, self.X = H, K, V, U, B, cfg.mixture, X
-        c1 = net.cell1
-        self.w = [_gates(c1.weight_ih, c1.weight_hh, c1.bias_ih + c1.bias_hh, H)]
-        for lstm in net.upper:
-            self.w.append(_gates(lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0, H))
-        f32 = lambda t: np.ascontiguousarray(t.detach().float().cpu().numpy())  # noqa: E731
-        self.w_win, self.b_win = f32(net.window.weight.T), f32(net.window.bias)
-        self.w_out, self.b_out = f32(net.out.weight.T), f32(net.out.bias)
+        self.w = [_gates(a, "cell1.", "", H)] + [_gates(a, f"upper.{n}.", "_l0", H) for n in range(cfg.layers - 1)]
+        self.w_win, self.b_win = np.ascontiguousarray(a["window.weight"].T), a["window.bias"]
+        self.w_out, self.b_out = np.ascontiguousarray(a["out.weight"].T), a["out.bias"]
         self.onehot = np.eye(V, dtype=np.float32)[ids]  # (U, V)
         self.u = np.arange(U + 1, dtype=np.float32)
         L = cfg.layers
@@ -58,49 +91,44 @@ class Pen:
         # layer's input and its own last output side by side, written in place (the hand, once).
         self.xh = [np.zeros((B, X + V + H), np.float32)] + [np.zeros((B, X + 2 * H + V), np.float32)
                                                               for _ in range(1, L)]
+        self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
+        self.kappa = np.zeros((B, K), np.float32)
+        if state is not None:
+            for mine, theirs in zip(self.xh + self.c + [self.kappa], state):
+                mine[:] = theirs
         rows = np.broadcast_to(np.asarray(-1 if hand is None else hand), (B,))
         for xh in self.xh:
+            xh[:, 3: X] = 0.0
             xh[rows >= 0, 3 + rows[rows >= 0]] = 1.0
-        # torch views of the buffers and weights: torch's matrix product (MKL) takes 2 lines or more
-        # at half OpenBLAS's time here (4 rows x 596 x 1024: 262 us against 539), 1 line the same
-        t = torch.from_numpy
-        self.t_xh, self.t_w = [t(a) for a in self.xh], [t(w) for w, _ in self.w]
-        self.t_win, self.t_out = t(self.w_win), t(self.w_out)
-        self.c = [np.zeros((B, H), np.float32) for _ in range(L)]
         self.tmp = np.empty((B, H), np.float32)
-        self.g = np.empty((B, 4 * H), np.float32)  # a layer's gate pre-activations
+        self.gT = np.empty((4 * H, B), np.float32)  # a layer's gate pre-activations, a column per row
+        self.g = self.gT.T
         self.abk = np.empty((B, 3 * K), np.float32)  # the window's parameters
-        self.kappa = np.zeros((B, K), np.float32)
         self.top = np.zeros((B, L * H + V), np.float32)  # [h1, ..., hL, w]: the output layer's input
-        self.t_g, self.t_abk, self.t_top, self.t_h1 = t(self.g), t(self.abk), t(self.top), self.t_xh[0][:, -H:]
-        if state is not None:
-            (h1, c1_, kappa, w), upper = state
-            self.xh[0][:, X: X + V] = w.float().numpy()
-            self.xh[0][:, X + V:] = h1.float().numpy()
-            self.c[0][:] = c1_.float().numpy()
-            self.kappa[:] = kappa.float().numpy()
-            for n, (h, c) in enumerate(upper, 1):
-                self.xh[n][:, -H:] = h[0].float().numpy()  # its own last output: the last H columns
-                self.c[n][:] = c[0].float().numpy()
+
+    def state(self, rows) -> list[np.ndarray]:
+        """The pen's state for a new :class:`Pen`, its rows taken from ``rows`` (indices into mine)."""
+        return [a[rows] for a in self.xh + self.c + [self.kappa]]
 
     def _lstm(self, n: int) -> np.ndarray:
         """Layer n's step from its buffer xh[n] -> its new h (B, H), also written back into xh[n]."""
-        torch.mm(self.t_xh[n], self.t_w[n], out=self.t_g)
+        np.matmul(self.w[n][0], self.xh[n].T, out=self.gT)
         g = self.g
         g += self.w[n][1]
         h = self.xh[n][:, -self.H:]  # its own output, written in place for the next step
         fused_step(g, self.c[n], h, self.tmp, self.H)
         return h
 
-    def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The last points x (B, 3), normalised -> raw outputs y (B, 1 + 6M) for the next point,
-        and the window phi (B, U + 1) (the last column: just past the text)."""
+    def step(self, x: np.ndarray, out: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The last points x (B, 3), normalised -> raw outputs y (B, 1 + 6M) for the next point
+        (None where not ``out``: reading a primer needs only the state), and the window phi
+        (B, U + 1) (the last column: just past the text)."""
         H, V, K, X = self.H, self.V, self.K, self.X
         xh0 = self.xh[0]
         xh0[:, :3] = x
         h = self._lstm(0)
-        torch.mm(self.t_h1, self.t_win, out=self.t_abk)
         abk = self.abk
+        np.matmul(h, self.w_win, out=abk)
         abk += self.b_win
         np.exp(abk, out=abk)
         self.kappa += abk[:, 2 * K:] * (1 / KAPPA_SCALE)
@@ -120,8 +148,10 @@ class Pen:
             xn[:, X + H: X + H + V] = w
             h = self._lstm(n)
             self.top[:, n * H: (n + 1) * H] = h
+        if not out:
+            return None, phi
         self.top[:, -V:] = w
-        y = torch.mm(self.t_top, self.t_out).numpy()  # a new array each step: the caller keeps them
+        y = self.top @ self.w_out  # a new array each step: the caller keeps them
         y += self.b_out
         return y, phi
 
@@ -279,28 +309,23 @@ class Guided:
         return untold + self.scale * (told - untold), phi[: self.B]
 
 
-def start(net: WriteNet, ids: list[int], B: int, primer=None, hand: int | None = None,
+def start(net, ids: list[int], B: int, primer: np.ndarray | None = None, hand: int | None = None,
           guidance: float = 1.0) -> tuple[Pen | Guided, np.ndarray | None]:
-    """A :class:`Pen` for B lines of ``ids`` in ``hand`` (see :class:`Pen`) after reading
-    ``primer`` (normalised offsets (T, 3) of the style's strokes, whose text ``ids`` begins with)
-    in that hand through the torch network, and the primer's last point. ``guidance`` other than
-    1 with a hand: a :class:`Guided` pen (the primer read both told and untold)."""
+    """A :class:`Pen` for B lines of ``ids`` by ``net`` (:class:`Weights` or a torch ``WriteNet``)
+    in ``hand`` (see :class:`Pen`) after reading ``primer`` (normalised offsets (T, 3) of the
+    style's strokes, whose text ``ids`` begins with) in that hand, and the primer's last point.
+    ``guidance`` other than 1 with a hand: a :class:`Guided` pen (the primer read both told and
+    untold)."""
+    net = weights(net)
     told = -1 if hand is None else hand
     guided = guidance != 1.0 and told >= 0
-    hands = [told] * B + [-1] * B if guided else [told] * B
+    reads = np.array([told, -1][: 1 + guided])  # the primer read in each row's hand (told; untold too when guided)
     state = None
     if primer is not None:
-        t = torch.tensor([ids])
-        with torch.no_grad():  # the primer read in each row's hand (told; untold too when guided)
-            reads = [net(primer[None], t, torch.ones_like(t, dtype=torch.bool), hand=torch.tensor([h]))[2]
-                     for h in (told, -1)[: 1 + guided]]
-        # each read repeated over its B rows, the reads stacked: layer 1's state and the window's are
-        # (1, n) each, an upper layer's (h, c) (1, 1, H)
-        rep = lambda v: v.expand(B, *v.shape[1:]) if v.dim() == 2 else v.expand(v.shape[0], B, v.shape[2])  # noqa: E731
-        cat = lambda vs: torch.cat([rep(v) for v in vs], 0 if vs[0].dim() == 2 else 1)  # noqa: E731
-        first = tuple(cat(vs) for vs in zip(*(st[0] for st in reads)))
-        upper = [tuple(cat(vs) for vs in zip(*layer)) for layer in zip(*(st[1] for st in reads))]
-        state = (first, upper)
-    pen = Pen(net, ids, len(hands), state, np.array(hands))
-    x0 = None if primer is None else np.repeat(primer[-1:].numpy(), B, 0)
+        reader = Pen(net, ids, len(reads), hand=reads)
+        for x in np.asarray(primer, np.float32):
+            reader.step(np.broadcast_to(x, (len(reads), 3)), out=False)
+        state = reader.state(np.repeat(np.arange(len(reads)), B))  # each read repeated over its B rows
+    pen = Pen(net, ids, len(reads) * B, state, np.repeat(reads, B))
+    x0 = None if primer is None else np.repeat(np.asarray(primer, np.float32)[-1:], B, 0)
     return (Guided(pen, guidance) if guided else pen), x0
