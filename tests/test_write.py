@@ -333,15 +333,18 @@ def test_write_strokes_default_cap():
 
 
 @pytest.mark.parametrize("primed,hand", [(False, None), (True, None), (False, 1), (True, 0), (True, -1)])
-def test_the_pen_steps_as_the_network_runs(primed, hand):
+def test_the_pen_steps_as_the_network_runs(primed, hand, monkeypatch):
     """The numpy pen, stepped point by point for 3 rows at once, gives the torch network's outputs
     and window over the same points (from nothing, or after a primer, which the pen reads itself
-    and the network reads whole; in a hand, for a model that takes one, or with none said)."""
+    at one row and the network reads whole; in a hand, for a model that takes one, or with none
+    said); its products in blocks of 8 columns, two a gate, as the shipped writers' in 64."""
     import numpy as np
     import torch
 
-    from lstm_cli.tasks.write import WriteConfig, WriteNet, encode_text
+    from lstm_cli.tasks.write import WriteConfig, WriteNet, encode_text, pen
     from lstm_cli.tasks.write.pen import start
+
+    monkeypatch.setattr(pen, "BLOCK", 8)
 
     torch.manual_seed(1)
     hands = () if hand is None else ("cursive", "print")

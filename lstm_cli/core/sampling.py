@@ -66,13 +66,26 @@ def fused_step(g, c, h, tmp, H: int) -> None:
     """One LSTM update in numpy, in place, from pre-activations ``g`` (..., 4H) in
     :func:`fused_gate_rows`' order: c = f * c + i * g; h = o * tanh(c). ``tmp`` (..., H) is
     scratch; ``g`` is overwritten."""
+    _update(g, g[..., : 3 * H], (g[..., :H], g[..., H: 2 * H], g[..., 2 * H: 3 * H], g[..., 3 * H:]), c, h, tmp)
+
+
+def blocked_step(g, c, h, tmp) -> None:
+    """:func:`fused_step` for pre-activations in blocks, ``g`` (4k, ..., n): gate j (in
+    :func:`fused_gate_rows`' order) is ``g[j*k: (j+1)*k]``; ``c``, ``h``, ``tmp`` (k, ..., n). The
+    write pen's products come out so (``tasks/write/pen.py``)."""
+    k = len(g) // 4
+    _update(g, g[: 3 * k], (g[:k], g[k: 2 * k], g[2 * k: 3 * k], g[3 * k:]), c, h, tmp)
+
+
+def _update(g, sig, gates, c, h, tmp) -> None:
+    """The LSTM update on ``g``'s views: ``sig`` the sigmoid gates' (halved pre-activations), the
+    four ``gates`` i, f, o, g."""
     import numpy as np
 
     np.tanh(g, out=g)
-    s = g[..., : 3 * H]
-    s += 1.0
-    s *= 0.5
-    i, f, o, gg = g[..., :H], g[..., H: 2 * H], g[..., 2 * H: 3 * H], g[..., 3 * H:]
+    sig += 1.0
+    sig *= 0.5
+    i, f, o, gg = gates
     c *= f
     np.multiply(i, gg, out=tmp)
     c += tmp

@@ -123,20 +123,23 @@ class InkNet:
         self.b_out = np.asarray(arrays["out.bias"], np.float32)
 
     def _run(self, x: np.ndarray, layer: tuple) -> np.ndarray:
-        """One layer, both directions stepped together, over x (2, B, T, n) (the backward
-        direction's inputs already reversed) from zeros -> its outputs (2, B, T, H)."""
+        """One layer, both directions stepped together, over x (T, 2, B, n) (time first; the
+        backward direction's inputs already reversed) from zeros -> its outputs (T, 2, B, H)."""
         w_ih, w_hh, b = layer
-        _, B, T, n = x.shape
+        T, _, B, n = x.shape
         H = self.H
-        pre = (x.reshape(2, B * T, n) @ w_ih + b).reshape(2, B, T, 4 * H)  # the inputs' share, all points at once
-        out = np.empty((2, B, T, H), np.float32)
+        pre = np.empty((T, 2, B, 4 * H), np.float32)  # the inputs' share of every gate, all points at once
+        for d in range(2):  # two 2-D products: numpy's stacked one does not reach BLAS's speed (22 ms against 10)
+            pre[:, d] = (x[:, d].reshape(T * B, n) @ w_ih[d]).reshape(T, B, 4 * H)
+        pre += b
+        out = np.empty((T, 2, B, H), np.float32)
         h, c = np.zeros((2, B, H), np.float32), np.zeros((2, B, H), np.float32)
         g, tmp = np.empty((2, B, 4 * H), np.float32), np.empty((2, B, H), np.float32)
         for t in range(T):
             np.matmul(h, w_hh, out=g)
-            g += pre[:, :, t]
+            g += pre[t]
             fused_step(g, c, h, tmp, H)
-            out[:, :, t] = h
+            out[t] = h
         return out
 
     def outputs(self, points: list[np.ndarray], batch: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -151,12 +154,13 @@ class InkNet:
             x = np.zeros((B, T, N_FEATURES), np.float32)
             for b, i in enumerate(idx):  # padding after a sample's end changes none of its outputs
                 x[b, : lengths[b]] = (features(points[i]) - self.mean) / self.std
-            at = (lengths[:, None] - 1 - np.arange(T)[None]) % T  # t -> len-1-t within each sample
-            flip = lambda h: np.take_along_axis(h, at[:, :, None], 1)  # noqa: E731  (its own inverse)
-            h = x
+            at = (lengths[None] - 1 - np.arange(T)[:, None]) % T  # (T, B): t -> len-1-t within each sample
+            flip = lambda h: h[at, np.arange(B)]  # noqa: E731  (time first; its own inverse)
+            h = x.transpose(1, 0, 2)  # (T, B, F)
             for layer in self.layers:
-                fw, bw = self._run(np.stack([h, flip(h)]), layer)
-                h = np.concatenate([fw, flip(bw)], -1)
+                both = self._run(np.stack([h, flip(h)], 1), layer)
+                h = np.concatenate([both[:, 0], flip(both[:, 1])], -1)  # (T, B, 2H)
+            h = h.transpose(1, 0, 2)
             z = h @ self.w_out + self.b_out
             z = z.astype(np.float64)
             lp = z - z.max(-1, keepdims=True)

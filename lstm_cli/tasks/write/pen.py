@@ -8,9 +8,9 @@ preallocated buffers and the gate update of ``core.sampling`` that ``LSTMStream`
 (gate rows reordered, one tanh for all four gates). B rows cost little more than one. The pen
 needs no torch: it steps a checkpoint's weights as numpy arrays (:class:`Weights`, read by
 ``checkpoint.load(arrays=True)``), so ``lstm write`` does not import torch (a second of its two);
-a torch ``WriteNet`` (training's, a benchmark's) is turned into them by :func:`weights`. The
-products are (4H, n) x (n, B), OpenBLAS's fastest orientation for a few rows here (8 rows: 234 us
-against 299 for (B, n) x (n, 4H); torch's MKL takes 124, docs/benchmarks.md#write).
+a torch ``WriteNet`` (training's, a benchmark's) is turned into them by :func:`weights`. Each
+product is cut into blocks of output columns, one numpy call for all of them, which OpenBLAS
+runs about twice as fast for a few rows as the whole (B, n) x (n, 4H) product (docs/benchmarks.md#write).
 
 The random numbers come from a numpy ``Generator``, drawn for many steps at once (torch's
 ``multinomial`` alone cost more per point than a layer's product); each point is drawn from the
@@ -24,10 +24,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lstm_cli.core.sampling import fused_gate_rows, fused_step
+from lstm_cli.core.sampling import blocked_step, fused_gate_rows
 from lstm_cli.tasks.write.config import KAPPA_SCALE, WriteConfig, config_of
 
 FINISH_POINTS = 40  # after the window has passed the text, the pen may go on this long to end its stroke
+BLOCK = 64  # output columns of a layer's product per block, for more than one row (Pen)
 
 
 class Weights(NamedTuple):
@@ -81,7 +82,15 @@ class Pen:
         H, K, V, U = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, len(ids)
         X = 3 + len(cfg.hands)  # a point and its line's hand
         self.H, self.K, self.V, self.U, self.B, self.M, self.X = H, K, V, U, B, cfg.mixture, X
-        self.w = [_gates(a, "cell1.", "", H)] + [_gates(a, f"upper.{n}.", "_l0", H) for n in range(cfg.layers - 1)]
+        # each layer's product in blocks of ``cols`` output columns, one call for all (n_in, cols)
+        # blocks: OpenBLAS's small-matrix kernels take 2 or 8 rows in half the time of one (B, n) x
+        # (n, 4H) product (8 rows: 185-200 us against 371; 1 row: the same in blocks of a gate)
+        cols = BLOCK if B > 1 and H % BLOCK == 0 else H
+        k = H // cols  # blocks a gate
+        blocks = lambda w, b: (np.ascontiguousarray(w.T.reshape(-1, 4 * k, cols).transpose(1, 0, 2)),  # noqa: E731
+                               b.reshape(4 * k, 1, cols))
+        self.w = [blocks(*_gates(a, "cell1.", "", H))] + [blocks(*_gates(a, f"upper.{n}.", "_l0", H))
+                                                          for n in range(cfg.layers - 1)]
         self.w_win, self.b_win = np.ascontiguousarray(a["window.weight"].T), a["window.bias"]
         self.w_out, self.b_out = np.ascontiguousarray(a["out.weight"].T), a["out.bias"]
         self.onehot = np.eye(V, dtype=np.float32)[ids]  # (U, V)
@@ -100,9 +109,13 @@ class Pen:
         for xh in self.xh:
             xh[:, 3: X] = 0.0
             xh[rows >= 0, 3 + rows[rows >= 0]] = 1.0
-        self.tmp = np.empty((B, H), np.float32)
-        self.gT = np.empty((4 * H, B), np.float32)  # a layer's gate pre-activations, a column per row
-        self.g = self.gT.T
+        # a layer's gate pre-activations (4k, B, cols), and its h and c seen in those blocks: views of
+        # h in xh (the next product's input) and of c, written in place
+        self.g, self.tmp = np.empty((4 * k, B, cols), np.float32), np.empty((k, B, cols), np.float32)
+        as_blocks = lambda a: a.reshape(B, k, cols).transpose(1, 0, 2)  # noqa: E731
+        self.hb = [as_blocks(xh[:, -H:]) for xh in self.xh]
+        self.cb = [as_blocks(c) for c in self.c]
+        assert all(np.shares_memory(v, a) for v, a in zip(self.hb + self.cb, self.xh + self.c))
         self.abk = np.empty((B, 3 * K), np.float32)  # the window's parameters
         self.top = np.zeros((B, L * H + V), np.float32)  # [h1, ..., hL, w]: the output layer's input
 
@@ -112,12 +125,11 @@ class Pen:
 
     def _lstm(self, n: int) -> np.ndarray:
         """Layer n's step from its buffer xh[n] -> its new h (B, H), also written back into xh[n]."""
-        np.matmul(self.w[n][0], self.xh[n].T, out=self.gT)
-        g = self.g
-        g += self.w[n][1]
-        h = self.xh[n][:, -self.H:]  # its own output, written in place for the next step
-        fused_step(g, self.c[n], h, self.tmp, self.H)
-        return h
+        w, b = self.w[n]
+        np.matmul(self.xh[n], w, out=self.g)
+        self.g += b
+        blocked_step(self.g, self.cb[n], self.hb[n], self.tmp)  # h written into xh[n] for the next step
+        return self.xh[n][:, -self.H:]
 
     def step(self, x: np.ndarray, out: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """The last points x (B, 3), normalised -> raw outputs y (B, 1 + 6M) for the next point
