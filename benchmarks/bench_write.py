@@ -8,7 +8,9 @@ to write a line.
 2. Points/s drawing a 40-character line with the shipped model when it exists (else an untrained
    one, at most 800 points): the network called per point (the sampler before pen.py, kept
    here as the baseline), the numpy pen for one line, and for 8 lines as one batch.
-3. Seconds for the whole process of ``lstm write`` of that line, at --best-of 1, 4 and 8 (the default).
+3. Seconds for the whole process of ``lstm write`` of that line, at --best-of 1, 4 and 8 (the default),
+   and the same with torch imported first (the baseline: ``lstm write`` imported it until it drew
+   and judged in numpy alone), the two taking turns.
 
     python benchmarks/bench_write.py [--threads 2] [--steps 5]
 """
@@ -126,9 +128,12 @@ def main() -> None:
 
     if "2" not in a.parts:
         return _whole_process(line) if "3" in a.parts else None
+    from lstm_cli.tasks.write import pen
+
+    weights = pen.weights(net)  # the pen's arrays, as lstm write reads them from the checkpoint
     old, n_old = pps(lambda k: _module_per_point(net, line, k, cap))
-    one, n_one = pps(lambda k: sum(len(p) for p in _pen(net, line, 1, k, cap)))
-    eight, n_eight = pps(lambda k: sum(len(p) for p in _pen(net, line, 8, k, cap)))
+    one, n_one = pps(lambda k: sum(len(p) for p in _pen(weights, line, 1, k, cap)))
+    eight, n_eight = pps(lambda k: sum(len(p) for p in _pen(weights, line, 8, k, cap)))
     print(f"   the network called per point (the sampler before pen.py)   {old:8,.0f}   1.00x")
     print(f"   pen.py, one line                                             {one:8,.0f}   {one / old:.2f}x")
     print(f"   pen.py, 8 lines as one batch (all 8 lines' points)            {eight:8,.0f}   {eight / old:.2f}x"
@@ -143,15 +148,19 @@ def _whole_process(line: str) -> None:
     from lstm_cli.cli.write import BEST_OF
 
     lstm = [sys.executable, "-m", "lstm_cli"]
-    print(f"3. the whole process, lstm write of that line (-o a PNG), best of 3, s:")
+    first = [sys.executable, "-c", "import sys, torch; from lstm_cli.cli.app import main; sys.argv[0] = 'lstm'; main()"]
+    print(f"3. the whole process, lstm write of that line (-o a PNG), best of 3, s; torch imported first:")
     for extra in (["--best-of", str(n)] for n in (1, 4, 8)):
-        times = []
+        times: dict = {"numpy": [], "torch": []}
         for k in range(3):
-            t0 = time.perf_counter()
-            subprocess.run(lstm + ["write", line, "-o", str(ROOT / "build" / "bench-write.png"),
-                                   "--random-seed", str(k)] + extra, check=True, capture_output=True)
-            times.append(time.perf_counter() - t0)
-        print(f"   {' '.join(extra):<14} {min(times):6.2f}{'   (the default)' if extra[1] == str(BEST_OF) else ''}")
+            for kind, cmd in (("numpy", lstm), ("torch", first)):
+                t0 = time.perf_counter()
+                subprocess.run(cmd + ["write", line, "-o", str(ROOT / "build" / "bench-write.png"),
+                                      "--random-seed", str(k)] + extra, check=True, capture_output=True)
+                times[kind].append(time.perf_counter() - t0)
+        ours, base = min(times["numpy"]), min(times["torch"])
+        print(f"   {' '.join(extra):<14} {ours:6.2f}   {base:6.2f}   ratio {base / ours:.2f}"
+              f"{'   (the default)' if extra[1] == str(BEST_OF) else ''}")
 
 
 def _pen(net, text, B, seed, cap):
