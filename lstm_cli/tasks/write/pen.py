@@ -20,8 +20,6 @@ Gaussian, the pen lift), which tests/test_write.py checks statistically.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from lstm_cli.core.sampling import blocked_step, fused_gate_rows
@@ -31,11 +29,27 @@ FINISH_POINTS = 40  # after the window has passed the text, the pen may go on th
 BLOCK = 64  # output columns of a layer's product per block, for more than one row (Pen)
 
 
-class Weights(NamedTuple):
+class Weights:
     """A writer as the pen steps it: its config and its weights, float32 numpy arrays named as in
-    ``WriteNet.state_dict()``."""
-    cfg: WriteConfig
-    arrays: dict
+    ``WriteNet.state_dict()``, and the products prepared from them (:meth:`prepared`: kept, so
+    that each line of a page does not prepare them again)."""
+
+    def __init__(self, cfg: WriteConfig, arrays: dict):
+        self.cfg, self.arrays, self._prepared = cfg, arrays, {}
+
+    def prepared(self, cols: int) -> tuple[list, tuple, tuple]:
+        """-> each layer's (weights (4k, n, cols), bias (4k, 1, cols)) in blocks of ``cols`` output
+        columns (k = H / cols blocks a gate; rows as ``core.sampling.fused_gate_rows`` orders and
+        scales them), the window's (weight (H, 3K), bias) and the output layer's."""
+        if cols not in self._prepared:
+            a, H, k = self.arrays, self.cfg.hidden, self.cfg.hidden // cols
+            blocks = lambda w, b: (np.ascontiguousarray(w.T.reshape(-1, 4 * k, cols).transpose(1, 0, 2)),  # noqa: E731
+                                   b.reshape(4 * k, 1, cols))
+            layers = [blocks(*_gates(a, "cell1.", "", H))] + [blocks(*_gates(a, f"upper.{n}.", "_l0", H))
+                                                              for n in range(self.cfg.layers - 1)]
+            self._prepared[cols] = (layers, (np.ascontiguousarray(a["window.weight"].T), a["window.bias"]),
+                                    (np.ascontiguousarray(a["out.weight"].T), a["out.bias"]))
+        return self._prepared[cols]
 
 
 def weights(net) -> Weights:
@@ -78,7 +92,7 @@ class Pen:
 
     def __init__(self, net, ids: list[int], B: int, state=None, hand=None):
         net = weights(net)
-        cfg, a = net.cfg, net.arrays
+        cfg = net.cfg
         H, K, V, U = cfg.hidden, cfg.window, len(cfg.alphabet) + 1, len(ids)
         X = 3 + len(cfg.hands)  # a point and its line's hand
         self.H, self.K, self.V, self.U, self.B, self.M, self.X = H, K, V, U, B, cfg.mixture, X
@@ -87,12 +101,7 @@ class Pen:
         # (n, 4H) product (8 rows: 185-200 us against 371; 1 row: the same in blocks of a gate)
         cols = BLOCK if B > 1 and H % BLOCK == 0 else H
         k = H // cols  # blocks a gate
-        blocks = lambda w, b: (np.ascontiguousarray(w.T.reshape(-1, 4 * k, cols).transpose(1, 0, 2)),  # noqa: E731
-                               b.reshape(4 * k, 1, cols))
-        self.w = [blocks(*_gates(a, "cell1.", "", H))] + [blocks(*_gates(a, f"upper.{n}.", "_l0", H))
-                                                          for n in range(cfg.layers - 1)]
-        self.w_win, self.b_win = np.ascontiguousarray(a["window.weight"].T), a["window.bias"]
-        self.w_out, self.b_out = np.ascontiguousarray(a["out.weight"].T), a["out.bias"]
+        self.w, (self.w_win, self.b_win), (self.w_out, self.b_out) = net.prepared(cols)
         self.onehot = np.eye(V, dtype=np.float32)[ids]  # (U, V)
         self.u = np.arange(U + 1, dtype=np.float32)
         L = cfg.layers
