@@ -1,6 +1,8 @@
 """Handwriting synthesis (Graves 2013, section 5): text in, pen strokes out. The model and its
-equations are in :mod:`.model`; reading strokes and the offset encoding in :mod:`.strokes`; the
-synthetic Hershey-font handwriting of the shipped model in :mod:`.hershey`.
+equations are in :mod:`.model`; the same network stepped in numpy to write, in :mod:`.pen`
+(``lstm write`` never imports torch: :mod:`.model` is imported only to train and evaluate);
+reading strokes and the offset encoding in :mod:`.strokes`; the synthetic Hershey-font handwriting
+of the shipped model in :mod:`.hershey`.
 
 What is special to this task: whole samples (no state carried between batches) in batches of
 similar length with a mask, a loss that goes negative (a density), file samples (the writing and
@@ -628,6 +630,7 @@ def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
     then with ``stream`` and ``best_of`` 1
     ``("point", line number, (dx, dy, up))`` for each pen point as it is drawn (in the data's
     units; each line's offsets start from its own origin); it returns what write_page does."""
+    net = pen.weights(net)  # once for the page: its lines share the prepared products
     alphabet = net.cfg.alphabet
     unknown = unwritable(alphabet, text)
     if unknown and oov == "error":
