@@ -176,3 +176,32 @@ def test_arrays_are_read_without_torch_as_torch_reads_them(tmp_path, monkeypatch
     (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04garbage" * 10)
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         checkpoint.load(tmp_path / "bad.pt", arrays=True)
+
+
+def test_arrays_refuse_a_tensor_that_reaches_past_its_storage(tmp_path):
+    """A damaged (or crafted) file whose tensor claims more than its storage holds is one error
+    line, never a read of memory past the storage (numpy's as_strided checks nothing)."""
+    import collections
+    import io
+    import pickle
+    import zipfile
+
+    class Storage:  # stands for a storage of 4 float32 values, key "0"
+        pass
+
+    class Tensor:
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor_v2, (Storage(), 0, (1000,), (1,), False, collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", 4) if isinstance(obj, Storage) else None
+
+    buf = io.BytesIO()
+    Pickler(buf, protocol=2).dump({"format": "lstm-cli", "format_version": 1, "task": "text", "config": {},
+                                   "vocab": "", "meta": {}, "state_dict": {"w": Tensor()}})
+    with zipfile.ZipFile(tmp_path / "m.pt", "w") as z:
+        z.writestr("archive/data.pkl", buf.getvalue())
+        z.writestr("archive/data/0", bytes(16))
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        checkpoint.load(tmp_path / "m.pt", arrays=True)

@@ -178,6 +178,11 @@ def _read_arrays(path: Path) -> dict:
 
         def rebuild(data, offset, size, stride, *_):
             size, stride = tuple(size), tuple(stride)
+            # a view only within its storage (as_strided checks nothing): else the file is damaged
+            last = offset + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else offset - 1
+            if (len(size) != len(stride) or offset < 0 or min(size, default=0) < 0 or min(stride, default=0) < 0
+                    or last >= len(data)):
+                raise ValueError("a tensor outside its storage")
             if not size:
                 return np.array(data[offset])
             view = np.lib.stride_tricks.as_strided(data[offset:], size, [s * data.itemsize for s in stride])
