@@ -318,6 +318,29 @@ def test_the_points_yielded_as_drawn_are_those_kept():
     assert [len(p) for p in drawn] == [7, 5, 36] and streamed == drawn
 
 
+def test_a_long_page_says_how_far_it_got(write_model, tmp_path, capsys, monkeypatch):
+    """lstm write of a page of PROGRESS_LINES lines or more says on stderr every so often how
+    many lines are done (a 30-line page takes half a minute); shorter pages, such as the
+    README's, and write_page (lstm serve's) say nothing of it."""
+    import time as clock
+
+    from lstm_cli.tasks import write as W
+
+    now = [0.0]
+
+    def tick():
+        now[0] += 2.0  # every reading of the clock: 2 s later
+        return now[0]
+
+    monkeypatch.setattr(clock, "perf_counter", tick)
+    long, short = (W.write(str(write_model), text, None, random_seed=1, line_chars=2, log=lambda m: None)
+                   and capsys.readouterr().err for text in ("lo vo ol lo vo", "lo vo ol"))
+    assert "lstm: writing: " in long and "of 5 lines" in long and "writing" not in short, (long, short)
+    ck = W.checkpoint.load(write_model, arrays=True)
+    W.write_page(ck, W.pen.weights_of(ck), "lo vo ol lo vo", random_seed=1, line_chars=2)
+    assert "writing" not in capsys.readouterr().err
+
+
 def test_write_strokes_default_cap():
     """Without ``max_points``: 40 points a letter + 100."""
     import torch

@@ -391,6 +391,8 @@ def _hand_of(ckpt: dict, net, style: str | int | None, hand: str | None) -> int:
 HAND_GUIDANCE = 1.0  # a page in a hand told to a model that takes one: follow it this much (pen.Guided)
 LINE_CHARS = 40  # words are wrapped into lines of at most this many characters
 PAGE_LINES = 30  # a page: a longer text is refused
+PROGRESS_LINES = 4  # lstm write says how far a page of this many lines or more has got (the README's has 3)
+PROGRESS_EVERY = 5.0  # seconds, about 4 lines at the default best of 8
 
 
 def lines_of(text: str, line_chars: int = LINE_CHARS) -> list[str]:
@@ -572,8 +574,9 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
 
     ckpt = registry.load(writer_for(model, hand), "write", arrays=True)  # numpy weights: no torch (pen.py)
     net = pen.weights_of(ckpt)
-    lines, page, first_phi, read_back = write_page(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of,
-                                                   reader, hand, log)
+    lines, page, first_phi, read_back = pen.finish(page_steps(ckpt, net, text, bias, style, random_seed, oov,
+                                                              line_chars, best_of, reader, hand, log, stream=False,
+                                                              progress=True))
     strokes = draw.stack(page)
     n = len(lines)
     if output is None:
@@ -623,13 +626,17 @@ def write_page(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
 def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int | None = None,
                random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
                reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr),
-               stream: bool = True):
+               stream: bool = True, progress: bool = False):
     """:func:`write_page` as a generator, for showing the pen as it moves (``lstm serve``): once
     the input is checked it yields ``("lines", the lines of text, the style's width per character
     in the data's units (without one, the mean of the model's styles'; None if it keeps none))``,
     then with ``stream`` and ``best_of`` 1
     ``("point", line number, (dx, dy, up))`` for each pen point as it is drawn (in the data's
-    units; each line's offsets start from its own origin); it returns what write_page does."""
+    units; each line's offsets start from its own origin); it returns what write_page does.
+    ``progress``: a page of :data:`PROGRESS_LINES` lines or more says on stderr how far it got,
+    every :data:`PROGRESS_EVERY` seconds (``core.progress.Ticker``)."""
+    from lstm_cli.core.progress import Ticker
+
     net = pen.weights(net)  # once for the page: its lines share the prepared products
     alphabet = net.cfg.alphabet
     unknown = unwritable(alphabet, text)
@@ -660,6 +667,8 @@ def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
         page_hand = judge_drawings([prime[1]], prime[0], judge, threshold)[1][0][0]
     sized = [prime] if prime else [_style(ckpt, k) for k in range(len(ckpt["vocab"].get("styles", [])))]
     yield "lines", lines, (sum(_width(st) / max(len(t), 1) for t, st in sized) / len(sized)) if sized else None
+    tick = Ticker("writing", len(lines), "lines", least=PROGRESS_LINES if progress else len(lines) + 1,
+                  every=PROGRESS_EVERY)
     page = []
     for k, ln in enumerate(lines):
         seed = None if random_seed is None else random_seed + k
@@ -688,6 +697,7 @@ def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
                 log(f"lstm: warning: line {k + 1}: {len(other)} of its {len(kept.hands)} longer words look "
                     f"{other[0]}, not {page_hand}; another --random-seed or a larger --best-of may mend it")
         first_phi = d.phis if k == 0 else first_phi
+        tick(k + 1)
         page.append(d.strokes)
         if style_prime is None:  # no hand asked for: the next line goes on in this line's
             prime = (ln, d.strokes)
