@@ -391,6 +391,32 @@ def test_the_pen_steps_as_the_network_runs(primed, hand, monkeypatch):
         np.testing.assert_allclose(pphi, np.repeat(phi[0, k: k + 1].numpy(), 3, 0), rtol=1e-4, atol=1e-6)
 
 
+def test_a_primer_read_whole_leaves_the_state_stepping_would(monkeypatch):
+    """Pen.read (the layers above the first over all the primer's points at once) leaves the
+    state that stepping through the points leaves, with rows in two hands and products in blocks."""
+    import numpy as np
+    import torch
+
+    from lstm_cli.tasks.write import WriteConfig, WriteNet, encode_text, pen
+
+    monkeypatch.setattr(pen, "BLOCK", 8)
+    torch.manual_seed(4)
+    net = pen.weights(WriteNet(WriteConfig(alphabet=" lov", hidden=16, layers=3, window=3, mixture=4,
+                                           hands=("cursive", "print"))))
+    ids = encode_text(net.cfg.alphabet, "lol vo")
+    xs = np.random.default_rng(0).standard_normal((15, 3)).astype(np.float32)
+    whole, stepped = pen.Pen(net, ids, 2, hand=np.array([1, -1])), pen.Pen(net, ids, 2, hand=np.array([1, -1]))
+    whole.read(xs)
+    for x in xs:
+        stepped.step(np.repeat(x[None], 2, 0))
+    for a, b in zip(whole.state([0, 1]), stepped.state([0, 1])):
+        np.testing.assert_allclose(a[:, -16:], b[:, -16:], rtol=1e-5, atol=1e-6)  # own h, c, the window
+    y1, phi1 = whole.step(xs[:2])
+    y2, phi2 = stepped.step(xs[:2])
+    np.testing.assert_allclose(y1, y2, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(phi1, phi2, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("primed", [False, True])
 def test_a_guided_pen_moves_the_untold_outputs_towards_the_told(primed):
     """pen.Guided: its rows are a told pen's and an untold pen's stepped together; at scale 1 it
