@@ -169,7 +169,7 @@ def _read_arrays(path: Path) -> dict:
 
         def storage(pid):
             kind, dtype, key, _, numel = pid
-            if kind != "storage" or not isinstance(dtype, str):
+            if kind != "storage" or dtype not in _SAFE_STORAGES.values():  # as find_class gave it
                 raise _Refused(str(pid))
             raw = np.frombuffer(z.read(f"{root}data/{key}"), dtype=np.dtype(dtype), count=numel)
             if dtype == "<u2":  # bfloat16: the top half of a float32

@@ -78,8 +78,9 @@ def blocked_step(g, c, h, tmp) -> None:
 
 
 def _update(g, sig, gates, c, h, tmp) -> None:
-    """The LSTM update on ``g``'s views: ``sig`` the sigmoid gates' (halved pre-activations), the
-    four ``gates`` i, f, o, g."""
+    """The LSTM update on views of ``g`` (the pre-activations, the sigmoid gates' halved): ``sig``
+    the three sigmoid gates together, ``gates`` i, f, o, g each; tanh over all of ``g`` turns
+    ``sig`` into sigmoids by (t + 1) / 2."""
     import numpy as np
 
     np.tanh(g, out=g)

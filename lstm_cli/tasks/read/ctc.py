@@ -49,11 +49,13 @@ def nll(log_probs: list[np.ndarray], labels: Sequence[int], blank: int = 0) -> n
     blank between and around them (Graves et al. 2006, eq. 6-8), all inputs stepped together.
     inf where an input has too few steps for the labels."""
     N, L = len(log_probs), len(labels)
+    if not N:
+        return np.empty(0)
     ext = np.full(2 * L + 1, blank)
     ext[1::2] = labels
     S = len(ext)
     T = np.array([len(lp) for lp in log_probs])
-    la = np.full((N, int(T.max()) if N else 0, S), NEG)
+    la = np.full((N, int(T.max()), S), NEG)
     for i, lp in enumerate(log_probs):
         la[i, : T[i]] = np.asarray(lp, np.float64)[:, ext]
     skip = np.zeros(S, bool)  # a label may follow the one before the blank before it, if it differs
