@@ -120,16 +120,15 @@ def main() -> None:
 
     from lstm_cli.core import checkpoint
     from lstm_cli.render import strokes as draw
-    from lstm_cli.tasks.write import build_model, choose, hand_index, hershey, print_lifts, write_candidates
+    from lstm_cli.tasks.write import choose, hand_index, hershey, pen, print_lifts, write_candidates
 
     reader = None
     if a.reader != "none":
         from lstm_cli.tasks.read import load_reader
 
-        reader = load_reader(a.reader, "cpu", "none")
-    ck = checkpoint.load(a.model)
-    net = build_model(ck["config"])
-    net.load_state_dict(ck["state_dict"])
+        reader = load_reader(a.reader, "cpu", "none", arrays=True)  # as lstm write judges
+    ck = checkpoint.load(a.model, arrays=True)
+    net = pen.weights_of(ck)  # as lstm write draws: the products prepared once, not per phrase
     fonts = {}
     for name in hershey.FONTS:
         fonts[name] = HersheyFonts()

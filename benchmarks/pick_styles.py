@@ -41,10 +41,9 @@ def main() -> None:
     torch.set_num_threads(1)
     from lstm_cli.core import checkpoint
     from lstm_cli.render import strokes as draw
-    from lstm_cli.tasks.write import build_model, hand_index, write_candidates
+    from lstm_cli.tasks.write import hand_index, pen, write_candidates
 
-    ck = checkpoint.load(a.model)
-    net = checkpoint.weights_into(build_model(ck["config"]), ck).eval()
+    net = pen.weights_of(checkpoint.load(a.model, arrays=True))  # as lstm write draws: prepared once
     candidates = [json.loads(line) for line in open(a.candidates)][: a.first]
     texts = [json.loads(line)["text"] for line in open(a.data)]
     phrases = [t for t in texts if 8 <= len(t) <= 40][200: 200 + a.phrases]

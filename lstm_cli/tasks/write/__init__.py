@@ -574,9 +574,8 @@ def write(model: str | None, text: str, output: str | None, bias: float = 0.75, 
 
     ckpt = registry.load(writer_for(model, hand), "write", arrays=True)  # numpy weights: no torch (pen.py)
     net = pen.weights_of(ckpt)
-    lines, page, first_phi, read_back = pen.finish(page_steps(ckpt, net, text, bias, style, random_seed, oov,
-                                                              line_chars, best_of, reader, hand, log, stream=False,
-                                                              progress=True))
+    lines, page, first_phi, read_back = write_page(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of,
+                                                   reader, hand, log, progress=True)
     strokes = draw.stack(page)
     n = len(lines)
     if output is None:
@@ -615,12 +614,14 @@ def stroke_samples(lines: list[str], page: list) -> list[tuple[str, list]]:
 
 def write_page(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int | None = None,
                random_seed: int | None = None, oov: str = "error", line_chars: int = LINE_CHARS, best_of: int = 1,
-               reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr)):
+               reader: str | None = None, hand: str | None = None, log=lambda m: print(m, file=sys.stderr),
+               progress: bool = False):
     """:func:`write`'s drawing, from a loaded model (its checkpoint and network; ``lstm serve``
     keeps them), nothing written: -> (the lines of text, each line's strokes, the first line's
-    window, what the reader read on each line or None). ``style``: see :func:`_style`."""
+    window, what the reader read on each line or None). ``style``: see :func:`_style`;
+    ``progress``: see :func:`page_steps`."""
     return pen.finish(page_steps(ckpt, net, text, bias, style, random_seed, oov, line_chars, best_of, reader, hand, log,
-                                 stream=False))
+                                 stream=False, progress=progress))
 
 
 def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int | None = None,
