@@ -804,7 +804,8 @@ def test_a_page_keeps_the_hand_the_readers_head_names(write_model, monkeypatch):
 
 def test_a_line_with_no_drawing_in_the_hand_is_drawn_again(write_model, monkeypatch):
     """--best-of N: when none of a line's N drawings is judged all in the page's hand, N more are
-    drawn (another seed) and the best of all 2N kept; a line with one in the hand is not redrawn."""
+    drawn (another seed) and the best of all 2N kept; a line with one in the hand is not redrawn,
+    nor a line of short words and numbers only (both fonts draw digits alike)."""
     from lstm_cli.core import checkpoint
     from lstm_cli.tasks import write as W
 
@@ -835,6 +836,10 @@ def test_a_line_with_no_drawing_in_the_hand_is_drawn_again(write_model, monkeypa
     seeds.clear()
     W.write_page(ckpt, net, "lovo", hand="cursive", best_of=3, random_seed=5)
     assert seeds == [5]  # in the hand at once: not redrawn
+    monkeypatch.setattr(W, "choose", choosing)
+    seeds.clear()
+    W.write_page(ckpt, net, "lo vo ol", hand="cursive", best_of=3, random_seed=5, log=logged.append)
+    assert seeds == [5] and not logged  # short words only, judged as a line: neither redrawn nor warned of
 
 
 def test_a_page_in_a_chosen_hand_primes_every_line_with_it(write_model, monkeypatch):

@@ -682,7 +682,9 @@ def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
         d = drawings[0]
         if best_of > 1:
             kept = choose(drawings, ln, judge, page_hand, threshold)
-            held = page_hand and judge is not None and judge.hand_names  # judged by a hand head
+            # judged by a hand head, and not a line of short words and numbers only (both fonts'
+            # digits look alike: no drawing of it would be judged more in the hand)
+            held = page_hand and judge is not None and judge.hand_names and any(map(judged_alone, ln.split()))
             for again in range(1, REDRAWS + 1 if held else 1):
                 if all(h == page_hand for h in kept.hands):
                     break
@@ -692,9 +694,7 @@ def page_steps(ckpt: dict, net, text: str, bias: float = 0.75, style: str | int 
                 kept = choose(drawings, ln, judge, page_hand, threshold)
             d, page_hand = drawings[kept.index], page_hand or kept.hand
             other = [h for h in kept.hands if h != page_hand]
-            if other and judge is not None and judge.hand_names and any(map(judged_alone, ln.split())):
-                # none of the N came out all in the page's hand: said, not silent (not by pen lifts,
-                # nor for a line of short words and numbers only: both fonts' digits look alike)
+            if other and held:  # none came out all in the page's hand: said, not silent
                 log(f"lstm: warning: line {k + 1}: {len(other)} of its {len(kept.hands)} longer words look "
                     f"{other[0]}, not {page_hand}; another --random-seed or a larger --best-of may mend it")
         first_phi = d.phis if k == 0 else first_phi
